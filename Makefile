@@ -1,0 +1,56 @@
+# cloud_registry.auth — developer entry points.
+#   make demo   run the local demo (local registry with token auth + local fleet)
+#   make test   the whole suite: lint, sanity, unit, integration, molecule (both CI matrix legs)
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+PY311 ?= $(shell command -v python3.11 2>/dev/null || echo $(HOME)/.pyenv/versions/3.11.7/bin/python3.11)
+PY313 ?= $(shell ls $$(pyenv root 2>/dev/null || echo $(HOME)/.pyenv)/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+COLL := $(ROOT)/.tmp/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLL)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
+
+.PHONY: deps system-deps venv venv313 dockerd collection demo test lint sanity unit integration molecule perf test313 clean
+
+deps: system-deps venv collection
+system-deps:
+	@tests/setup/system-deps.sh
+venv: .venv/.stamp
+.venv/.stamp: requirements.txt requirements-test.txt tests/setup/constraints-py311.txt
+	$(PY311) -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -c tests/setup/constraints-py311.txt -r tests/setup/constraints-py311.txt -r requirements-test.txt
+	touch $@
+venv313: .venv313/.stamp
+.venv313/.stamp: requirements.txt requirements-test.txt tests/setup/constraints-py313.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found (pyenv)"; exit 1; }
+	$(PY313) -m venv .venv313
+	.venv313/bin/pip install -q --upgrade pip
+	.venv313/bin/pip install -q -c tests/setup/constraints-py313.txt -r tests/setup/constraints-py313.txt -r requirements-test.txt
+	touch $@
+collection:
+	@mkdir -p $(COLL)/ansible_collections/cloud_registry
+	@ln -sfn $(ROOT) $(COLL)/ansible_collections/cloud_registry/auth
+dockerd: system-deps
+	@tests/setup/dockerd.sh
+
+demo: deps dockerd
+	@PATH=$(ROOT)/.venv/bin:$$PATH scripts/demo.sh
+
+test: deps venv313 dockerd
+	@tests/setup/run-tests.sh
+
+lint: deps
+	@PATH=$(ROOT)/.venv/bin:$$PATH tests/setup/run-tests.sh lint
+sanity: deps venv313
+	@PATH=$(ROOT)/.venv/bin:$$PATH tests/setup/run-tests.sh sanity
+unit: deps
+	@tests/setup/run-tests.sh unit
+integration: deps dockerd
+	@tests/setup/run-tests.sh integration
+molecule: deps dockerd
+	@tests/setup/run-tests.sh molecule
+perf: deps dockerd
+	@PATH=$(ROOT)/.venv/bin:$$PATH tests/perf/run-all.sh
+
+clean:
+	rm -rf .tmp tests/output .pytest_cache
