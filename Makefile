@@ -18,14 +18,14 @@ venv: .venv/.stamp
 .venv/.stamp: requirements.txt requirements-test.txt tests/setup/constraints-py311.txt
 	$(PY311) -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
-	.venv/bin/pip install -q -c tests/setup/constraints-py311.txt -r tests/setup/constraints-py311.txt -r requirements-test.txt
+	.venv/bin/pip install -q -c tests/setup/constraints-py311.txt -r requirements-test.txt ansible-core ansible
 	touch $@
 venv313: .venv313/.stamp
 .venv313/.stamp: requirements.txt requirements-test.txt tests/setup/constraints-py313.txt
 	@test -n "$(PY313)" || { echo "python3.13 not found (pyenv)"; exit 1; }
 	$(PY313) -m venv .venv313
 	.venv313/bin/pip install -q --upgrade pip
-	.venv313/bin/pip install -q -c tests/setup/constraints-py313.txt -r tests/setup/constraints-py313.txt -r requirements-test.txt
+	.venv313/bin/pip install -q -c tests/setup/constraints-py313.txt -r requirements-test.txt ansible-core ansible
 	touch $@
 collection:
 	@mkdir -p $(COLL)/ansible_collections/cloud_registry
