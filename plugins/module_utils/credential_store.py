@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Client for the ``docker-credential-<name>`` protocol (private, not public API).
+
+The protocol (docker-credential-helpers): the helper is run with one action
+argument; ``store`` reads ``{"ServerURL", "Username", "Secret"}`` as JSON on
+stdin, ``get`` and ``erase`` read the server URL on stdin, ``list`` reads
+nothing and prints ``{server: username}``. A failing helper exits non-zero and
+prints its error on stdout; ``get`` of an unknown server prints
+"credentials not found in native keychain".
+
+Standard library only, Python 3.7+: this runs on managed hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import subprocess
+
+NOT_FOUND = "credentials not found in native keychain"
+PREFIX = "docker-credential-"
+# Where helpers live when Ansible runs us with a minimal PATH.
+EXTRA_PATH = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/snap/bin", "/usr/lib/google-cloud-sdk/bin")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class CredentialStoreError(Exception):
+    """A helper failed or is missing; the message never contains a secret."""
+
+
+def _search_path(environ=None):
+    env = os.environ if environ is None else environ
+    parts = [p for p in (env.get("PATH") or "").split(os.pathsep) if p]
+    for extra in EXTRA_PATH:
+        if extra not in parts:
+            parts.append(extra)
+    return parts
+
+
+def helper_path(name, environ=None):
+    """Absolute path of ``docker-credential-<name>``, or None when it is not installed."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise CredentialStoreError(
+            "credential helper name %r is invalid: use the part after 'docker-credential-' (gcloud, ecr-login, pass...)"
+            % (name,)
+        )
+    for directory in _search_path(environ):
+        candidate = os.path.join(directory, PREFIX + name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _require(name, environ=None):
+    path = helper_path(name, environ)
+    if path is None:
+        raise CredentialStoreError(
+            "credential helper %s%s is not installed on this host (searched PATH and %s): install it, e.g. with the "
+            "cloud_registry.auth.credential_helpers role, or choose another store" % (PREFIX, name, ", ".join(EXTRA_PATH[:3]))
+        )
+    return path
+
+
+def _run(name, action, stdin, timeout, environ):
+    path = _require(name, environ)
+    env = dict(os.environ if environ is None else environ)
+    env["PATH"] = os.pathsep.join(_search_path(env))
+    try:
+        proc = subprocess.run(
+            [path, action],
+            input=stdin.encode("utf-8"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise CredentialStoreError(
+            "%s%s %s did not answer within %ss (a helper waiting for a keyring unlock or D-Bus?)"
+            % (PREFIX, name, action, timeout)
+        ) from None
+    except OSError as e:
+        raise CredentialStoreError("cannot run %s: %s" % (path, e.strerror)) from None
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+def _error_text(out, err):
+    text = (out.strip() or err.strip() or "no error message").splitlines()
+    return text[0][:300] if text else "no error message"
+
+
+def store(name, server, username, secret, timeout=30, environ=None):
+    payload = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+    rc, out, err = _run(name, "store", payload, timeout, environ)
+    if rc != 0:
+        raise CredentialStoreError(
+            "%s%s could not store credentials for %s: %s" % (PREFIX, name, server, _scrub(_error_text(out, err), secret))
+        )
+
+
+def get(name, server, timeout=30, environ=None):
+    """(username, secret) stored for ``server``, or None when the helper has none."""
+    rc, out, err = _run(name, "get", server, timeout, environ)
+    if rc != 0:
+        message = _error_text(out, err)
+        if NOT_FOUND in out or NOT_FOUND in err:
+            return None
+        raise CredentialStoreError("%s%s could not read credentials for %s: %s" % (PREFIX, name, server, message))
+    try:
+        data = json.loads(out)
+    except ValueError:
+        raise CredentialStoreError("%s%s get %s printed something that is not JSON" % (PREFIX, name, server)) from None
+    if not isinstance(data, dict):
+        raise CredentialStoreError("%s%s get %s printed an unexpected JSON value" % (PREFIX, name, server))
+    return data.get("Username", ""), data.get("Secret", "")
+
+
+def erase(name, server, timeout=30, environ=None):
+    """Erase ``server``; returns False when the helper had nothing stored for it."""
+    rc, out, err = _run(name, "erase", server, timeout, environ)
+    if rc != 0:
+        if NOT_FOUND in out or NOT_FOUND in err:
+            return False
+        raise CredentialStoreError(
+            "%s%s could not erase credentials for %s: %s" % (PREFIX, name, server, _error_text(out, err))
+        )
+    return True
+
+
+def list_(name, timeout=30, environ=None):
+    """{server: username} known to the helper."""
+    rc, out, err = _run(name, "list", "", timeout, environ)
+    if rc != 0:
+        raise CredentialStoreError("%s%s list failed: %s" % (PREFIX, name, _error_text(out, err)))
+    try:
+        data = json.loads(out or "{}")
+    except ValueError:
+        raise CredentialStoreError("%s%s list printed something that is not JSON" % (PREFIX, name)) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _scrub(text, secret):
+    if secret and secret in text:
+        return text.replace(secret, "********")
+    return text
