@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""credHelpers / credsStore configuration (private to this collection, not public API).
+
+The logic of the credhelper_config module: the ``gcloud auth configure-docker``,
+``docker-credential-gcr configure-docker`` and acr-helper setup step for any
+registry domain. Takes plain values; standard library only (runs on targets).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store, docker_config
+from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import DockerConfigError
+
+# The hosts `gcloud auth configure-docker` adds when given no registry.
+PRESETS = {
+    "gcr": (
+        "gcloud",
+        ["gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "staging-k8s.gcr.io", "marketplace.gcr.io"],
+    ),
+}
+
+
+def wanted_helpers(helpers=None, registries=None, helper=None, preset=None, allow_any=False):
+    """The requested {registry: helper} map (keys as given), validated.
+
+    With ``allow_any`` (state=absent) ``registries`` may come without ``helper``:
+    their value is None, meaning "whatever helper is configured".
+    """
+    wanted = {}
+    if preset:
+        if preset not in PRESETS:
+            raise DockerConfigError("preset %r is unknown: choose one of %s" % (preset, ", ".join(sorted(PRESETS))))
+        default_helper, hosts = PRESETS[preset]
+        for host in hosts:
+            wanted[host] = helper or default_helper
+    for registry in registries or []:
+        if not helper and not allow_any:
+            raise DockerConfigError("registries needs helper: name the docker-credential-<helper> to use for them")
+        wanted[registry] = helper
+    for registry, name in (helpers or {}).items():
+        if not isinstance(name, str) or not name:
+            raise DockerConfigError("helpers[%r] must be a helper name such as gcloud, ecr-login or acr-helper" % registry)
+        wanted[registry] = name
+    for name in set(wanted.values()):
+        if name is not None:
+            docker_config.validate_helper_name(name)
+    return wanted
+
+
+def configure(
+    config_path,
+    helpers=None,
+    registries=None,
+    helper=None,
+    preset=None,
+    creds_store=None,
+    state="present",
+    exclusive=False,
+    fmt="docker",
+    require_helper=False,
+    check_mode=False,
+    owner=None,
+    group=None,
+    mode=None,
+    environ=None,
+):
+    """Apply the requested credHelpers/credsStore state; returns a result dict (no secrets)."""
+    wanted = wanted_helpers(helpers, registries, helper, preset, allow_any=state == "absent")
+    if creds_store is not None and fmt != "docker":
+        raise DockerConfigError(
+            "creds_store applies to Docker's config.json only: containers auth.json has no credsStore; use helpers"
+        )
+    if creds_store:
+        docker_config.validate_helper_name(creds_store)
+    if state == "absent" and creds_store:
+        raise DockerConfigError("with state=absent, give creds_store='' to remove credsStore (a name is ambiguous)")
+    if not wanted and creds_store is None and not (exclusive and state == "present"):
+        raise DockerConfigError("nothing to configure: give helpers, registries + helper, preset or creds_store")
+
+    keys = {}
+    for registry, name in wanted.items():
+        keys[docker_config.helper_key(registry, fmt)] = name
+
+    missing = []
+    if state == "present":
+        for name in sorted(set(list(keys.values()) + ([creds_store] if creds_store else []))):
+            if credential_store.helper_path(name, environ) is None:
+                missing.append(name)
+        if missing and require_helper:
+            raise DockerConfigError(
+                "credential helper(s) %s not found on PATH: install them (cloud_registry.auth.credential_helpers role) "
+                "or set require_helper=false; %s was left unchanged"
+                % (", ".join("docker-credential-" + m for m in missing), config_path)
+            )
+
+    report = {"added": [], "removed": [], "updated": []}
+
+    def mutate(data):
+        current = data.get("credHelpers") or {}
+        if state == "present":
+            for key, name in keys.items():
+                matches = docker_config.matching_keys(current, key, fmt)
+                if matches == [key] and current[key] == name:
+                    continue
+                (report["updated"] if matches else report["added"]).append(key)
+                docker_config.set_helper(data, key, name, fmt)
+            if exclusive:
+                helpers_now = data.get("credHelpers") or {}
+                for k in list(helpers_now):
+                    if k not in keys:
+                        del helpers_now[k]
+                        report["removed"].append(k)
+                if "credHelpers" in data and not data["credHelpers"]:
+                    del data["credHelpers"]
+        else:
+            for key, name in keys.items():
+                for k in docker_config.matching_keys(current, key, fmt):
+                    if name is None or current.get(k) == name:
+                        del current[k]
+                        report["removed"].append(k)
+            if "credHelpers" in data and not data["credHelpers"]:
+                del data["credHelpers"]
+        if creds_store is not None:
+            if creds_store == "":
+                data.pop("credsStore", None)
+            else:
+                data["credsStore"] = creds_store
+
+    update = docker_config.update_config(
+        config_path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode
+    )
+    final = docker_config.load(update.path, fmt) if not check_mode else None
+    result = {
+        "changed": update.changed,
+        "config_path": update.path,
+        "added": sorted(report["added"]),
+        "updated": sorted(report["updated"]),
+        "removed": sorted(report["removed"]),
+        "cred_helpers": (final if final is not None else update.after).get("credHelpers", {}),
+        "creds_store": (final if final is not None else update.after).get("credsStore"),
+        "missing_helpers": missing,
+        "diff": update.diff(),
+    }
+    return result
