@@ -266,9 +266,10 @@ def main():
         module.fail_json(msg=str(e))
     diff = result.pop("diff")
     if result["missing_helpers"]:
+        missing = ", ".join("docker-credential-" + name for name in result["missing_helpers"])
         module.warn(
-            "%s: no docker-credential-%s on PATH; pulls from these registries fail until it is installed "
-            "(cloud_registry.auth.credential_helpers role)" % (result["config_path"], ", docker-credential-".join(result["missing_helpers"]))
+            "%s: %s not on PATH; pulls from these registries fail until it is installed "
+            "(cloud_registry.auth.credential_helpers role)" % (result["config_path"], missing)
         )
     if module._diff:
         result["diff"] = diff
