@@ -1,0 +1,535 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Registry v2 authentication handshake (private to this collection, not public API).
+
+Standard library only; runs on targets with Python 3.7+.
+
+What ``verify()`` does, like ``docker login`` does through the Engine:
+
+1. ``GET https://REGISTRY/v2/`` without credentials (the ping).
+   * ``200``: the registry needs no auth; scheme ``none``.
+   * ``401`` + ``WWW-Authenticate: Basic ...``: ``GET /v2/`` again with Basic auth.
+   * ``401`` + ``WWW-Authenticate: Bearer realm=...,service=...[,scope=...]``:
+     ``GET realm?service=...&offline_token=true&client_id=...`` with Basic auth,
+     then ``GET /v2/`` with the Bearer token. A ``refresh_token`` in the answer is
+     returned as ``identity_token`` (stored as ``identitytoken`` like ``docker login``).
+2. Any ``401`` from the registry or the token service raises ``RegistryError``
+   naming the registry and the user; network and TLS problems name the URL / CA.
+
+``check_identity_token()`` tells whether a stored identity (refresh) token is
+still accepted (``POST realm`` with ``grant_type=refresh_token``).
+
+Scheme and fallback rules (documented in docs/registry_login.md):
+
+* ``http://`` in the registry name forces plain HTTP; ``https://`` or no scheme
+  means HTTPS first.
+* Plain-HTTP fallback after a failed HTTPS attempt happens only where Docker
+  would fall back by default or by the user's choice: loopback registries
+  (``localhost``, ``127.0.0.0/8``, ``::1`` -- Docker's default insecure range)
+  or ``validate_certs=False`` (the user's "insecure registry").
+* Docker Hub keys (``https://index.docker.io/v1/``, ``docker.io``, ...) are
+  contacted at ``registry-1.docker.io``.
+
+Every message is free of secrets: neither the password, the token nor the
+``Authorization`` header ever enters an exception or a return value.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import ipaddress
+import json
+import socket
+import ssl
+
+try:  # Python 3
+    from urllib.error import HTTPError, URLError
+    from urllib.parse import urlencode, urlsplit
+    from urllib.request import HTTPSHandler, Request, build_opener, HTTPRedirectHandler
+except ImportError:  # pragma: no cover - Python 2 is not supported on targets
+    raise
+
+DEFAULT_TIMEOUT = 30
+DEFAULT_CLIENT_ID = "cloud_registry.auth"
+USER_AGENT = "cloud_registry.auth/registry_login"
+DOCKER_HUB_ENDPOINT = "registry-1.docker.io"
+_DOCKER_HUB_NAMES = (
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+)
+
+
+class RegistryError(Exception):
+    """The registry handshake failed. The message is safe to show (no secret)."""
+
+    def __init__(self, msg, kind="error", url=None):
+        super(RegistryError, self).__init__(msg)
+        self.kind = kind  # unauthorized | unreachable | tls | protocol | ca
+        self.url = url
+
+
+class VerifyResult:
+    """Outcome of a successful verification. ``repr`` never shows the token."""
+
+    __slots__ = ("scheme", "identity_token", "endpoint", "realm", "service")
+
+    def __init__(self, scheme, endpoint, identity_token=None, realm=None, service=None):
+        self.scheme = scheme  # none | basic | bearer
+        self.endpoint = endpoint  # e.g. https://127.0.0.1:5000
+        self.identity_token = identity_token
+        self.realm = realm
+        self.service = service
+
+    def as_dict(self, with_secret=False):
+        out = {"scheme": self.scheme, "endpoint": self.endpoint, "realm": self.realm, "service": self.service}
+        if with_secret:
+            out["identity_token"] = self.identity_token
+        return out
+
+    def __repr__(self):
+        return "VerifyResult(scheme=%r, endpoint=%r, identity_token=%s)" % (
+            self.scheme,
+            self.endpoint,
+            "<hidden>" if self.identity_token else None,
+        )
+
+
+# --------------------------------------------------------------------------
+# WWW-Authenticate parsing (RFC 7235 challenges, as registries send them)
+# --------------------------------------------------------------------------
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _skip_ws(s, i):
+    while i < len(s) and s[i] in " \t":
+        i += 1
+    return i
+
+
+def _read_token(s, i):
+    start = i
+    while i < len(s) and s[i] in _TOKEN_CHARS:
+        i += 1
+    return s[start:i], i
+
+
+def _read_quoted(s, i):
+    # s[i] == '"'
+    i += 1
+    out = []
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            out.append(s[i + 1])
+            i += 2
+            continue
+        if c == '"':
+            return "".join(out), i + 1
+        out.append(c)
+        i += 1
+    return "".join(out), i  # unterminated: take what is there
+
+
+def parse_challenges(header):
+    """Parse a ``WWW-Authenticate`` value into ``[(scheme_lower, {param_lower: value})]``.
+
+    Handles several challenges in one header, quoted values with commas and
+    escapes, unquoted values, and token68 forms (kept under the key ``""``).
+    Unparsable trailing garbage is ignored, never raised.
+    """
+    challenges = []
+    if not header:
+        return challenges
+    s = header
+    i = 0
+    n = len(s)
+    current = None
+    while i < n:
+        i = _skip_ws(s, i)
+        if i >= n:
+            break
+        if s[i] == ",":
+            i += 1
+            continue
+        word, j = _read_token(s, i)
+        if not word:
+            i += 1  # skip an unexpected character
+            continue
+        k = _skip_ws(s, j)
+        if k < n and s[k] == "=" and current is not None and not (k + 1 < n and s[k + 1] == "="):
+            # auth-param: name = value
+            k = _skip_ws(s, k + 1)
+            if k < n and s[k] == '"':
+                value, k = _read_quoted(s, k)
+            else:
+                start = k
+                while k < n and s[k] not in ", \t":
+                    k += 1
+                value = s[start:k]
+            current[1][word.lower()] = value
+            i = k
+            continue
+        # a new challenge: scheme [token68]
+        current = (word.lower(), {})
+        challenges.append(current)
+        i = j
+        k = _skip_ws(s, i)
+        if k < n and k > i and s[k] != ",":
+            # token68 ("Negotiate abc==")? only when it is not the name of an auth-param
+            m = k
+            while m < n and (s[m] in _TOKEN_CHARS or s[m] == "/"):
+                m += 1
+            while m < n and s[m] == "=":
+                m += 1
+            rest = _skip_ws(s, m)
+            if m > k and (rest >= n or s[rest] == ","):
+                current[1][""] = s[k:m]
+                i = m
+    return challenges
+
+
+def pick_challenge(challenges):
+    """The challenge to answer: Bearer preferred over Basic (like docker). None if neither."""
+    by_scheme = dict((c[0], c[1]) for c in reversed(challenges))
+    for scheme in ("bearer", "basic"):
+        if scheme in by_scheme:
+            return scheme, by_scheme[scheme]
+    return None
+
+
+# --------------------------------------------------------------------------
+# Endpoints
+# --------------------------------------------------------------------------
+def _host_of(registry):
+    """(scheme or None, host[:port]) of a registry name as users write it."""
+    value = (registry or "").strip()
+    scheme = None
+    low = value.lower()
+    for prefix in ("https://", "http://"):
+        if low.startswith(prefix):
+            scheme = prefix[:-3]
+            value = value[len(prefix):]
+            break
+    host = value.split("/", 1)[0]
+    if not host:
+        raise RegistryError("registry %r has no host name" % (registry,), kind="protocol")
+    return scheme, host
+
+
+def _hostname(hostport):
+    if hostport.startswith("["):
+        return hostport[1:].split("]", 1)[0]
+    if hostport.count(":") > 1:  # bare IPv6
+        return hostport
+    return hostport.rsplit(":", 1)[0] if ":" in hostport else hostport
+
+
+def is_loopback(hostport):
+    name = _hostname(hostport).lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoints(registry, validate_certs=True):
+    """Base URLs to try, in order, for ``registry`` (see the fallback rules above)."""
+    scheme, host = _host_of(registry)
+    if host.lower() in _DOCKER_HUB_NAMES:
+        host = DOCKER_HUB_ENDPOINT
+    if scheme == "http":
+        return ["http://" + host]
+    urls = ["https://" + host]
+    if not validate_certs or is_loopback(host):
+        urls.append("http://" + host)
+    return urls
+
+
+# --------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------
+class _NoRedirect(HTTPRedirectHandler):
+    """Follow redirects only for GET of token realms; keep Authorization off other hosts."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = HTTPRedirectHandler.redirect_request(self, req, fp, code, msg, headers, newurl)
+        if new is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
+            for h in ("Authorization",):
+                new.headers.pop(h, None)
+                new.unredirected_hdrs.pop(h, None)
+        return new
+
+
+class _Client:
+    def __init__(self, validate_certs=True, ca_cert=None, timeout=DEFAULT_TIMEOUT):
+        self.timeout = timeout
+        self.ca_cert = ca_cert
+        self.validate_certs = validate_certs
+        if validate_certs:
+            try:
+                ctx = ssl.create_default_context(cafile=ca_cert) if ca_cert else ssl.create_default_context()
+            except ssl.SSLError as exc:
+                raise RegistryError(
+                    "the CA bundle %s is not a valid PEM certificate file (%s): set ca_cert to the "
+                    "registry's CA certificate in PEM format" % (ca_cert, _reason(exc)),
+                    kind="ca",
+                ) from None
+            except (IOError, OSError) as exc:
+                raise RegistryError(
+                    "cannot read the CA bundle %s (%s): set ca_cert to a readable PEM file" % (ca_cert, _reason(exc)),
+                    kind="ca",
+                ) from None
+        else:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        self.opener = build_opener(HTTPSHandler(context=ctx), _NoRedirect())
+
+    def request(self, url, method="GET", headers=None, data=None):
+        """Return (status, headers, body bytes). HTTP errors are answers, not exceptions."""
+        hdrs = {"User-Agent": USER_AGENT}
+        hdrs.update(headers or {})
+        # only http(s) URLs reach here: endpoints() builds them and realms are checked in verify()
+        req = Request(url, data=data, headers=hdrs)  # noqa: S310
+        req.get_method = lambda: method
+        try:
+            resp = self.opener.open(req, timeout=self.timeout)
+            try:
+                return resp.getcode(), resp.headers, resp.read(1024 * 1024)
+            finally:
+                resp.close()
+        except HTTPError as exc:
+            try:
+                body = exc.read(1024 * 1024)
+            except Exception:  # noqa: BLE001 - body is optional
+                body = b""
+            return exc.code, exc.headers, body
+        except URLError as exc:
+            raise self._transport_error(url, exc.reason) from None
+        except (socket.timeout, ssl.SSLError, OSError) as exc:
+            raise self._transport_error(url, exc) from None
+
+    def _transport_error(self, url, reason):
+        if isinstance(reason, ssl.SSLCertVerificationError if hasattr(ssl, "SSLCertVerificationError") else ssl.SSLError) and (
+            "CERTIFICATE_VERIFY_FAILED" in str(reason) or getattr(reason, "verify_code", None)
+        ):
+            where = ("the CA bundle %s" % self.ca_cert) if self.ca_cert else "the system CA store"
+            return RegistryError(
+                "TLS certificate of %s could not be verified with %s (%s): set ca_cert to the CA that signed the "
+                "registry's certificate, or validate_certs=false for a registry you trust without TLS verification"
+                % (url, where, getattr(reason, "verify_message", None) or _reason(reason)),
+                kind="tls",
+                url=url,
+            )
+        if isinstance(reason, ssl.SSLError):
+            return RegistryError("TLS handshake with %s failed (%s)" % (url, _reason(reason)), kind="tls", url=url)
+        if isinstance(reason, socket.timeout) or "timed out" in str(reason):
+            return RegistryError(
+                "%s did not answer within %s seconds: check that the registry is reachable from here or raise timeout"
+                % (url, self.timeout),
+                kind="unreachable",
+                url=url,
+            )
+        return RegistryError(
+            "cannot reach %s (%s): check the registry name, port and network" % (url, _reason(reason)),
+            kind="unreachable",
+            url=url,
+        )
+
+
+def _reason(exc):
+    text = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
+    return str(text)
+
+
+def _basic_header(username, password):
+    raw = ("%s:%s" % (username, password)).encode("utf-8")
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _json(body, url):
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        msg = "the token service at %s answered something that is not JSON" % url
+        raise RegistryError(msg, kind="protocol", url=url) from None
+    if not isinstance(data, dict):
+        raise RegistryError("the token service at %s answered JSON that is not an object" % url, kind="protocol", url=url)
+    return data
+
+
+def _error_detail(body):
+    """A short, secret-free description of a registry/token-service error body."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+    if isinstance(data, dict):
+        errs = data.get("errors")
+        if isinstance(errs, list) and errs and isinstance(errs[0], dict):
+            return str(errs[0].get("message") or errs[0].get("code") or "")[:200]
+        for key in ("error_description", "error", "message", "details"):
+            if isinstance(data.get(key), str):
+                return data[key][:200]
+    return ""
+
+
+def _ping(client, registry, validate_certs):
+    """Find a working endpoint; return (base_url, status, challenge).
+
+    A certificate that fails verification is final (no plain-HTTP fallback: that
+    would hide a wrong CA). Where every endpoint fails, the first error is raised.
+    """
+    first = None
+    for base in endpoints(registry, validate_certs):
+        try:
+            status, headers, _ = client.request(base + "/v2/")
+        except RegistryError as exc:
+            if exc.kind == "tls" and "could not be verified" in str(exc):
+                raise
+            first = first or exc
+            continue
+        if status == 401:
+            return base, status, pick_challenge(parse_challenges(headers.get("WWW-Authenticate", "")))
+        if status == 200:
+            return base, status, None
+        if status == 404:
+            err = RegistryError(
+                "%s/v2/ answered 404: %s does not speak the Docker Registry HTTP API v2" % (base, registry),
+                kind="protocol",
+                url=base,
+            )
+        else:
+            err = RegistryError("%s/v2/ answered HTTP %s" % (base, status), kind="protocol", url=base)
+        first = first or err
+    raise first
+
+
+def _unauthorized(registry, username, detail="", where=""):
+    msg = "login to %s as %r failed: the registry rejected the username or password (HTTP 401%s)" % (
+        registry,
+        username,
+        (": " + detail) if detail else "",
+    )
+    if where:
+        msg += " at " + where
+    return RegistryError(msg + "; check the credentials", kind="unauthorized")
+
+
+def fetch_token(client, realm, service, username, password, scope=None, client_id=DEFAULT_CLIENT_ID, registry=""):
+    """GET the realm with Basic auth and offline_token=true. Returns (token, refresh_token|None)."""
+    params = [("offline_token", "true"), ("client_id", client_id)]
+    if service:
+        params.insert(0, ("service", service))
+    if scope:
+        params.append(("scope", scope))
+    sep = "&" if "?" in realm else "?"
+    url = realm + sep + urlencode(params)
+    headers = {"Authorization": _basic_header(username, password)} if username or password else {}
+    status, _, body = client.request(url, headers=headers)
+    if status == 401 or status == 403:
+        raise _unauthorized(registry, username, _error_detail(body), where="the token service " + realm)
+    if status != 200:
+        raise RegistryError(
+            "the token service %s for %s answered HTTP %s%s" % (realm, registry, status, _detail_suffix(body)),
+            kind="protocol",
+            url=realm,
+        )
+    data = _json(body, realm)
+    token = data.get("token") or data.get("access_token")
+    if not token or not isinstance(token, str):
+        raise RegistryError("the token service %s answered without a token" % realm, kind="protocol", url=realm)
+    refresh = data.get("refresh_token")
+    return token, (refresh if isinstance(refresh, str) and refresh else None)
+
+
+def _detail_suffix(body):
+    d = _error_detail(body)
+    return (": " + d) if d else ""
+
+
+def verify(
+    registry,
+    username,
+    password,
+    validate_certs=True,
+    ca_cert=None,
+    timeout=DEFAULT_TIMEOUT,
+    client_id=DEFAULT_CLIENT_ID,
+):
+    """Log in to ``registry`` with ``username``/``password``; return ``VerifyResult``.
+
+    Raises ``RegistryError`` (never containing the password or a token).
+    """
+    client = _Client(validate_certs=validate_certs, ca_cert=ca_cert, timeout=timeout)
+    base, status, challenge = _ping(client, registry, validate_certs)
+    if status == 200:
+        return VerifyResult("none", base)
+    if challenge is None:
+        raise RegistryError(
+            "%s/v2/ asked for authentication without a Basic or Bearer challenge" % base, kind="protocol", url=base
+        )
+    scheme, params = challenge
+    if scheme == "basic":
+        status, _, body = client.request(base + "/v2/", headers={"Authorization": _basic_header(username, password)})
+        if status in (401, 403):
+            raise _unauthorized(registry, username, _error_detail(body))
+        if status != 200:
+            raise RegistryError("%s/v2/ answered HTTP %s to Basic auth" % (base, status), kind="protocol", url=base)
+        return VerifyResult("basic", base)
+    realm = params.get("realm")
+    if not realm:
+        raise RegistryError("%s/v2/ sent a Bearer challenge without a realm" % base, kind="protocol", url=base)
+    if urlsplit(realm).scheme not in ("http", "https"):
+        raise RegistryError("%s/v2/ sent a Bearer realm that is not an http(s) URL" % base, kind="protocol", url=base)
+    service = params.get("service")
+    token, refresh = fetch_token(
+        client, realm, service, username, password, params.get("scope"), client_id=client_id, registry=registry
+    )
+    status, _, body = client.request(base + "/v2/", headers={"Authorization": "Bearer " + token})
+    if status in (401, 403):
+        raise RegistryError(
+            "login to %s as %r: the token service %s issued a token that the registry refused (HTTP %s%s); "
+            "check the registry's auth.token settings (issuer, service, rootcertbundle)"
+            % (registry, username, realm, status, _detail_suffix(body)),
+            kind="unauthorized",
+            url=base,
+        )
+    if status != 200:
+        raise RegistryError("%s/v2/ answered HTTP %s to the Bearer token" % (base, status), kind="protocol", url=base)
+    return VerifyResult("bearer", base, identity_token=refresh, realm=realm, service=service)
+
+
+def check_identity_token(
+    registry,
+    identity_token,
+    validate_certs=True,
+    ca_cert=None,
+    timeout=DEFAULT_TIMEOUT,
+    client_id=DEFAULT_CLIENT_ID,
+):
+    """True when the registry's token service still accepts ``identity_token``
+    (``POST realm grant_type=refresh_token``); False when it refuses it (401/400/403).
+    Network errors raise ``RegistryError``."""
+    client = _Client(validate_certs=validate_certs, ca_cert=ca_cert, timeout=timeout)
+    base, status, challenge = _ping(client, registry, validate_certs)
+    if status == 200 or challenge is None or challenge[0] != "bearer" or not challenge[1].get("realm"):
+        return False
+    params = challenge[1]
+    form = [("grant_type", "refresh_token"), ("refresh_token", identity_token), ("client_id", client_id)]
+    if params.get("service"):
+        form.append(("service", params["service"]))
+    status, _, _ = client.request(
+        params["realm"],
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        data=urlencode(form).encode("ascii"),
+    )
+    return status == 200
