@@ -1,0 +1,524 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: registry_token
+short_description: Mint a short-lived container registry credential on the controller, once per run
+version_added: 1.0.0
+author:
+  - cloud_registry.auth contributors
+description:
+  - Returns a dictionary with RV(_raw.registry), RV(_raw.username), RV(_raw.password) and RV(_raw.expires_at), a
+    short-lived credential for a container registry, minted by the cloud provider named with O(provider).
+  - Supported providers are Google Cloud (V(gcp), Artifact Registry and Container Registry access tokens), AWS ECR
+    (V(ecr)), Azure Container Registry (V(azure), alias V(acr)), Alibaba Cloud Container Registry (V(alibaba)) and
+    the token service of any Docker Registry v2 API (V(oauth2), for Docker Hub, Harbor, GitLab, Quay, distribution).
+  - B(Minted once.) The lookup is evaluated on the controller, in every forked worker, for every host. The first
+    evaluation for an identity (provider, principal, registry, scopes) mints; every other evaluation in the same
+    playbook run reads the result from a private run cache (a 0700 directory named after the ansible-playbook
+    process, one 0600 file per identity, serialised with C(flock)). A cached credential is reused until O(min_ttl)
+    seconds before it expires; an expired or nearly expired credential is never returned.
+  - The run cache lives in C($XDG_RUNTIME_DIR) or C(/dev/shm) (memory-backed) when they exist, else in the temporary
+    directory, under C(cloud_registry_auth-<uid>/run-<pid>-<start>). It is deleted by the first registry_token
+    lookup of a later run once the run that wrote it has ended. With O(cache_dir), credentials also survive the run
+    in that directory until they come within O(min_ttl) of expiry. File names are SHA-256 hashes of the identity;
+    they never contain a secret.
+  - B(Secrets.) A lookup result is not hidden by Ansible by itself. Use it only in tasks with C(no_log=true) or pass
+    it to module options that are marked C(no_log) (for example the C(password) of
+    M(cloud_registry.auth.registry_login)). This plugin never logs, displays or puts the secret in an error message,
+    also with C(-vvvv).
+  - Options can be given as lookup keywords, and most also as variables or environment variables (listed with each
+    option). Provider-specific environment variables that the provider's own tools read (C(AWS_REGION),
+    C(AZURE_TENANT_ID), C(ALIBABA_CLOUD_ACCESS_KEY_ID), ...) are honoured too, as described with each option.
+options:
+  _terms:
+    description:
+      - Optionally the provider name, instead of O(provider). At most one term.
+    type: list
+    elements: str
+    required: false
+  provider:
+    description:
+      - Which service mints the credential.
+      - V(gcp) is Google Cloud, V(ecr) AWS ECR, V(azure) (or V(acr)) Azure Container Registry, V(alibaba) Alibaba
+        Cloud Container Registry, V(oauth2) the Bearer token service of any registry.
+    type: str
+    choices: [gcp, ecr, azure, acr, alibaba, oauth2]
+    env:
+      - name: CLOUD_REGISTRY_TOKEN_PROVIDER
+    vars:
+      - name: cloud_registry_token_provider
+    version_added: 1.0.0
+  min_ttl:
+    description:
+      - Seconds of validity a returned credential must still have. A cached credential closer than this to its
+        expiry is minted again; a freshly minted one that is not valid for longer than this is an error (lower
+        O(min_ttl) below the provider's token lifetime, e.g. V(30) for Docker Hub's 300 second tokens).
+    type: int
+    default: 300
+    env:
+      - name: CLOUD_REGISTRY_TOKEN_MIN_TTL
+    vars:
+      - name: cloud_registry_token_min_ttl
+    version_added: 1.0.0
+  cache_dir:
+    description:
+      - Directory in which minted credentials are also kept across playbook runs, so consecutive runs reuse a token
+        until it comes within O(min_ttl) of expiry. Created with mode 0700; it must be owned by the controller user
+        and not accessible to others. Files are 0600, named by a SHA-256 hash of the identity.
+      - Credentials without a known expiry (O(token_type=refresh_token)) are never written here.
+      - Not set (the default) means nothing outlives the run.
+    type: path
+    env:
+      - name: CLOUD_REGISTRY_TOKEN_CACHE_DIR
+    vars:
+      - name: cloud_registry_token_cache_dir
+    version_added: 1.0.0
+  run_cache_dir:
+    description:
+      - Parent directory of the run cache. The default is C($XDG_RUNTIME_DIR), else C(/dev/shm), else the temporary
+        directory.
+    type: path
+    env:
+      - name: CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR
+    vars:
+      - name: cloud_registry_token_run_cache_dir
+    version_added: 1.0.0
+  registry:
+    description:
+      - The registry host the credential is for.
+      - Required for V(azure) (the login server, e.g. V(myregistry.azurecr.io)) and V(oauth2) (host or URL; V(docker.io)
+        means Docker Hub).
+      - For V(alibaba) it selects the edition; V(registry.<region>.aliyuncs.com) is a Personal Edition registry,
+        V(<instance>-registry.<region>.cr.aliyuncs.com) an Enterprise Edition instance.
+      - Ignored by V(ecr), which returns the registry of the account (C(proxyEndpoint)).
+    type: str
+    version_added: 1.0.0
+  region:
+    description:
+      - Cloud region. V(ecr) falls back to C(AWS_REGION) / C(AWS_DEFAULT_REGION); V(alibaba) to
+        C(ALIBABA_CLOUD_REGION_ID) or the region in O(registry).
+    type: str
+    version_added: 1.0.0
+  profile:
+    description:
+      - Named profile of the provider's credentials file. V(ecr) reads C(~/.aws/credentials) and C(~/.aws/config)
+        (falls back to C(AWS_PROFILE)); V(alibaba) reads O(credentials_file) (falls back to C(ALIBABA_CLOUD_PROFILE),
+        then V(default)).
+    type: str
+    version_added: 1.0.0
+  endpoint_url:
+    description:
+      - Override of the provider's API endpoint (private endpoints, sovereign clouds, local test services).
+      - V(ecr) the ECR API; V(azure) the registry base URL used for C(/oauth2/exchange) (default
+        C(https://<registry>)); V(alibaba) the Container Registry API (default C(https://cr.<region>.aliyuncs.com)).
+    type: str
+    version_added: 1.0.0
+  ca_path:
+    description:
+      - PEM file of CA certificates to trust for HTTPS to the provider (in addition to the system store for V(azure),
+        V(alibaba) and V(oauth2); instead of it for V(ecr)).
+    type: path
+    env:
+      - name: CLOUD_REGISTRY_TOKEN_CA_PATH
+    version_added: 1.0.0
+  allow_http:
+    description:
+      - Allow plain C(http://) endpoints. Accepted only for loopback addresses (C(127.0.0.0/8), C(::1),
+        C(localhost)), for local test services; every other endpoint must be HTTPS.
+    type: bool
+    default: false
+    version_added: 1.0.0
+  timeout:
+    description: Seconds to wait for each HTTP request to the provider.
+    type: int
+    default: 30
+    version_added: 1.0.0
+  aws_access_key_id:
+    description:
+      - AWS access key ID (V(ecr)). Default is boto3's credential chain (C(AWS_ACCESS_KEY_ID), O(profile), instance
+        role, ...).
+    type: str
+    version_added: 1.0.0
+  aws_secret_access_key:
+    description: AWS secret access key (V(ecr)).
+    type: str
+    version_added: 1.0.0
+  aws_session_token:
+    description: AWS session token for temporary credentials (V(ecr)).
+    type: str
+    version_added: 1.0.0
+  role_arn:
+    description:
+      - IAM role to assume with STS C(AssumeRole) before calling ECR (V(ecr)).
+    type: str
+    version_added: 1.0.0
+  role_session_name:
+    description: Session name of the assumed role (V(ecr)).
+    type: str
+    default: cloud_registry-auth
+    version_added: 1.0.0
+  external_id:
+    description: External ID required by the role's trust policy (V(ecr)).
+    type: str
+    version_added: 1.0.0
+  registry_id:
+    description:
+      - AWS account ID of the registry, when it is not the caller's account (V(ecr)).
+    type: str
+    version_added: 1.0.0
+  sts_endpoint_url:
+    description: Override of the STS endpoint used with O(role_arn) (V(ecr)).
+    type: str
+    version_added: 1.0.0
+  tenant_id:
+    description: Entra ID (Azure AD) tenant (V(azure)).
+    type: str
+    env:
+      - name: AZURE_TENANT_ID
+    version_added: 1.0.0
+  client_id:
+    description: Application (client) ID of the service principal, for the client-credentials grant (V(azure)).
+    type: str
+    env:
+      - name: AZURE_CLIENT_ID
+    version_added: 1.0.0
+  client_secret:
+    description: Client secret of the service principal (V(azure)).
+    type: str
+    env:
+      - name: AZURE_CLIENT_SECRET
+    version_added: 1.0.0
+  aad_access_token:
+    description:
+      - An Entra ID access token to exchange, instead of O(client_id) + O(client_secret) (V(azure)), for example the
+        output of C(az account get-access-token --query accessToken -o tsv).
+    type: str
+    version_added: 1.0.0
+  authority_host:
+    description:
+      - Entra ID authority for the client-credentials grant (V(azure)), for sovereign clouds or local test services.
+    type: str
+    default: https://login.microsoftonline.com
+    env:
+      - name: AZURE_AUTHORITY_HOST
+    version_added: 1.0.0
+  aad_scope:
+    description: Scope requested with the client-credentials grant (V(azure)).
+    type: str
+    default: https://management.azure.com/.default
+    version_added: 1.0.0
+  access_key_id:
+    description:
+      - Alibaba Cloud AccessKey ID (V(alibaba)). Falls back to C(ALIBABA_CLOUD_ACCESS_KEY_ID), then to
+        O(credentials_file).
+    type: str
+    version_added: 1.0.0
+  access_key_secret:
+    description: Alibaba Cloud AccessKey secret (V(alibaba)). Falls back to C(ALIBABA_CLOUD_ACCESS_KEY_SECRET).
+    type: str
+    version_added: 1.0.0
+  security_token:
+    description: STS security token with a temporary AccessKey (V(alibaba)). Falls back to
+      C(ALIBABA_CLOUD_SECURITY_TOKEN).
+    type: str
+    version_added: 1.0.0
+  credentials_file:
+    description:
+      - Credentials file. V(alibaba) reads the INI file of the Alibaba Cloud tools (profiles of C(type = access_key)
+        or C(type = sts)); default C(ALIBABA_CLOUD_CREDENTIALS_FILE), then C(~/.alibabacloud/credentials).
+      - V(gcp) reads a service account key file (see the gcp options).
+    type: path
+    version_added: 1.0.0
+  instance_id:
+    description:
+      - Container Registry Enterprise Edition instance ID (V(alibaba)); found from O(registry) when not given.
+    type: str
+    version_added: 1.0.0
+  username:
+    description:
+      - Account name at the registry's token service (V(oauth2)). Empty means an anonymous token.
+    type: str
+    version_added: 1.0.0
+  password:
+    description:
+      - Password or personal access token of O(username) at the token service (V(oauth2)).
+    type: str
+    version_added: 1.0.0
+  repository:
+    description:
+      - Repository to request access to (V(oauth2)), giving the scope C(repository:<repository>:<actions>) when
+        O(scope) is not set.
+    type: str
+    version_added: 1.0.0
+  actions:
+    description: Actions for O(repository) (V(oauth2)).
+    type: list
+    elements: str
+    default: [pull]
+    version_added: 1.0.0
+  scope:
+    description:
+      - Explicit token scopes (V(oauth2)), e.g. V(repository:library/alpine:pull). Empty and no O(repository) means a
+        token without repository access (what C(docker login) requests).
+    type: list
+    elements: str
+    version_added: 1.0.0
+  service:
+    description: The C(service) of the token request (V(oauth2)); default from the registry's C(WWW-Authenticate) challenge.
+    type: str
+    version_added: 1.0.0
+  realm:
+    description:
+      - Token service URL (V(oauth2)); default from the registry's C(WWW-Authenticate) challenge to C(GET /v2/).
+    type: str
+    version_added: 1.0.0
+  token_type:
+    description:
+      - What V(oauth2) returns as RV(_raw.password).
+      - V(access_token) is the Bearer token for O(scope); it expires (C(expires_in), 60 seconds when the service does
+        not say). Tools that accept a registry token use it (C(skopeo --registry-token), a Bearer C(Authorization)
+        header). Most registries do B(not) accept it as a C(docker login) password.
+      - V(refresh_token) is the long-lived identity token (C(offline_token)) that C(docker login) stores as
+        C(identitytoken) in C(config.json); it has no known expiry, so it is cached for the run only.
+    type: str
+    choices: [access_token, refresh_token]
+    default: access_token
+    version_added: 1.0.0
+  token_username:
+    description:
+      - RV(_raw.username) of an V(oauth2) credential. Default is O(username), or V(<token>) for an anonymous token.
+    type: str
+    version_added: 1.0.0
+  oauth_client_id:
+    description: C(client_id) sent to the token service (V(oauth2)).
+    type: str
+    default: cloud_registry.auth
+    version_added: 1.0.0
+  credentials_json:
+    description:
+      - Service account key as JSON text or a dictionary (V(gcp)), instead of O(credentials_file).
+    type: raw
+    version_added: 1.0.0
+  impersonate_service_account:
+    description:
+      - Service account to impersonate through IAM Credentials C(generateAccessToken) (V(gcp)).
+    type: str
+    version_added: 1.0.0
+  delegates:
+    description: Delegation chain for O(impersonate_service_account) (V(gcp)).
+    type: list
+    elements: str
+    version_added: 1.0.0
+  scopes:
+    description: OAuth 2.0 scopes of the Google access token (V(gcp)).
+    type: list
+    elements: str
+    version_added: 1.0.0
+  universe_domain:
+    description:
+      - Google Cloud universe domain (V(gcp)), for sovereign clouds such as S3NS; default V(googleapis.com).
+    type: str
+    version_added: 1.0.0
+  key_auth:
+    description:
+      - Return the service account key itself (V(gcp)) with username V(_json_key) or V(_json_key_base64) instead of
+        minting an access token.
+    type: str
+    version_added: 1.0.0
+notes:
+  - Runs on the controller. The V(ecr) provider needs the Python library C(boto3) >= 1.28.0 on the controller; the
+    other providers need only the Python standard library (V(gcp) needs C(google-auth)).
+  - An identity is the provider with its principal and target (access key ID, client ID, user name, role,
+    registry, scopes, endpoint); secrets are part of it only as SHA-256 hashes, so changing a secret mints again.
+seealso:
+  - module: cloud_registry.auth.registry_login
+  - name: cloud_registry.auth registry_token guide
+    description: Provider by provider setup, caching and security notes (docs/registry_token.md).
+    link: https://github.com/cloud-registry/auth/blob/main/docs/registry_token.md
+"""
+
+EXAMPLES = r"""
+---
+- name: Log in to ECR with a token minted once for the whole fleet
+  cloud_registry.auth.registry_login:
+    registry: "{{ ecr.registry }}"
+    username: "{{ ecr.username }}"
+    password: "{{ ecr.password }}"
+  vars:
+    ecr: "{{ lookup('cloud_registry.auth.registry_token', provider='ecr', region='eu-west-1') }}"
+
+- name: Azure Container Registry with a service principal (secret from the vault)
+  cloud_registry.auth.registry_login:
+    registry: "{{ acr.registry }}"
+    username: "{{ acr.username }}"
+    password: "{{ acr.password }}"
+  vars:
+    acr: >-
+      {{ lookup('cloud_registry.auth.registry_token', provider='azure', registry='myregistry.azurecr.io',
+                tenant_id=azure_tenant, client_id=azure_client_id, client_secret=vault_azure_secret) }}
+
+- name: Alibaba Cloud Enterprise Edition instance, credentials from ~/.alibabacloud/credentials
+  ansible.builtin.set_fact:
+    acr_cred: >-
+      {{ lookup('cloud_registry.auth.registry_token', provider='alibaba',
+                registry='myinstance-registry.cn-hangzhou.cr.aliyuncs.com', profile='deploy') }}
+  no_log: true
+
+- name: A pull token for one Harbor repository, kept across runs
+  ansible.builtin.set_fact:
+    harbor_token: >-
+      {{ lookup('cloud_registry.auth.registry_token', provider='oauth2', registry='harbor.example.com',
+                username='robot$ci', password=vault_harbor_secret, repository='team/app',
+                cache_dir='~/.cache/cloud_registry_auth', min_ttl=60) }}
+  no_log: true
+
+- name: Google Artifact Registry with Application Default Credentials
+  ansible.builtin.set_fact:
+    gar: "{{ lookup('cloud_registry.auth.registry_token', 'gcp', registry='europe-docker.pkg.dev') }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - One dictionary (a list of one with C(wantlist=true) or C(query)).
+  type: list
+  elements: dict
+  contains:
+    registry:
+      description:
+        - Registry host the credential is for, when the provider knows it (ECR C(proxyEndpoint) host, the
+          Azure/Alibaba/oauth2 O(registry)), else C(null).
+      type: str
+      sample: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+    username:
+      description:
+        - User name to present with RV(_raw.password) (V(AWS) for ECR, V(00000000-0000-0000-0000-000000000000) for
+          Azure, C(cr_temp_user) style names for Alibaba, V(oauth2accesstoken) for Google).
+      type: str
+      sample: AWS
+    password:
+      description:
+        - The secret: a registry password/token. Never print it; use it in C(no_log) tasks or C(no_log) options.
+      type: str
+      sample: "********"
+    expires_at:
+      description: Expiry as ISO 8601 UTC (C(YYYY-MM-DDTHH:MM:SSZ)), or C(null) when the provider gives none.
+      type: str
+      sample: "2026-01-01T12:00:00Z"
+"""
+
+import importlib  # noqa: E402
+
+from ansible.errors import AnsibleError  # noqa: E402
+from ansible.plugins.lookup import LookupBase  # noqa: E402
+from ansible.utils.display import Display  # noqa: E402
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._cache import TokenCache, cache_key  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
+
+display = Display()
+
+PROVIDERS = {"gcp": "gcp", "ecr": "ecr", "azure": "azure", "acr": "azure", "alibaba": "alibaba", "oauth2": "oauth2"}
+SECRET_OPTIONS = (
+    "password", "client_secret", "aad_access_token", "access_key_secret", "security_token",
+    "aws_secret_access_key", "aws_session_token", "credentials_json",
+)
+# options that are not handed to providers
+_CONTROL = ("_terms", "provider", "min_ttl", "cache_dir", "run_cache_dir")
+
+
+def _scrub(text, secrets):
+    for value in secrets:
+        if value and len(value) >= 4:
+            text = text.replace(value, "********")
+    return text
+
+
+def _secret_values(options):
+    values = []
+    for name in SECRET_OPTIONS:
+        value = options.get(name)
+        if isinstance(value, str):
+            values.append(value)
+        elif isinstance(value, dict):
+            values.extend(v for v in value.values() if isinstance(v, str) and len(v) >= 16)
+    return values
+
+
+def load_provider(name):
+    module = PROVIDERS.get(name)
+    if module is None:
+        raise AnsibleError("registry_token: unknown provider %r; use one of: %s" % (name, ", ".join(sorted(PROVIDERS))))
+    try:
+        return importlib.import_module("ansible_collections.cloud_registry.auth.plugins.module_utils.tokens." + module)
+    except ImportError as exc:
+        raise AnsibleError("registry_token provider=%s: the provider could not be loaded (%s); install the "
+                           "Python libraries it needs on the controller" % (name, type(exc).__name__)) from None
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        unknown = sorted(set(kwargs) - set(self._load_option_names()))
+        if unknown:
+            raise AnsibleError("registry_token: unknown option(s) %s; see ansible-doc -t lookup "
+                               "cloud_registry.auth.registry_token" % ", ".join(unknown))
+        terms = [t for t in (terms or []) if t]
+        for given in terms[:1] + [kwargs.get("provider")]:
+            if given is not None and given not in PROVIDERS:
+                load_provider(str(given))  # raises the clear 'unknown provider' error
+        self.set_options(var_options=variables, direct=kwargs)
+        provider = self.get_option("provider")
+        if terms:
+            if len(terms) > 1 or (provider and provider != terms[0]):
+                raise AnsibleError("registry_token: give one provider, as the only term or as provider=, not %r"
+                                   % (terms,))
+            provider = terms[0]
+        if not provider:
+            raise AnsibleError("registry_token: provider is required; use one of: %s" % ", ".join(sorted(PROVIDERS)))
+        provider = str(provider)
+        module = load_provider(provider)
+
+        options = {}
+        for name in self._load_option_names():
+            if name in _CONTROL:
+                continue
+            options[name] = self.get_option(name)
+        secrets = _secret_values(options)
+        min_ttl = self.get_option("min_ttl")
+        if min_ttl is None or int(min_ttl) < 0:
+            raise AnsibleError("registry_token: min_ttl must be a number of seconds >= 0")
+        min_ttl = int(min_ttl)
+
+        try:
+            ident = module.identity(options)
+            cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"))
+            cache.sweep()
+            cred = cache.get_or_mint(provider, ident, lambda: module.mint(options), min_ttl)
+        except TokenError as exc:
+            raise AnsibleError(_scrub(str(exc), secrets)) from None
+        except AnsibleError:
+            raise
+        except Exception as exc:  # a provider bug must not leak a secret through its message
+            raise AnsibleError("registry_token provider=%s: unexpected %s: %s" % (
+                provider, type(exc).__name__, _scrub(str(exc), secrets)[:300])) from None
+        display.vvv("registry_token: provider=%s identity=%s...: credential from %s, expires %s" % (
+            provider, cache_key(provider, ident)[:12], {"run": "the run cache", "disk": "cache_dir",
+                                                         "mint": "a new mint"}[cache.last_source],
+            cred.as_dict()["expires_at"] or "never"))
+        return [cred.as_dict()]
+
+    def _load_option_names(self):
+        try:
+            from ansible import constants as C
+
+            defs = C.config.get_configuration_definitions("lookup", self._load_name)
+        except Exception:  # pragma: no cover
+            defs = {}
+        return list(defs) or ["provider"]

@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private HTTP helpers for the token providers (not public API).
+
+Standard library only (urllib + ssl), so the providers need no third-party
+package. Two rules are enforced here for every provider:
+
+* ``https`` only, unless the caller passes ``allow_http=True`` AND the host is a
+  loopback address (``127.0.0.0/8``, ``::1``, ``localhost``): plain http is
+  for local stand-ins and tests, never for a remote service.
+* Error messages name the host and path, never the query string (Alibaba RPC
+  requests carry a security token there) nor any header or body sent.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import ipaddress
+import json
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
+
+USER_AGENT = "cloud_registry.auth-registry_token"
+
+
+class HttpResponse:
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+def is_loopback(host):
+    host = (host or "").strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url, provider, allow_http=False):
+    """Validate an endpoint URL; return it. Raise TokenError naming the option to fix."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise TokenError(
+            "registry_token provider=%s: %r is not an http(s) URL; give a URL such as https://host/path" % (provider, url)
+        )
+    if parts.scheme == "http":
+        if not allow_http:
+            raise TokenError(
+                "registry_token provider=%s: refusing plain http for %s; use https, or set allow_http=true "
+                "(accepted for loopback addresses only, for local test services)" % (provider, parts.netloc)
+            )
+        if not is_loopback(parts.hostname):
+            raise TokenError(
+                "registry_token provider=%s: allow_http accepts only loopback hosts (127.0.0.1, ::1, localhost), "
+                "not %s; use https" % (provider, parts.hostname)
+            )
+    return url
+
+
+def describe(url):
+    """host + path of a URL, without query string or credentials: safe for messages."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    if parts.port:
+        host = "%s:%d" % (host, parts.port)
+    return "%s://%s%s" % (parts.scheme, host, parts.path or "/")
+
+
+def basic_auth(username, password):
+    raw = ("%s:%s" % (username, password)).encode("utf-8")
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _ssl_context(ca_path):
+    ctx = ssl.create_default_context()
+    if ca_path:
+        try:
+            ctx.load_verify_locations(cafile=ca_path)
+        except (OSError, ssl.SSLError) as exc:
+            raise TokenError("registry_token: cannot load ca_path %s: %s; give a PEM file of CA certificates" % (
+                ca_path, getattr(exc, "strerror", None) or type(exc).__name__)) from None
+    return ctx
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: a token service that redirects would receive credentials twice."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def safe_error_detail(body, limit=300):
+    """A short, non-secret description of an error body (JSON error fields only)."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    found = []
+    for key in ("error", "error_description", "code", "Code", "message", "Message", "details"):
+        value = data.get(key)
+        if isinstance(value, (str, int)):
+            found.append("%s=%s" % (key, value))
+        elif isinstance(value, dict):  # e.g. {"error": {"code": .., "message": ..}}
+            for sub in ("code", "message"):
+                if isinstance(value.get(sub), str):
+                    found.append("%s.%s=%s" % (key, sub, value[sub]))
+    errors = data.get("errors")
+    if isinstance(errors, list):  # distribution / docker registry error shape
+        for item in errors[:3]:
+            if isinstance(item, dict):
+                found.append("%s: %s" % (item.get("code"), item.get("message")))
+    return ("; ".join(found))[:limit]
+
+
+def request(method, url, provider, headers=None, data=None, form=None, ca_path=None, allow_http=False,
+            timeout=30, ok=(200,)):
+    """Send one HTTP request; return HttpResponse.
+
+    A status in ``ok`` returns normally; any other status is also returned when
+    ``ok`` is None (the caller inspects it), else a TokenError is raised naming the
+    provider, the endpoint (no query string) and the status.
+    """
+    check_url(url, provider, allow_http)
+    hdrs = {"User-Agent": USER_AGENT}
+    hdrs.update(headers or {})
+    body = data
+    if form is not None:
+        body = urllib.parse.urlencode(form).encode("ascii")
+        hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    req = urllib.request.Request(url, data=body, headers=hdrs, method=method)  # noqa: S310 - scheme checked above
+    handlers = [_NoRedirect(), urllib.request.ProxyHandler({})]
+    if url.startswith("https:"):
+        handlers.append(urllib.request.HTTPSHandler(context=_ssl_context(ca_path)))
+    opener = urllib.request.build_opener(*handlers)
+    where = describe(url)
+    try:
+        resp = opener.open(req, timeout=timeout)
+        result = HttpResponse(resp.status, resp.headers, resp.read())
+        resp.close()
+    except urllib.error.HTTPError as exc:
+        result = HttpResponse(exc.code, exc.headers, exc.read() if exc.fp else b"")
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, ssl.SSLError):
+            hint = "check the server certificate, or give its CA with ca_path"
+        else:
+            hint = "check the endpoint URL/registry name and that it is reachable from the controller"
+        raise TokenError("registry_token provider=%s: cannot reach %s (%s); %s" % (
+            provider, where, getattr(reason, "strerror", None) or reason, hint)) from None
+    except (socket.timeout, TimeoutError):
+        raise TokenError("registry_token provider=%s: %s did not answer within %ss; check the endpoint or raise timeout"
+                         % (provider, where, timeout)) from None
+    except OSError as exc:
+        raise TokenError("registry_token provider=%s: cannot reach %s (%s); check the endpoint URL" % (
+            provider, where, exc.strerror or type(exc).__name__)) from None
+    if ok is not None and result.status not in ok:
+        raise status_error(provider, method, url, result)
+    return result
+
+
+def status_error(provider, method, url, result, hint=None):
+    detail = safe_error_detail(result.body)
+    if hint is None:
+        if result.status in (401, 403):
+            hint = "check the credentials (and their permissions) given to the lookup"
+        elif result.status == 404:
+            hint = "check the registry name / endpoint URL"
+        else:
+            hint = "retry later or check the endpoint"
+    return TokenError("registry_token provider=%s: %s %s returned HTTP %d%s; %s" % (
+        provider, method, describe(url), result.status, (" (%s)" % detail) if detail else "", hint))
+
+
+def json_body(provider, url, result):
+    try:
+        data = result.json()
+    except (ValueError, UnicodeDecodeError):
+        raise TokenError("registry_token provider=%s: %s did not return JSON (HTTP %d); check the endpoint URL" % (
+            provider, describe(url), result.status)) from None
+    if not isinstance(data, dict):
+        raise TokenError("registry_token provider=%s: %s returned unexpected JSON; check the endpoint URL" % (
+            provider, describe(url)))
+    return data

@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private: Azure Container Registry provider of the registry_token lookup.
+
+Not public API. Standard library only.
+
+1. An Entra ID (AAD) access token: given (``aad_access_token``) or obtained
+   with the client-credentials grant (``tenant_id``, ``client_id``,
+   ``client_secret``) at ``<authority_host>/<tenant>/oauth2/v2.0/token``.
+2. Exchanged at ``https://<registry>/oauth2/exchange`` (form
+   ``grant_type=access_token``, ``service``, ``tenant``, ``access_token``) for
+   an ACR refresh token, which is what ``docker login`` accepts as password
+   with the fixed username ``00000000-0000-0000-0000-000000000000``.
+3. The expiry is the refresh token's JWT ``exp`` claim.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import datetime
+import hashlib
+import json
+import os
+import re
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
+
+PROVIDER = "azure"
+USERNAME = "00000000-0000-0000-0000-000000000000"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
+DEFAULT_SCOPE = "https://management.azure.com/.default"
+_REGISTRY_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]+)?$")
+
+
+def _h(value):
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16] if value else ""
+
+
+def _opt(options, name, env):
+    return options.get(name) or os.environ.get(env) or ""
+
+
+def _registry(options):
+    registry = (options.get("registry") or "").strip()
+    if "://" in registry:
+        registry = registry.split("://", 1)[1]
+    registry = registry.rstrip("/")
+    if not registry or not _REGISTRY_RE.match(registry):
+        raise TokenError("registry_token provider=azure: registry=%r is not a registry host; give the login server, "
+                         "e.g. registry=myregistry.azurecr.io" % (options.get("registry"),))
+    return registry
+
+
+def identity(options):
+    return "|".join([
+        "azure",
+        "registry=%s" % (options.get("registry") or ""),
+        "tenant=%s" % _opt(options, "tenant_id", "AZURE_TENANT_ID"),
+        "client=%s" % _opt(options, "client_id", "AZURE_CLIENT_ID"),
+        "secret=%s" % _h(_opt(options, "client_secret", "AZURE_CLIENT_SECRET")),
+        "aad_token=%s" % _h(options.get("aad_access_token") or ""),
+        "authority=%s" % _opt(options, "authority_host", "AZURE_AUTHORITY_HOST"),
+        "scope=%s" % (options.get("aad_scope") or ""),
+        "endpoint=%s" % (options.get("endpoint_url") or ""),
+    ])
+
+
+def jwt_claims(token):
+    """Claims of a JWT, without verifying it (the registry verifies it; we only read ``exp``)."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")).decode("utf-8"))
+    except (IndexError, ValueError, UnicodeError, TypeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def aad_token(options):
+    tenant = _opt(options, "tenant_id", "AZURE_TENANT_ID")
+    client_id = _opt(options, "client_id", "AZURE_CLIENT_ID")
+    secret = _opt(options, "client_secret", "AZURE_CLIENT_SECRET")
+    missing = [n for n, v in (("tenant_id", tenant), ("client_id", client_id), ("client_secret", secret)) if not v]
+    if missing:
+        raise TokenError("registry_token provider=azure: give aad_access_token, or all of tenant_id, client_id and "
+                         "client_secret (missing: %s; also read from AZURE_TENANT_ID/AZURE_CLIENT_ID/"
+                         "AZURE_CLIENT_SECRET)" % ", ".join(missing))
+    authority = (_opt(options, "authority_host", "AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY).rstrip("/")
+    if "://" not in authority:
+        authority = "https://" + authority
+    url = "%s/%s/oauth2/v2.0/token" % (authority, tenant)
+    result = _http.request(
+        "POST", url, PROVIDER,
+        form={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "scope": options.get("aad_scope") or DEFAULT_SCOPE,
+        },
+        headers={"Accept": "application/json"},
+        ca_path=options.get("ca_path"), allow_http=options.get("allow_http"), timeout=options.get("timeout") or 30,
+        ok=None,
+    )
+    if result.status != 200:
+        raise _http.status_error(PROVIDER, "POST", url, result, hint=(
+            "check tenant_id, client_id and client_secret (the service principal's secret may have expired)"
+            if result.status in (400, 401) else None))
+    data = _http.json_body(PROVIDER, url, result)
+    token = data.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise TokenError("registry_token provider=azure: %s returned no access_token; check authority_host" %
+                         _http.describe(url))
+    return token, tenant
+
+
+def mint(options):
+    registry = _registry(options)
+    tenant = _opt(options, "tenant_id", "AZURE_TENANT_ID")
+    token = options.get("aad_access_token")
+    if not token:
+        token, tenant = aad_token(options)
+    base = (options.get("endpoint_url") or "https://%s" % registry).rstrip("/")
+    url = base + "/oauth2/exchange"
+    form = {"grant_type": "access_token", "service": registry, "access_token": token}
+    if tenant:
+        form["tenant"] = tenant
+    result = _http.request(
+        "POST", url, PROVIDER, form=form, headers={"Accept": "application/json"},
+        ca_path=options.get("ca_path"), allow_http=options.get("allow_http"), timeout=options.get("timeout") or 30,
+        ok=None,
+    )
+    if result.status != 200:
+        hint = None
+        if result.status in (400, 401):
+            hint = ("the registry rejected the Entra ID token: check that it is valid, for the registry's tenant, "
+                    "and that the principal has a role on %s (e.g. AcrPull)" % registry)
+        raise _http.status_error(PROVIDER, "POST", url, result, hint=hint)
+    data = _http.json_body(PROVIDER, url, result)
+    refresh = data.get("refresh_token")
+    if not isinstance(refresh, str) or not refresh:
+        raise TokenError("registry_token provider=azure: %s returned no refresh_token; check endpoint_url" %
+                         _http.describe(url))
+    claims = jwt_claims(refresh)
+    exp = claims.get("exp") if claims else None
+    if not isinstance(exp, (int, float)):
+        raise TokenError("registry_token provider=azure: the refresh token from %s has no readable 'exp' claim, so "
+                         "its expiry is unknown; check endpoint_url" % _http.describe(url))
+    expires = datetime.datetime.fromtimestamp(exp, datetime.timezone.utc)
+    return Credential(registry, USERNAME, refresh, expires)

@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private: generic registry token-service provider (Docker Hub, Harbor, GitLab, Quay, distribution).
+
+Not public API. Standard library only. Implements the client side of the
+distribution token authentication specification:
+
+1. ``GET <registry>/v2/`` without credentials; the ``401`` answer carries
+   ``WWW-Authenticate: Bearer realm="...",service="..."`` (skipped when
+   ``realm`` is given).
+2. ``token_type=access_token``: ``GET <realm>?service=..&scope=..`` with HTTP
+   Basic (username + password/PAT) -> ``token``/``access_token``,
+   ``expires_in`` (60 s when absent, as the specification says), ``issued_at``.
+3. ``token_type=refresh_token``: ``POST <realm>`` form ``grant_type=password``,
+   ``access_type=offline`` -> ``refresh_token`` (the "identity token" that
+   ``docker login`` stores); falls back to ``GET ...&offline_token=true`` when
+   the service does not implement the POST form.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+import re
+import urllib.parse
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
+
+PROVIDER = "oauth2"
+DEFAULT_CLIENT_ID = "cloud_registry.auth"
+DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
+_PARAM_RE = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
+
+
+def _h(value):
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16] if value else ""
+
+
+def registry_base(options):
+    """(base URL, registry host) of the registry option."""
+    registry = (options.get("registry") or "").strip().rstrip("/")
+    if not registry:
+        raise TokenError("registry_token provider=oauth2: registry is required, e.g. registry=harbor.example.com")
+    if "://" not in registry:
+        registry = "https://" + registry
+    parts = urllib.parse.urlsplit(registry)
+    if not parts.hostname:
+        raise TokenError("registry_token provider=oauth2: registry=%r is not a host name or URL" % options["registry"])
+    host = parts.netloc.rsplit("@", 1)[-1]
+    if host in DOCKER_HUB_HOSTS:
+        return "https://registry-1.docker.io", "docker.io"
+    return "%s://%s" % (parts.scheme, host), host
+
+
+def scopes(options):
+    scope = options.get("scope") or []
+    if isinstance(scope, str):
+        scope = [scope]
+    if scope:
+        return [s for s in scope if s]
+    repo = options.get("repository")
+    if repo:
+        actions = options.get("actions") or ["pull"]
+        if isinstance(actions, str):
+            actions = [actions]
+        return ["repository:%s:%s" % (repo, ",".join(actions))]
+    return []
+
+
+def identity(options):
+    base, host = registry_base(options)
+    return "|".join([
+        "oauth2",
+        "registry=%s" % base,
+        "user=%s" % (options.get("username") or ""),
+        "password=%s" % _h(options.get("password") or ""),
+        "scope=%s" % " ".join(sorted(scopes(options))),
+        "type=%s" % (options.get("token_type") or "access_token"),
+        "realm=%s" % (options.get("realm") or ""),
+        "service=%s" % (options.get("service") or ""),
+        "client=%s" % (options.get("oauth_client_id") or ""),
+        "token_username=%s" % (options.get("token_username") or ""),
+    ])
+
+
+def parse_challenge(header):
+    """{'scheme': 'bearer', 'realm': ..., 'service': ..., ...} of a WWW-Authenticate value."""
+    if not header:
+        return None
+    scheme, _sep, rest = header.strip().partition(" ")
+    params = {}
+    pos = 0
+    while pos < len(rest):
+        m = _PARAM_RE.match(rest, pos)
+        if not m or m.end() == pos:
+            break
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        params[m.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
+        pos = m.end()
+    params["scheme"] = scheme.lower()
+    return params
+
+
+def _kw(options, ok=None):
+    return {"ca_path": options.get("ca_path"), "allow_http": options.get("allow_http"),
+            "timeout": options.get("timeout") or 30, "ok": ok}
+
+
+def discover(options, base):
+    """realm, service of the registry (options win over the challenge)."""
+    realm = options.get("realm")
+    service = options.get("service")
+    if realm:
+        return realm, service
+    url = base + "/v2/"
+    result = _http.request("GET", url, PROVIDER, headers={"Accept": "application/json"}, **_kw(options))
+    if result.status == 200:
+        raise TokenError("registry_token provider=oauth2: %s answers /v2/ without authentication, so it has no token "
+                         "service to mint from; give realm= if its token service is elsewhere" % base)
+    challenge = parse_challenge(result.headers.get("WWW-Authenticate") if result.headers else None)
+    if result.status != 401 or not challenge:
+        raise TokenError("registry_token provider=oauth2: GET %s returned HTTP %d without a Bearer challenge; check "
+                         "registry (it must be a Docker Registry v2 API)" % (_http.describe(url), result.status))
+    if challenge["scheme"] != "bearer" or not challenge.get("realm"):
+        raise TokenError("registry_token provider=oauth2: %s uses %s authentication, not a token service; log in with "
+                         "username/password directly (registry_login) instead of minting a token" % (
+                             base, challenge["scheme"].capitalize()))
+    return challenge["realm"], service or challenge.get("service")
+
+
+def _parse_time(value):
+    if not isinstance(value, str) or not value:
+        return None
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$", value.strip())
+    if not m:
+        return None
+    tz = m.group(4) or "Z"
+    if tz == "Z":
+        tz = "+0000"
+    text = "%sT%s%s" % (m.group(1), m.group(2), tz.replace(":", ""))
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z").astimezone(datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def _token_error(result, realm, username):
+    hint = None
+    if result.status in (401, 403):
+        hint = ("the token service rejected the credentials of %s; check username and password/personal access token "
+                "(and its scopes)" % (username or "anonymous"))
+    return _http.status_error(PROVIDER, "token request to", realm, result, hint=hint)
+
+
+def _fetch_access_token(options, realm, service, scope_list, username, password, offline=False):
+    query = []
+    if service:
+        query.append(("service", service))
+    for s in scope_list:
+        query.append(("scope", s))
+    query.append(("client_id", options.get("oauth_client_id") or DEFAULT_CLIENT_ID))
+    if offline:
+        query.append(("offline_token", "true"))
+    sep = "&" if "?" in realm else "?"
+    url = realm + sep + urllib.parse.urlencode(query)
+    headers = {"Accept": "application/json"}
+    if username or password:
+        headers["Authorization"] = _http.basic_auth(username or "", password or "")
+    result = _http.request("GET", url, PROVIDER, headers=headers, **_kw(options))
+    if result.status != 200:
+        raise _token_error(result, realm, username)
+    return _http.json_body(PROVIDER, realm, result)
+
+
+def _fetch_refresh_token(options, realm, service, scope_list, username, password):
+    if not username or not password:
+        raise TokenError("registry_token provider=oauth2: token_type=refresh_token needs username and password")
+    form = {
+        "grant_type": "password",
+        "username": username,
+        "password": password,
+        "client_id": options.get("oauth_client_id") or DEFAULT_CLIENT_ID,
+        "access_type": "offline",
+    }
+    if service:
+        form["service"] = service
+    if scope_list:
+        form["scope"] = " ".join(scope_list)
+    result = _http.request("POST", realm, PROVIDER, form=form, headers={"Accept": "application/json"}, **_kw(options))
+    if result.status in (404, 405):  # service implements only the GET flow
+        return _fetch_access_token(options, realm, service, scope_list, username, password, offline=True)
+    if result.status != 200:
+        raise _token_error(result, realm, username)
+    return _http.json_body(PROVIDER, realm, result)
+
+
+def mint(options):
+    base, host = registry_base(options)
+    token_type = options.get("token_type") or "access_token"
+    if token_type not in ("access_token", "refresh_token"):
+        raise TokenError("registry_token provider=oauth2: token_type must be access_token or refresh_token, not %r"
+                         % token_type)
+    username = options.get("username") or ""
+    password = options.get("password") or ""
+    realm, service = discover(options, base)
+    _http.check_url(realm, PROVIDER, options.get("allow_http"))
+    scope_list = scopes(options)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if token_type == "refresh_token":
+        data = _fetch_refresh_token(options, realm, service, scope_list, username, password)
+        secret = data.get("refresh_token")
+        if not isinstance(secret, str) or not secret:
+            raise TokenError("registry_token provider=oauth2: the token service at %s issued no refresh_token "
+                             "(offline token); use token_type=access_token" % _http.describe(realm))
+        return Credential(host, options.get("token_username") or username, secret, None)
+    data = _fetch_access_token(options, realm, service, scope_list, username, password)
+    secret = data.get("token") or data.get("access_token")
+    if not isinstance(secret, str) or not secret:
+        raise TokenError("registry_token provider=oauth2: the token service at %s returned no token; check realm"
+                         % _http.describe(realm))
+    try:
+        expires_in = int(data.get("expires_in") or 60)
+    except (TypeError, ValueError):
+        expires_in = 60
+    issued = _parse_time(data.get("issued_at")) or now
+    if issued > now:  # a service clock ahead of ours must not extend the lifetime
+        issued = now
+    user = options.get("token_username") or username or "<token>"
+    return Credential(host, user, secret, issued + datetime.timedelta(seconds=expires_in))
