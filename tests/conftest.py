@@ -41,6 +41,10 @@ def _link_collection() -> None:
 _link_collection()
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+# `from fixtures.registry_env import ...` (stand-ins, real registry) and
+# `from support.pass_store import ...` (real-component setup) from any test.
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
