@@ -1,0 +1,787 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes access and the pull-secret reconciler (private, not public API).
+
+Two layers:
+
+* ``KubeClient``: a thin client over the ``kubernetes`` package. The package
+  loads kubeconfig / in-cluster configuration and builds the TLS/proxy-aware
+  connection pool; requests are plain JSON over that pool, so the code works the
+  same with every client release (the generated API classes changed shape
+  between releases). Errors become ``KubeError`` with the API server's
+  ``Status`` (code, reason, message) and a message that names the object and the fix.
+* ``reconcile_pull_secret(client, spec, check_mode)``: the logic of
+  ``k8s_pull_secret``: one ``kubernetes.io/dockerconfigjson`` Secret per
+  namespace, service accounts' ``imagePullSecrets`` updated by read-modify-write
+  with the resourceVersion (retried on 409 Conflict), namespaces in parallel.
+
+Nothing here returns, logs or raises a secret value.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import fnmatch
+import json
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from urllib.parse import quote, urlencode
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils import dockerconfigjson
+from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import (
+    MASK,
+    DockerConfigError,
+)
+
+KUBERNETES_IMPORT_ERROR = None
+try:
+    import urllib3
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client import rest as k8s_rest
+    from kubernetes.config.config_exception import ConfigException
+except ImportError as _exc:  # the module reports it with missing_required_lib
+    KUBERNETES_IMPORT_ERROR = _exc
+    ConfigException = Exception
+
+KUBERNETES_MIN_VERSION = "24.2.0"
+PULL_SECRET_TYPE = "kubernetes.io/dockerconfigjson"
+DATA_KEY = ".dockerconfigjson"
+MAX_ATTEMPTS = 6
+DEFAULT_TIMEOUT = (10, 60)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class KubeError(Exception):
+    """A Kubernetes operation failed. The message is safe to show (never a secret).
+
+    ``code`` / ``reason`` come from the API server's Status when there was one.
+    """
+
+    def __init__(self, message, code=None, reason=None):
+        super(KubeError, self).__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------
+# option spec (documented once in doc_fragments/k8s_auth.py)
+# --------------------------------------------------------------------------
+
+def _env(*names):
+    from ansible.module_utils.basic import env_fallback
+
+    return (env_fallback, list(names))
+
+
+AUTH_ARG_SPEC = dict(
+    kubeconfig=dict(type="raw", fallback=_env("K8S_AUTH_KUBECONFIG")),
+    context=dict(type="str", fallback=_env("K8S_AUTH_CONTEXT")),
+    host=dict(type="str", fallback=_env("K8S_AUTH_HOST")),
+    api_key=dict(type="str", no_log=True, fallback=_env("K8S_AUTH_API_KEY")),
+    validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=_env("K8S_AUTH_VERIFY_SSL")),
+    ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=_env("K8S_AUTH_SSL_CA_CERT")),
+    client_cert=dict(type="path", aliases=["cert_file"], fallback=_env("K8S_AUTH_CERT_FILE")),
+    client_key=dict(type="path", aliases=["key_file"], fallback=_env("K8S_AUTH_KEY_FILE")),
+    proxy=dict(type="str", fallback=_env("K8S_AUTH_PROXY")),
+    in_cluster=dict(type="bool"),
+)
+AUTH_KEYS = tuple(AUTH_ARG_SPEC)
+
+IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path, not a secret
+
+
+# --------------------------------------------------------------------------
+# client
+# --------------------------------------------------------------------------
+
+def _require_library():
+    if KUBERNETES_IMPORT_ERROR is not None:
+        raise KubeError(
+            "the python 'kubernetes' package (>= %s) is required on the host that runs this module "
+            "(usually the controller): pip install 'kubernetes>=%s' (import error: %s)"
+            % (KUBERNETES_MIN_VERSION, KUBERNETES_MIN_VERSION, KUBERNETES_IMPORT_ERROR)
+        )
+
+
+def _kubeconfig_error(where, exc):
+    """A message for a kubeconfig that cannot be used; never echoes file content."""
+    detail = exc.__class__.__name__
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        detail = "not valid YAML (line %d, column %d)" % (mark.line + 1, mark.column + 1)
+    elif isinstance(exc, ConfigException):
+        text = str(exc)
+        # kubeconfig loader messages name contexts/users/fields, not their values
+        detail = text if len(text) < 300 else text[:300] + "..."
+    elif isinstance(exc, (IOError, OSError)):
+        detail = exc.strerror or detail
+    return KubeError(
+        "cannot use the kubeconfig %s: %s. Point kubeconfig (or K8S_AUTH_KUBECONFIG / KUBECONFIG) at a valid "
+        "kubeconfig file and check context" % (where, detail)
+    )
+
+
+def build_configuration(auth, environ=None):
+    """A ``kubernetes.client.Configuration`` from the auth options (kubernetes.core semantics).
+
+    Order: an explicit ``kubeconfig`` (path or dict) or ``context`` loads the kubeconfig;
+    else ``host`` alone is used as given; else in-cluster configuration when running
+    in a pod (or ``in_cluster: true``); else the default kubeconfig (``KUBECONFIG`` or
+    ``~/.kube/config``). ``host``, ``api_key``, TLS and proxy options override.
+    """
+    _require_library()
+    environ = os.environ if environ is None else environ
+    auth = dict((k, v) for k, v in (auth or {}).items() if v is not None)
+    cfg = k8s_client.Configuration()
+    kubeconfig = auth.get("kubeconfig")
+    in_cluster = auth.get("in_cluster")
+    use_kubeconfig = bool(kubeconfig or auth.get("context"))
+    if not use_kubeconfig and not auth.get("host"):
+        if in_cluster is None:
+            in_cluster = bool(environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(IN_CLUSTER_TOKEN)
+        use_kubeconfig = not in_cluster
+    if in_cluster and not use_kubeconfig:
+        try:
+            k8s_config.load_incluster_config(client_configuration=cfg)
+        except ConfigException as exc:
+            raise KubeError(
+                "in-cluster configuration is not available (%s): run in a pod with a service account token, "
+                "or give kubeconfig / host" % exc
+            ) from None
+    elif use_kubeconfig:
+        if isinstance(kubeconfig, dict):
+            try:
+                k8s_config.load_kube_config_from_dict(
+                    kubeconfig, context=auth.get("context"), client_configuration=cfg, persist_config=False
+                )
+            except Exception as exc:  # noqa: BLE001 - any loader failure is a bad kubeconfig
+                raise _kubeconfig_error("given as a dictionary", exc) from None
+        else:
+            if kubeconfig and not isinstance(kubeconfig, str):
+                raise KubeError("kubeconfig must be a path or a dictionary, got %s" % type(kubeconfig).__name__)
+            paths = kubeconfig or environ.get("KUBECONFIG") or "~/.kube/config"
+            paths = os.pathsep.join(os.path.expanduser(p) for p in paths.split(os.pathsep) if p)
+            existing = [p for p in paths.split(os.pathsep) if os.path.isfile(p)]
+            if not existing:
+                raise KubeError(
+                    "kubeconfig %s does not exist. Give kubeconfig (a path or a dictionary), host, or set "
+                    "KUBECONFIG / K8S_AUTH_KUBECONFIG" % paths
+                )
+            try:
+                k8s_config.load_kube_config(
+                    config_file=paths, context=auth.get("context"), client_configuration=cfg, persist_config=False
+                )
+            except Exception as exc:  # noqa: BLE001 - any loader failure is a bad kubeconfig
+                raise _kubeconfig_error(paths, exc) from None
+    if auth.get("host"):
+        cfg.host = auth["host"].rstrip("/")
+    if auth.get("api_key"):
+        cfg.api_key = {"authorization": "Bearer " + auth["api_key"]}
+        cfg.api_key_prefix = {}
+    if "validate_certs" in auth:
+        cfg.verify_ssl = bool(auth["validate_certs"])
+    for opt, attr in (("ca_cert", "ssl_ca_cert"), ("client_cert", "cert_file"), ("client_key", "key_file")):
+        if auth.get(opt):
+            if not os.path.isfile(auth[opt]):
+                raise KubeError("%s %s does not exist or is not a file" % (opt, auth[opt]))
+            setattr(cfg, attr, auth[opt])
+    if auth.get("proxy"):
+        cfg.proxy = auth["proxy"]
+    if not cfg.host or cfg.host == "http://localhost":
+        if not (use_kubeconfig or in_cluster or auth.get("host")):
+            raise KubeError("no Kubernetes API server: give kubeconfig, context or host")
+    return cfg
+
+
+class KubeClient:
+    """JSON requests to the API server over the kubernetes package's connection pool."""
+
+    def __init__(self, configuration, pool_size=10, timeout=DEFAULT_TIMEOUT):
+        _require_library()
+        self.cfg = configuration
+        self.host = configuration.host.rstrip("/")
+        configuration.connection_pool_maxsize = max(int(pool_size), 1)
+        configuration.retries = False
+        try:
+            self.pool = k8s_rest.RESTClientObject(configuration).pool_manager
+        except TypeError:  # older kubernetes releases take pool sizes as arguments
+            self.pool = k8s_rest.RESTClientObject(configuration, pools_size=1, maxsize=pool_size).pool_manager
+        self.timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+        self.lock = threading.Lock()
+        self.requests = 0
+
+    @classmethod
+    def from_auth(cls, auth, pool_size=10):
+        return cls(build_configuration(auth), pool_size=pool_size)
+
+    def _headers(self, content_type=None):
+        headers = {"Accept": "application/json", "User-Agent": "cloud_registry.auth/k8s_pull_secret"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # calls the kubeconfig's token refresh hook (exec / oidc / in-cluster) when there is one
+        auth = self.cfg.auth_settings().get("BearerToken")
+        if auth and auth.get("value"):
+            headers["Authorization"] = auth["value"]
+        if getattr(self.cfg, "username", None) and getattr(self.cfg, "password", None):
+            headers["Authorization"] = urllib3.make_headers(
+                basic_auth="%s:%s" % (self.cfg.username, self.cfg.password)
+            )["authorization"]
+        return headers
+
+    def request(self, method, path, query=None, body=None, content_type="application/json"):
+        """Send one request; return the decoded JSON body, raise KubeError with the Status."""
+        url = self.host + path
+        if query:
+            url += "?" + urlencode([(k, v) for k, v in query.items() if v is not None])
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+        with self.lock:
+            self.requests += 1
+        try:
+            resp = self.pool.request(
+                method, url, body=data, headers=self._headers(content_type if data is not None else None),
+                timeout=self.timeout, retries=False, preload_content=True,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise KubeError(
+                "cannot reach the Kubernetes API at %s: %s. Check host / the kubeconfig's cluster server, proxy "
+                "and TLS options, and that the API server is running" % (self.host, _reason(exc))
+            ) from None
+        text = resp.data.decode("utf-8", "replace") if resp.data else ""
+        if 200 <= resp.status < 300:
+            try:
+                return json.loads(text) if text else {}
+            except ValueError:
+                raise KubeError("the API server at %s answered %s %s with something that is not JSON"
+                                % (self.host, method, path)) from None
+        raise status_error(resp.status, text, self.host)
+
+    # -- verbs on paths
+    def get(self, path, query=None):
+        return self.request("GET", path, query)
+
+    def list_all(self, path, query=None, page=500):
+        """Every item of a list, following ``continue`` tokens."""
+        query = dict(query or {})
+        query["limit"] = page
+        items = []
+        while True:
+            data = self.request("GET", path, query)
+            items.extend(data.get("items") or [])
+            token = (data.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+            query["continue"] = token
+
+
+def _reason(exc):
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host",
+                   "certificate verify failed", "Temporary failure in name resolution", "Connection reset"):
+        if marker in text:
+            return marker.lower()
+    return text.split(": ", 1)[-1][:300]
+
+
+def status_error(code, text, host):
+    """KubeError from an error response (a metav1.Status when the server sent one)."""
+    status = {}
+    try:
+        status = json.loads(text) if text else {}
+    except ValueError:
+        status = {}
+    if not isinstance(status, dict):
+        status = {}
+    message = status.get("message") or text.strip()[:300] or "HTTP %s" % code
+    reason = status.get("reason") or ""
+    hint = ""
+    if code == 401:
+        hint = (": the API server at %s rejected the credentials; check api_key, the kubeconfig user or the "
+                "client certificate" % host)
+    elif code == 403:
+        hint = ": the identity lacks RBAC permission for this; grant it (Role/ClusterRole) or choose other namespaces"
+    return KubeError("%s (%s %s)%s" % (message, code, reason or "error", hint), code=code, reason=reason)
+
+
+# --------------------------------------------------------------------------
+# pull secret payload
+# --------------------------------------------------------------------------
+
+def payload_from_registries(registries):
+    """``{"auths": ...}`` from ``[{server, username, password, email}]`` (Docker Hub aliases normalised)."""
+    if not registries:
+        raise KubeError("registries is empty: give at least one {server, username, password}")
+    entries = []
+    for item in registries:
+        server = item.get("server") or item.get("registry")
+        if not server:
+            raise KubeError("a registries entry has no server")
+        if not item.get("username") or item.get("password") in (None, ""):
+            raise KubeError("registries entry %s needs username and password" % server)
+        entries.append({"server": server, "username": item["username"], "password": item["password"],
+                        "email": item.get("email")})
+    try:
+        return dockerconfigjson.build(entries)
+    except DockerConfigError as exc:
+        raise KubeError("registries: %s" % exc) from None
+
+
+def payload_from_config_file(path, resolve_helpers=False, store_module=None, config_module=None):
+    """``{"auths": ...}`` from a docker config.json, credentials from helpers when allowed.
+
+    Every registry the file knows (``auths`` keys and ``credHelpers`` keys) ends up with a
+    username and password, or this fails naming the registry: a Docker Desktop style file
+    (``credsStore`` + empty ``auths`` entries) never yields a secret with empty credentials.
+    """
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config
+
+    store_module = store_module or credential_store
+    config_module = config_module or docker_config
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path):
+        raise KubeError("config_file %s does not exist" % path)
+    try:
+        data = config_module.load(path)
+    except DockerConfigError as exc:
+        raise KubeError("config_file %s: %s" % (path, exc)) from None
+    servers = list((data.get("auths") or {}).keys())
+    for key in (data.get("credHelpers") or {}):
+        if key not in servers:
+            servers.append(key)
+    if not servers:
+        raise KubeError("config_file %s has no registries (no auths and no credHelpers entries)" % path)
+    entries = []
+    for server in servers:
+        try:
+            kind, helper = config_module.credential_source(data, server)
+        except DockerConfigError as exc:
+            raise KubeError("config_file %s: registry %s: %s" % (path, server, exc)) from None
+        entry = (data.get("auths") or {}).get(server) or {}
+        if kind in ("helper", "store"):
+            if not resolve_helpers:
+                raise KubeError(
+                    "config_file %s: the credentials for registry %s live in the credential helper "
+                    "docker-credential-%s (%s), not in the file; set resolve_helpers: true to read them through "
+                    "the helper on this host, or give registries instead"
+                    % (path, server, helper, "credHelpers" if kind == "helper" else "credsStore")
+                )
+            try:
+                found = store_module.get(helper, server)
+            except Exception as exc:  # noqa: BLE001 - CredentialStoreError and helper-missing errors
+                raise KubeError("config_file %s: registry %s: %s" % (path, server, exc)) from None
+            if not found or not found[0] or not found[1]:
+                raise KubeError(
+                    "config_file %s: docker-credential-%s has no credentials for registry %s; log in to it "
+                    "(docker login %s) or remove it from the file" % (path, helper, server, server)
+                )
+            username, password = found
+            if username == "<token>":
+                raise KubeError(
+                    "config_file %s: docker-credential-%s holds an identity token for %s, which the kubelet "
+                    "cannot use in a pull secret; give registries with a username and password or access token"
+                    % (path, helper, server)
+                )
+        else:
+            username, password, identity = config_module.entry_credentials(entry)
+            if identity:
+                raise KubeError(
+                    "config_file %s: registry %s has an identity token, which the kubelet cannot use in a pull "
+                    "secret; give registries with a username and password or access token" % (path, server)
+                )
+            if not username or not password:
+                raise KubeError(
+                    "config_file %s: registry %s has no stored credentials (empty auths entry); log in again "
+                    "(docker login %s), use resolve_helpers with a credential helper, or remove it" % (path, server, server)
+                )
+        entries.append({"server": server, "username": username, "password": password, "email": entry.get("email")})
+    try:
+        return dockerconfigjson.build(entries)
+    except DockerConfigError as exc:
+        raise KubeError("config_file %s: %s" % (path, exc)) from None
+
+
+def registry_keys(payload):
+    return sorted((payload or {}).get("auths", {}).keys())
+
+
+# --------------------------------------------------------------------------
+# reconciler
+# --------------------------------------------------------------------------
+
+def _validate_spec(spec):
+    name = spec["name"]
+    if not name or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        raise KubeError("name %r is not a valid Secret name (lowercase RFC 1123 subdomain: a-z, 0-9, '-', '.')" % name)
+    for ns in spec.get("namespaces") or []:
+        if not isinstance(ns, str) or len(ns) > 63 or not _DNS_LABEL.match(ns):
+            raise KubeError("namespace %r is not a valid namespace name (lowercase RFC 1123 label)" % (ns,))
+    for sa in spec.get("service_accounts") or []:
+        if not isinstance(sa, str) or len(sa) > 253 or not _DNS_SUBDOMAIN.match(sa):
+            raise KubeError("service account %r is not a valid name (lowercase RFC 1123 subdomain)" % (sa,))
+    for field in ("labels", "annotations"):
+        for k, v in (spec.get(field) or {}).items():
+            if not isinstance(v, str):
+                raise KubeError("%s %s: values must be strings (quote %r)" % (field, k, v))
+
+
+def _selector(value):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value if v)
+    return str(value)
+
+
+def resolve_namespaces(client, spec):
+    """[(name, reason_skipped or None)] in a stable order."""
+    exclude = list(spec.get("exclude_namespaces") or [])
+
+    def excluded(ns):
+        return any(fnmatch.fnmatchcase(ns, pat) for pat in exclude)
+
+    if spec.get("namespaces"):
+        seen = []
+        for ns in spec["namespaces"]:
+            if ns not in seen and not excluded(ns):
+                seen.append(ns)
+        return [(ns, None) for ns in seen]
+    query = {}
+    selector = _selector(spec.get("namespace_selector"))
+    if selector:
+        query["labelSelector"] = selector
+    try:
+        items = client.list_all("/api/v1/namespaces", query)
+    except KubeError as exc:
+        raise KubeError("cannot list namespaces%s: %s" % (
+            " with selector %r" % selector if selector else "", exc), exc.code, exc.reason) from None
+    out = []
+    for item in items:
+        ns = item["metadata"]["name"]
+        if excluded(ns):
+            continue
+        phase = (item.get("status") or {}).get("phase")
+        out.append((ns, "terminating" if phase == "Terminating" else None))
+    return sorted(out)
+
+
+def _secret_path(ns, name=None):
+    base = "/api/v1/namespaces/%s/secrets" % quote(ns, safe="")
+    return base if name is None else base + "/" + quote(name, safe="")
+
+
+def _sa_path(ns, name):
+    return "/api/v1/namespaces/%s/serviceaccounts/%s" % (quote(ns, safe=""), quote(name, safe=""))
+
+
+def _write_query(check_mode):
+    q = {"fieldManager": "cloud_registry.auth"}
+    if check_mode:
+        q["dryRun"] = "All"
+    return q
+
+
+def _masked_view(payload, other=None):
+    """Diff view of a payload: passwords/auth masked; a changed hidden value is marked."""
+    if payload is None:
+        return None
+    view = dockerconfigjson.masked(payload)
+    if other is not None:
+        for key, entry in (payload.get("auths") or {}).items():
+            before = (other.get("auths") or {}).get(key)
+            if isinstance(before, dict) and isinstance(entry, dict) and view["auths"].get(key):
+                for field in ("password", "auth", "identitytoken", "registrytoken"):
+                    if field in entry and before.get(field) != entry.get(field):
+                        view["auths"][key][field] = MASK + " (changed)"
+    return view
+
+
+def _secret_view(obj, payload):
+    if obj is None:
+        return None
+    meta = obj.get("metadata") or {}
+    return {
+        "type": obj.get("type"),
+        "labels": dict(meta.get("labels") or {}),
+        "annotations": dict(meta.get("annotations") or {}),
+        DATA_KEY: payload,
+    }
+
+
+def _decode_existing(obj):
+    raw = (obj.get("data") or {}).get(DATA_KEY)
+    if raw is None:
+        return None
+    try:
+        return dockerconfigjson.decode(raw)
+    except DockerConfigError:
+        return None
+
+
+class _NamespaceGone(Exception):
+    pass
+
+
+def _is_ns_not_found(exc, ns):
+    return exc.code == 404 and ('namespaces "%s" not found' % ns) in str(exc)
+
+
+def _ensure_secret(client, ns, spec, desired, check_mode):
+    """Returns (action, before_view, after_view)."""
+    name = spec["name"]
+    labels = spec.get("labels") or {}
+    annotations = spec.get("annotations") or {}
+    for _attempt in range(MAX_ATTEMPTS):
+        try:
+            current = client.get(_secret_path(ns, name))
+        except KubeError as exc:
+            if exc.code != 404:
+                raise
+            current = None
+        if current is None:
+            body = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": ns},
+                "type": PULL_SECRET_TYPE,
+                "data": {DATA_KEY: dockerconfigjson.encode(desired)},
+            }
+            if labels:
+                body["metadata"]["labels"] = dict(labels)
+            if annotations:
+                body["metadata"]["annotations"] = dict(annotations)
+            try:
+                client.request("POST", _secret_path(ns), _write_query(check_mode), body)
+            except KubeError as exc:
+                if exc.code == 409 and exc.reason == "AlreadyExists":
+                    continue  # created by someone else meanwhile: reconcile against it
+                if _is_ns_not_found(exc, ns):
+                    raise _NamespaceGone() from None
+                raise
+            return "created", None, _secret_view(body, _masked_view(desired))
+        if current.get("type") != PULL_SECRET_TYPE:
+            raise KubeError(
+                "secret %s in namespace %s exists with type %s, not %s (the type of a Secret cannot change): "
+                "delete it or choose another name" % (name, ns, current.get("type"), PULL_SECRET_TYPE)
+            )
+        existing = _decode_existing(current)
+        target = desired
+        if spec.get("merge") and existing is not None:
+            target = dockerconfigjson.merge(existing, desired)
+        meta = current.get("metadata") or {}
+        cur_labels = meta.get("labels") or {}
+        cur_ann = meta.get("annotations") or {}
+        want_labels = dict(cur_labels, **labels)
+        want_ann = dict(cur_ann, **annotations)
+        if existing == target and want_labels == cur_labels and want_ann == cur_ann:
+            view = _secret_view(current, _masked_view(existing))
+            return "unchanged", view, view
+        patch = {"metadata": {"resourceVersion": meta.get("resourceVersion")}}
+        if want_labels != cur_labels:
+            patch["metadata"]["labels"] = labels
+        if want_ann != cur_ann:
+            patch["metadata"]["annotations"] = annotations
+        if existing != target:
+            patch["data"] = {DATA_KEY: dockerconfigjson.encode(target)}
+        try:
+            client.request("PATCH", _secret_path(ns, name), _write_query(check_mode), patch,
+                           content_type="application/merge-patch+json")
+        except KubeError as exc:
+            if exc.code == 409 or exc.code == 404:
+                continue  # changed or deleted meanwhile: read again
+            raise
+        before = _secret_view(current, _masked_view(existing))
+        after_obj = copy.deepcopy(current)
+        after_obj["metadata"]["labels"] = want_labels
+        after_obj["metadata"]["annotations"] = want_ann
+        return "updated", before, _secret_view(after_obj, _masked_view(target, existing))
+    raise KubeError("secret %s in namespace %s kept changing while it was updated (%d attempts); run again"
+                    % (name, ns, MAX_ATTEMPTS))
+
+
+def _remove_secret(client, ns, spec, check_mode):
+    name = spec["name"]
+    try:
+        current = client.get(_secret_path(ns, name))
+    except KubeError as exc:
+        if exc.code == 404:
+            return "absent", None, None
+        raise
+    query = _write_query(check_mode)
+    query.pop("fieldManager")
+    body = {"kind": "DeleteOptions", "apiVersion": "v1",
+            "preconditions": {"uid": current["metadata"].get("uid")}}
+    try:
+        client.request("DELETE", _secret_path(ns, name), query, body)
+    except KubeError as exc:
+        if exc.code == 404:
+            return "absent", None, None
+        raise
+    return "deleted", _secret_view(current, _masked_view(_decode_existing(current))), None
+
+
+def _ensure_sa(client, ns, sa, secret, present, check_mode):
+    """Returns (action, before_list, after_list)."""
+    for _attempt in range(MAX_ATTEMPTS):
+        try:
+            current = client.get(_sa_path(ns, sa))
+        except KubeError as exc:
+            if exc.code == 404:
+                return "missing", None, None
+            raise
+        refs = list(current.get("imagePullSecrets") or [])
+        before = [r.get("name") for r in refs if isinstance(r, dict)]
+        if present:
+            new, seen = [], False
+            for ref in refs:
+                if isinstance(ref, dict) and ref.get("name") == secret:
+                    if seen:
+                        continue  # never more than one entry for our secret
+                    seen = True
+                new.append(ref)
+            if not seen:
+                new.append({"name": secret})
+        else:
+            new = [r for r in refs if not (isinstance(r, dict) and r.get("name") == secret)]
+        after = [r.get("name") for r in new if isinstance(r, dict)]
+        if new == refs:
+            return "unchanged", before, after
+        # imagePullSecrets is an atomic list: send the whole list, guarded by the resourceVersion
+        patch = {"metadata": {"resourceVersion": current["metadata"].get("resourceVersion")},
+                 "imagePullSecrets": new or None}
+        try:
+            client.request("PATCH", _sa_path(ns, sa), _write_query(check_mode), patch,
+                           content_type="application/merge-patch+json")
+        except KubeError as exc:
+            if exc.code == 409:
+                continue  # someone else wrote it in between: read again, keep their change
+            if exc.code == 404:
+                return "missing", before, None
+            raise
+        return "patched", before, after
+    raise KubeError("service account %s in namespace %s kept changing while it was patched (%d attempts); run again"
+                    % (sa, ns, MAX_ATTEMPTS))
+
+
+def reconcile_namespace(client, ns, spec, desired, check_mode):
+    """The per-namespace result; never raises (errors are reported in the result)."""
+    result = {"namespace": ns, "status": "ok", "secret": None, "service_accounts": {}, "changed": False}
+    diff = {"before": {}, "after": {}}
+    present = spec.get("state", "present") == "present"
+    try:
+        if present:
+            action, before, after = _ensure_secret(client, ns, spec, desired, check_mode)
+        else:
+            action, before, after = "unchanged", None, None
+        if before is not None or after is not None:
+            diff["before"]["secret"], diff["after"]["secret"] = before, after
+        result["secret"] = action
+        for sa in spec.get("service_accounts") or []:
+            sa_action, b, a = _ensure_sa(client, ns, sa, spec["name"], present, check_mode)
+            result["service_accounts"][sa] = sa_action
+            if b is not None or a is not None:
+                diff["before"].setdefault("service_accounts", {})[sa] = {"imagePullSecrets": b}
+                diff["after"].setdefault("service_accounts", {})[sa] = {"imagePullSecrets": a}
+        if not present:
+            action, before, after = _remove_secret(client, ns, spec, check_mode)
+            result["secret"] = action
+            if before is not None:
+                diff["before"]["secret"], diff["after"]["secret"] = before, None
+    except _NamespaceGone:
+        result.update(status="missing", msg="namespace %s does not exist (deleted or never created)" % ns)
+    except KubeError as exc:
+        if _is_ns_not_found(exc, ns):
+            result.update(status="missing", msg="namespace %s does not exist (deleted or never created)" % ns)
+        else:
+            result.update(status="failed", msg="namespace %s: %s" % (ns, exc))
+    result["changed"] = result["secret"] in ("created", "updated", "deleted") or any(
+        v == "patched" for v in result["service_accounts"].values()
+    )
+    if result["status"] == "missing" and present:
+        # a secret that could not be created in a missing namespace: nothing changed there
+        result["changed"] = False
+    result["diff"] = {
+        "before_header": "namespace %s" % ns,
+        "after_header": "namespace %s" % ns,
+        "before": diff["before"],
+        "after": diff["after"],
+    }
+    return result
+
+
+def reconcile_pull_secret(client, spec, check_mode=False, desired=None):
+    """Reconcile a pull secret across namespaces. ``spec`` holds the module options.
+
+    Returns a dict with ``changed``, ``namespaces`` (per-namespace results), ``totals``,
+    ``failed_namespaces``, ``missing_namespaces``, ``registries`` and ``diff`` (a list).
+    Raises KubeError for errors that concern the whole run (bad input, namespaces that
+    cannot be listed, unreachable API).
+    """
+    _validate_spec(spec)
+    present = spec.get("state", "present") == "present"
+    if present and desired is None:
+        if spec.get("config_file"):
+            desired = payload_from_config_file(spec["config_file"], spec.get("resolve_helpers"))
+        else:
+            desired = payload_from_registries(spec.get("registries"))
+    targets = resolve_namespaces(client, spec)
+    workers = max(1, min(int(spec.get("parallel") or 1), max(len(targets), 1)))
+    results = [None] * len(targets)
+
+    def work(idx_ns):
+        idx, (ns, skip) = idx_ns
+        if skip:
+            results[idx] = {"namespace": ns, "status": "skipped", "msg": "namespace %s is %s" % (ns, skip),
+                            "secret": None, "service_accounts": {}, "changed": False, "diff": None}
+        else:
+            results[idx] = reconcile_namespace(client, ns, spec, desired, check_mode)
+
+    started = time.time()
+    if workers == 1:
+        for item in enumerate(targets):
+            work(item)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(work, enumerate(targets)))
+    totals = {
+        "namespaces": len(results),
+        "created": 0, "updated": 0, "unchanged": 0, "deleted": 0, "absent": 0,
+        "service_accounts_patched": 0, "service_accounts_unchanged": 0, "service_accounts_missing": 0,
+        "missing": 0, "skipped": 0, "failed": 0,
+    }
+    diffs = []
+    for res in results:
+        if res["status"] in ("missing", "skipped", "failed"):
+            totals[res["status"]] += 1
+        if res.get("secret") in totals:
+            totals[res["secret"]] += 1
+        for action in res["service_accounts"].values():
+            totals["service_accounts_" + action] += 1
+        d = res.pop("diff", None)
+        if d and (d["before"] or d["after"]) and d["before"] != d["after"]:
+            diffs.append(d)
+    return {
+        "changed": any(r["changed"] for r in results),
+        "name": spec["name"],
+        "state": "present" if present else "absent",
+        "registries": registry_keys(desired) if present else [],
+        "namespaces": results,
+        "totals": totals,
+        "failed_namespaces": [r["namespace"] for r in results if r["status"] == "failed"],
+        "missing_namespaces": [r["namespace"] for r in results if r["status"] == "missing"],
+        "api_requests": client.requests,
+        "elapsed": round(time.time() - started, 3),
+        "diff": diffs,
+    }
