@@ -300,10 +300,30 @@ options:
     type: str
     default: cloud_registry.auth
     version_added: 1.0.0
+  auth_kind:
+    description:
+      - How V(gcp) authenticates. V(application) is Application Default Credentials (C(GOOGLE_APPLICATION_CREDENTIALS),
+        gcloud's ADC file, then the metadata server); V(serviceaccount) a key from O(credentials_file) or
+        O(credentials_json); V(machineaccount) the metadata server only; V(accesstoken) the given O(access_token).
+      - Inferred from the other options when not set.
+    type: str
+    choices: [application, serviceaccount, machineaccount, accesstoken]
+    version_added: 1.0.0
   credentials_json:
     description:
-      - Service account key as JSON text or a dictionary (V(gcp)), instead of O(credentials_file).
+      - Credentials JSON (usually a service account key) as text or a dictionary (V(gcp)), instead of
+        O(credentials_file).
     type: raw
+    version_added: 1.0.0
+  access_token:
+    description:
+      - An existing Google OAuth 2.0 access token (V(gcp), O(auth_kind=accesstoken)), for example to impersonate
+        another service account with it.
+    type: str
+    version_added: 1.0.0
+  service_account_email:
+    description: Service account of the metadata server to use (V(gcp), O(auth_kind=machineaccount)); default V(default).
+    type: str
     version_added: 1.0.0
   impersonate_service_account:
     description:
@@ -311,25 +331,37 @@ options:
     type: str
     version_added: 1.0.0
   delegates:
-    description: Delegation chain for O(impersonate_service_account) (V(gcp)).
+    description: Delegation chain of service accounts for O(impersonate_service_account) (V(gcp)).
     type: list
     elements: str
     version_added: 1.0.0
   scopes:
-    description: OAuth 2.0 scopes of the Google access token (V(gcp)).
+    description:
+      - OAuth 2.0 scopes of the Google access token (V(gcp)); default V(https://www.googleapis.com/auth/cloud-platform).
     type: list
     elements: str
     version_added: 1.0.0
   universe_domain:
     description:
-      - Google Cloud universe domain (V(gcp)), for sovereign clouds such as S3NS; default V(googleapis.com).
+      - Google Cloud universe domain (V(gcp)) for sovereign clouds, for example the S3NS one; default
+        V(googleapis.com).
+    type: str
+    version_added: 1.0.0
+  token_uri:
+    description: Override of the OAuth 2.0 token endpoint of the service account key (V(gcp)).
+    type: str
+    version_added: 1.0.0
+  iam_endpoint:
+    description: Override of the IAM Credentials base URL used for impersonation (V(gcp)).
     type: str
     version_added: 1.0.0
   key_auth:
     description:
-      - Return the service account key itself (V(gcp)) with username V(_json_key) or V(_json_key_base64) instead of
-        minting an access token.
+      - Do not mint (V(gcp)); return the service account key itself with username V(_json_key) (V(json_key), the key
+        JSON as password) or V(_json_key_base64) (V(json_key_base64), the base64 of the key file). Such a credential
+        has no expiry and is cached for the run only.
     type: str
+    choices: [json_key, json_key_base64]
     version_added: 1.0.0
 notes:
   - Runs on the controller. The V(ecr) provider needs the Python library C(boto3) >= 1.28.0 on the controller; the
@@ -428,7 +460,7 @@ display = Display()
 PROVIDERS = {"gcp": "gcp", "ecr": "ecr", "azure": "azure", "acr": "azure", "alibaba": "alibaba", "oauth2": "oauth2"}
 SECRET_OPTIONS = (
     "password", "client_secret", "aad_access_token", "access_key_secret", "security_token",
-    "aws_secret_access_key", "aws_session_token", "credentials_json",
+    "aws_secret_access_key", "aws_session_token", "credentials_json", "access_token",
 )
 # options that are not handed to providers
 _CONTROL = ("_terms", "provider", "min_ttl", "cache_dir", "run_cache_dir")
