@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for registry_login: verify on the controller once per credential per run.
+
+Each host's task runs in its own worker process; the verification outcome is
+shared through ``plugin_utils.run_cache`` (locked, 0700/0600, HMAC-named,
+encrypted identity tokens), so the registry sees one verification per unique
+credential per playbook run whatever the hosts and forks. Failures are cached
+too: a wrong password costs one request, and every host fails with the same
+message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
+from ansible_collections.cloud_registry.auth.plugins.module_utils.login import (
+    ARGUMENT_SPEC,
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_IF,
+)
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import RunCache
+
+MODULE = "cloud_registry.auth.registry_login"
+INTERNAL = ("_verified_scheme", "_identity_token", "_keep_identity_token")
+
+
+def _material(*parts):
+    return json.dumps([to_text(p) if p is not None else None for p in parts])
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        for name in INTERNAL:
+            if name in self._task.args:
+                raise AnsibleActionFail("%s is internal to %s and cannot be set in a task" % (name, MODULE))
+        _, params = self.validate_argument_spec(
+            argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_if=REQUIRED_IF
+        )
+        module_args = dict(self._task.args)  # paths stay as the user wrote them (expanded on the host)
+        on_controller = params["state"] == "present" and params["verify"] and params["verify_from"] == "controller"
+        token_opts = None
+        if on_controller:
+            password = params.get("password")
+            if password is None:
+                password = self._slurp_password(params["password_file"], task_vars)
+                module_args.pop("password_file", None)
+                module_args["password"] = password
+            scheme, identity_token = self._verify(params, password)
+            module_args["_verified_scheme"] = scheme
+            if identity_token:
+                module_args["_identity_token"] = identity_token
+            token_opts = params
+
+        res = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        existing = res.pop("_existing_identity_token", None)
+        if existing and token_opts is not None and not res.get("failed"):
+            if not self._token_still_valid(token_opts, existing):
+                module_args["_keep_identity_token"] = False
+                res = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+                res.pop("_existing_identity_token", None)
+        result.update(res)
+        return result
+
+    # -- helpers -----------------------------------------------------------
+    def _cache(self):
+        try:
+            return RunCache("registry_login")
+        except (IOError, OSError) as e:
+            self._display.warning("registry_login: no run cache (%s); verifying for this host" % to_text(e))
+            return None
+
+    def _verify(self, p, password):
+        """(scheme, identity_token) for this credential, computed once per run."""
+        try:
+            key = dc.normalize_registry(p["registry"], p["format"])
+        except dc.DockerConfigError as e:
+            raise AnsibleActionFail(to_text(e)) from None
+        ca_material = None
+        if p.get("ca_cert"):
+            try:
+                with open(p["ca_cert"], "rb") as f:
+                    ca_material = base64.b64encode(f.read()).decode("ascii")
+            except (IOError, OSError):
+                ca_material = "unreadable:" + p["ca_cert"]  # verify() names the problem
+        material = _material(
+            "verify", p["registry"], key, p["username"], password, p["validate_certs"], p.get("ca_cert"), ca_material
+        )
+
+        def compute():
+            try:
+                res = reg.verify(
+                    p["registry"],
+                    p["username"],
+                    password,
+                    validate_certs=p["validate_certs"],
+                    ca_cert=p.get("ca_cert"),
+                    timeout=p["timeout"],
+                )
+            except reg.RegistryError as e:
+                return {"ok": False, "error": to_text(e)}, None
+            return {"ok": True, "scheme": res.scheme}, res.identity_token
+
+        cache = self._cache()
+        if cache is None:
+            public, secret = compute()
+        else:
+            public, secret, _cached = cache.get_or_compute(material, compute)
+        if not public.get("ok"):
+            raise AnsibleActionFail(public.get("error") or "verification failed")
+        return public["scheme"], secret
+
+    def _token_still_valid(self, p, token):
+        material = _material("token", p["registry"], token, p["validate_certs"], p.get("ca_cert"))
+
+        def compute():
+            try:
+                ok = reg.check_identity_token(
+                    p["registry"], token, validate_certs=p["validate_certs"], ca_cert=p.get("ca_cert"), timeout=p["timeout"]
+                )
+            except reg.RegistryError as e:
+                return {"ok": False, "error": to_text(e)}, None
+            return {"ok": True, "valid": bool(ok)}, None
+
+        cache = self._cache()
+        public = compute()[0] if cache is None else cache.get_or_compute(material, compute)[0]
+        if not public.get("ok"):
+            raise AnsibleActionFail(public.get("error"))
+        return public.get("valid", False)
+
+    def _slurp_password(self, path, task_vars):
+        """password_file lives on the host: read it from there (never shown)."""
+        res = self._execute_module(
+            module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
+        )
+        if res.get("failed"):
+            raise AnsibleActionFail(
+                "cannot read password_file %s on the host: %s" % (path, to_text(res.get("msg", "unknown error")))
+            )
+        try:
+            text = base64.b64decode(res.get("content", "")).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise AnsibleActionFail("password_file %s on the host is not UTF-8 text" % path) from None
+        text = text.rstrip("\r\n")
+        if not text:
+            raise AnsibleActionFail("password_file %s on the host is empty" % path)
+        return text

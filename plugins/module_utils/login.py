@@ -1,0 +1,321 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Log in / log out on a host (private to this collection, not public API): the logic of registry_login.
+
+Takes plain values, not the AnsibleModule, so the module, the action plugin and
+unit tests share it. Standard library only, Python 3.7+ (runs on targets).
+
+Where a login is stored (``store``):
+
+* ``file``: inline ``auths[KEY]`` in the config file;
+* ``auto``: what the docker CLI would do with that file: ``credHelpers[KEY]``,
+  else ``credsStore`` (docker format), else inline;
+* a helper name (``pass``, ``secretservice``, ...): the secret goes to
+  ``docker-credential-NAME``; the file gets ``credHelpers[KEY] = NAME`` unless
+  ``credsStore`` already names that helper; an inline entry for the registry is
+  removed so no copy of an old secret stays in the file.
+
+What is stored, like ``docker login``: ``auth = base64(user:password)``; when the
+registry returned an identity (refresh) token: ``auth = base64(user:)`` +
+``identitytoken`` (helpers get ``Username = "<token>"``, ``Secret = token``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
+from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import RegistryError, verify as registry_verify
+
+TOKEN_USERNAME = "<token>"  # what docker stores as Username in a helper for identity tokens
+
+# The module's argument spec; the action plugin validates with the same one.
+ARGUMENT_SPEC = dict(
+    registry=dict(type="str", required=True),
+    username=dict(type="str"),
+    password=dict(type="str", no_log=True),
+    password_file=dict(type="path", no_log=False),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    config_path=dict(type="path"),
+    format=dict(type="str", default="docker", choices=["docker", "containers"]),
+    store=dict(type="str", default="auto"),
+    verify=dict(type="bool", default=True),
+    verify_from=dict(type="str", default="controller", choices=["controller", "host"]),
+    validate_certs=dict(type="bool", default=True),
+    ca_cert=dict(type="path"),
+    timeout=dict(type="int", default=30),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    mode=dict(type="raw"),
+    _verified_scheme=dict(type="str"),
+    _identity_token=dict(type="str", no_log=True),
+    _keep_identity_token=dict(type="bool", default=True),
+)
+MUTUALLY_EXCLUSIVE = [("password", "password_file")]
+REQUIRED_IF = [("state", "present", ("username",)), ("state", "present", ("password", "password_file"), True)]
+
+
+class LoginError(Exception):
+    """Bad input for a login; the message is safe to show."""
+
+
+def read_password_file(path):
+    """The password in ``path`` on this host, trailing newline removed (like ``--password-stdin``)."""
+    try:
+        with open(os.path.expanduser(path), "rb") as f:
+            raw = f.read()
+    except IOError as e:
+        raise LoginError("cannot read password_file %s: %s" % (path, e.strerror)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LoginError("password_file %s is not UTF-8 text" % path) from None
+    text = text.rstrip("\r\n")
+    if not text:
+        raise LoginError("password_file %s is empty" % path)
+    return text
+
+
+def _target(data, server, store, fmt):
+    """(kind, helper): where this login goes. kind: "file" | "helper"."""
+    if store == "file":
+        return "file", None
+    if store == "auto":
+        kind, name = dc.credential_source(data, server, fmt)
+        if kind == "file":
+            return "file", None
+        return "helper", name
+    dc.validate_helper_name(store)
+    return "helper", store
+
+
+def _wanted(username, password, identity_token):
+    """(username, secret) to store in a helper for this login."""
+    if identity_token:
+        return TOKEN_USERNAME, identity_token
+    return username, password
+
+
+class Outcome:
+    """What a login/logout did. ``existing_identity_token`` is a secret handed to the
+    action plugin only (it pops it before the result is shown)."""
+
+    def __init__(self):
+        self.changed = False
+        self.key = None
+        self.store = "file"
+        self.diffs = []
+        self.existing_identity_token = None
+        self.config_path = None
+
+
+def _helper_diff(helper, server, before, after):
+    def show(v):
+        if v is None:
+            return {}
+        return {"username": v[0], "secret": dc.MASK}
+
+    b = show(before)
+    a = show(after)
+    if before is not None and after is not None and before[1] != after[1]:
+        a["secret"] = dc.CHANGED_MASK
+    return {
+        "before": b,
+        "after": a,
+        "before_header": "docker-credential-%s %s (before)" % (helper, server),
+        "after_header": "docker-credential-%s %s (after)" % (helper, server),
+    }
+
+
+def login(
+    path,
+    registry,
+    username,
+    password,
+    fmt="docker",
+    store="auto",
+    identity_token=None,
+    keep_identity_token=True,
+    check_mode=False,
+    owner=None,
+    group=None,
+    mode=None,
+):
+    """Store the login. With ``keep_identity_token`` an existing identity token for the
+    same user is kept and returned in ``Outcome.existing_identity_token`` (to be checked
+    by the caller), instead of being replaced by ``identity_token``."""
+    if not username:
+        raise LoginError("username is required with state=present")
+    if password is None or password == "":
+        raise LoginError("password or password_file is required with state=present")
+    out = Outcome()
+    key = dc.normalize_registry(registry, fmt)
+    out.key = key
+    state = {}
+
+    def mutate(data):
+        kind, helper = _target(data, key, store, fmt)
+        state["kind"], state["helper"] = kind, helper
+        if kind == "file":
+            found, entry = dc.find_auth(data, key, fmt)
+            cur_user, cur_pw, cur_token = dc.entry_credentials(entry) if entry is not None else ("", "", None)
+            if entry is not None and cur_token and cur_user == username and identity_token and keep_identity_token:
+                # a token from an earlier login of this user: kept, the caller checks it still works
+                if cur_token != identity_token:
+                    out.existing_identity_token = cur_token
+                if found != key:
+                    dc.set_auth(data, key, {"auth": entry.get("auth") or dc.encode_auth(username, ""),
+                                            "identitytoken": cur_token}, fmt)
+                return
+            same = not identity_token and not cur_token and (cur_user, cur_pw) == (username, password)
+            if entry is not None and same and found == key and "auth" in entry:
+                return
+            dc.set_auth(data, key, dc.auth_entry(username, password, identity_token), fmt)
+            return
+        # a credential helper (CredentialStoreError names a helper that is not installed)
+        current = cs.get(helper, key)
+        want = _wanted(username, password, identity_token)
+        new = want
+        if current is not None and identity_token and keep_identity_token and current[0] == TOKEN_USERNAME:
+            if current[1] != identity_token:
+                out.existing_identity_token = current[1]
+            new = tuple(current)
+        if current is None or tuple(current) != tuple(new):
+            state["helper_changed"] = True
+            out.diffs.append(_helper_diff(helper, key, current, new))
+            if not check_mode:
+                cs.store(helper, key, new[0], new[1])
+        # the file must send clients to this helper and hold no stale inline secret
+        if store != "auto" and not (fmt == "docker" and data.get("credsStore") == helper):
+            dc.set_helper(data, key, helper, fmt)
+        dc.remove_auth(data, key, fmt)
+
+    upd = dc.update_config(path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode)
+    out.config_path = upd.path
+    out.store = "file" if state.get("kind") == "file" else state.get("helper")
+    out.changed = bool(upd.changed or state.get("helper_changed"))
+    if upd.changed:
+        out.diffs.insert(0, upd.diff())
+    return out
+
+
+def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=None, group=None, mode=None):
+    """Remove the login: inline entries under every legacy key, and the helper's copy."""
+    out = Outcome()
+    key = dc.normalize_registry(registry, fmt)
+    out.key = key
+    state = {}
+
+    def erase(helper):
+        current = cs.get(helper, key)
+        if current is not None:
+            state["helper_changed"] = True
+            out.diffs.append(_helper_diff(helper, key, current, None))
+            if not check_mode:
+                cs.erase(helper, key)
+
+    def mutate(data):
+        kind, helper = _target(data, key, store, fmt)
+        state["kind"], state["helper"] = kind, helper
+        dc.remove_auth(data, key, fmt)
+        if kind == "helper":
+            erase(helper)
+
+    real = dc.resolve_path(path)
+    out.config_path = real
+    if not os.path.exists(real):
+        # nothing to remove from a file that does not exist (and no directory is created)
+        kind, helper = _target({}, key, store, fmt)
+        out.store = "file" if kind == "file" else helper
+        if kind == "helper":
+            erase(helper)
+        out.changed = bool(state.get("helper_changed"))
+        return out
+    upd = dc.update_config(path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode)
+    out.store = "file" if state.get("kind") == "file" else state.get("helper")
+    out.changed = bool(upd.changed or state.get("helper_changed"))
+    if upd.changed:
+        out.diffs.insert(0, upd.diff())
+    return out
+
+
+def run(params, check_mode=False, environ=None):
+    """The module's whole job, from its parameters. Returns (result dict, secret_for_action or None).
+
+    Raises DockerConfigError, CredentialStoreError, RegistryError or LoginError.
+    """
+    fmt = params.get("format") or "docker"
+    path = params.get("config_path") or dc.default_config_path(fmt, environ=environ)
+    state = params.get("state") or "present"
+    store = params.get("store") or "auto"
+    registry = params["registry"]
+    dc.normalize_registry(registry, fmt)  # bad names fail before anything else
+    if state == "absent":
+        out = logout(path, registry, fmt, store, check_mode, params.get("owner"), params.get("group"), params.get("mode"))
+        result = {"changed": out.changed, "registry": out.key, "config_path": out.config_path, "store": out.store,
+                  "verified": False, "auth_scheme": None}
+        if out.diffs:
+            result["diff"] = out.diffs if len(out.diffs) > 1 else out.diffs[0]
+        return result, None
+
+    password = params.get("password")
+    if params.get("password_file") and password is None:
+        password = read_password_file(params["password_file"])
+    scheme = params.get("_verified_scheme") or None
+    identity_token = params.get("_identity_token") or None
+    verified = bool(scheme)
+    if not verified and params.get("verify", True):
+        # verify_from=host (or the module run without its action plugin): verify here
+        res = registry_verify(
+            registry,
+            params["username"],
+            password,
+            validate_certs=params.get("validate_certs", True),
+            ca_cert=params.get("ca_cert"),
+            timeout=params.get("timeout") or 30,
+        )
+        scheme, identity_token = res.scheme, res.identity_token
+        verified = True
+    out = login(
+        path,
+        registry,
+        params["username"],
+        password,
+        fmt=fmt,
+        store=store,
+        identity_token=identity_token,
+        keep_identity_token=params.get("_keep_identity_token", True),
+        check_mode=check_mode,
+        owner=params.get("owner"),
+        group=params.get("group"),
+        mode=params.get("mode"),
+    )
+    existing = out.existing_identity_token
+    if existing and not params.get("_verified_scheme"):
+        # verified on this host: check the kept token here as well
+        from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import check_identity_token
+
+        if not check_identity_token(registry, existing, params.get("validate_certs", True), params.get("ca_cert"),
+                                    params.get("timeout") or 30):
+            out = login(path, registry, params["username"], password, fmt=fmt, store=store,
+                        identity_token=identity_token, keep_identity_token=False, check_mode=check_mode,
+                        owner=params.get("owner"), group=params.get("group"), mode=params.get("mode"))
+        existing = None
+    result = {
+        "changed": out.changed,
+        "registry": out.key,
+        "config_path": out.config_path,
+        "store": out.store,
+        "verified": bool(verified),
+        "auth_scheme": scheme,
+    }
+    if out.diffs:
+        result["diff"] = out.diffs if len(out.diffs) > 1 else out.diffs[0]
+    return result, existing
+
+
+__all__ = ["LoginError", "RegistryError", "login", "logout", "run", "read_password_file"]

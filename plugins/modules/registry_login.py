@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: registry_login
+short_description: Log hosts in to a container registry (docker login for fleets)
+version_added: 0.1.0
+description:
+  - Verifies a registry credential with the Registry v2 auth handshake (C(GET /v2/), Basic, or Bearer through the
+    realm/service challenge with C(offline_token=true)) and stores it where Docker, skopeo, podman, crane and the
+    kubelet read it, the way C(docker login) does.
+  - Verification happens on the controller by default, B(once per unique credential per playbook run) whatever the
+    number of hosts and forks; each host then only writes its file. A wrong password fails every host with the same
+    clear message and changes nothing.
+  - When the registry returns a refresh token, it is stored as C(identitytoken) instead of the password, like
+    C(docker login). On later runs an identity token already stored for the same user is kept when the registry
+    still accepts it (checked once per run on the controller), so the task stays idempotent.
+  - Stores inline in C(config.json) / C(auth.json), or in a C(docker-credential-*) helper (O(store)).
+  - Pure Python standard library on the managed host; no Docker daemon or Docker SDK needed.
+  - Writes are locked, atomic, keep the owner and mode of an existing file and every key this module does not own;
+    a new file is created C(0600) in a C(0700) directory. A file that cannot be parsed is an error and is left
+    byte-identical.
+author:
+  - cloud_registry.auth contributors
+extends_documentation_fragment:
+  - cloud_registry.auth.registry_tls
+options:
+  registry:
+    description:
+      - The registry to log in to, as you would give it to C(docker login), for example V(registry.example.com:5000),
+        V(us-docker.pkg.dev), V(https://index.docker.io/v1/) or V(docker.io).
+      - The key written is normalised like the docker CLI (RV(registry)); entries under legacy spellings
+        (scheme, trailing slash, C(/v1/)) are replaced on login and removed on logout.
+      - A V(http://) prefix makes verification use plain HTTP; without a scheme HTTPS is used, with a plain-HTTP
+        fallback only for loopback registries or O(validate_certs=false).
+    type: str
+    required: true
+    version_added: 0.1.0
+  username:
+    description:
+      - The user name. Required with O(state=present).
+    type: str
+    version_added: 0.1.0
+  password:
+    description:
+      - The password or access token. Mutually exclusive with O(password_file).
+      - One of O(password) and O(password_file) is required with O(state=present).
+    type: str
+    version_added: 0.1.0
+  password_file:
+    description:
+      - Path of a file B(on the managed host) that holds the password (like C(docker login --password-stdin)); a
+        trailing newline is removed.
+      - With O(verify_from=controller) the action plugin reads the file from the host (one C(slurp) per host) so the
+        credential is still verified once per run on the controller.
+    type: path
+    version_added: 0.1.0
+  state:
+    description:
+      - V(present) logs in; V(absent) logs out (removes the inline entry under every legacy key and the helper's copy).
+    type: str
+    choices: [present, absent]
+    default: present
+    version_added: 0.1.0
+  config_path:
+    description:
+      - The file to write.
+      - Default for O(format=docker) is C($DOCKER_CONFIG/config.json), else C(~/.docker/config.json) of the user the
+        module runs as (so with C(become_user) it is that user's file).
+      - Default for O(format=containers) is C($REGISTRY_AUTH_FILE), else C($XDG_CONFIG_HOME/containers/auth.json),
+        else C(~/.config/containers/auth.json).
+    type: path
+    version_added: 0.1.0
+  format:
+    description:
+      - V(docker) writes Docker's C(config.json); V(containers) writes the C(auth.json) of podman, skopeo, buildah and
+        CRI-O.
+    type: str
+    choices: [docker, containers]
+    default: docker
+    version_added: 0.1.0
+  store:
+    description:
+      - Where the secret goes.
+      - V(auto) does what the docker CLI would do with that file, in its order of precedence - the helper in
+        C(credHelpers) for this registry, else the C(credsStore) helper, else inline in the file.
+      - V(file) always stores inline in the file.
+      - Any other value is a helper name (the part after C(docker-credential-), for example V(pass),
+        V(secretservice)); the secret is stored with that helper and the file gets C(credHelpers[registry]) pointing
+        at it (unless C(credsStore) already names it). A helper that is not installed is an error and nothing is
+        changed.
+    type: str
+    default: auto
+    version_added: 0.1.0
+  verify:
+    description:
+      - Verify the credential against the registry before storing it. A rejected credential fails the task and
+        nothing is written.
+      - With V(false) the credential is stored as given and RV(verified) is V(false).
+    type: bool
+    default: true
+    version_added: 0.1.0
+  verify_from:
+    description:
+      - V(controller) verifies once per unique credential per playbook run on the Ansible controller, whatever the
+        number of hosts and forks (the registry must be reachable from the controller; O(ca_cert) is a controller
+        path).
+      - V(host) verifies on each managed host (each host contacts the registry; O(ca_cert) is a host path).
+    type: str
+    choices: [controller, host]
+    default: controller
+    version_added: 0.1.0
+  owner:
+    description:
+      - Owner of the file (name or uid). Default is the user running the module; an existing file keeps its owner.
+    type: str
+    version_added: 0.1.0
+  group:
+    description:
+      - Group of the file (name or gid). An existing file keeps its group unless this is set.
+    type: str
+    version_added: 0.1.0
+  mode:
+    description:
+      - Mode of the file, octal string such as V('0600'). A new file is created C(0600); an existing file keeps its
+        mode unless this is set.
+    type: raw
+    version_added: 0.1.0
+  _verified_scheme:
+    description:
+      - Internal, set by the action plugin after it verified the credential on the controller. Do not set it.
+    type: str
+    version_added: 0.1.0
+  _identity_token:
+    description:
+      - Internal, set by the action plugin (the identity token the registry returned). Do not set it.
+    type: str
+    version_added: 0.1.0
+  _keep_identity_token:
+    description:
+      - Internal, set by the action plugin. Do not set it.
+    type: bool
+    default: true
+    version_added: 0.1.0
+attributes:
+  action:
+    support: full
+    details: An action plugin verifies the credential on the controller once per run, then runs the module on the host.
+  async:
+    support: none
+  check_mode:
+    support: full
+    details: The credential is still verified (a read-only login); nothing is written and C(changed) is predicted.
+  diff_mode:
+    support: full
+    details: Secrets are masked; a changed secret shows as C(******** (changed)).
+  idempotent:
+    support: full
+    details: The same credential already stored (inline or in the helper) reports C(ok).
+  platform:
+    platforms: posix
+seealso:
+  - module: cloud_registry.auth.credhelper_config
+  - module: community.docker.docker_login
+  - name: docker login
+    description: The docker CLI command this module does for fleets.
+    link: https://docs.docker.com/reference/cli/docker/login/
+  - name: Token authentication specification
+    description: The Bearer flow used for verification.
+    link: https://distribution.github.io/distribution/spec/auth/token/
+notes:
+  - Secrets never appear in results, warnings, diffs or C(-vvvv) output.
+  - See C(docs/registry_login.md) in the collection for the verification cache and the plain-HTTP rules.
+"""
+
+EXAMPLES = r"""
+---
+- name: Log every host in to the company registry (verified once on the controller)
+  cloud_registry.auth.registry_login:
+    registry: registry.example.com
+    username: deploy
+    password: "{{ vault_registry_password }}"
+
+- name: Log in for podman/skopeo/CRI-O instead (containers auth.json)
+  cloud_registry.auth.registry_login:
+    registry: registry.example.com
+    username: deploy
+    password: "{{ vault_registry_password }}"
+    format: containers
+
+- name: Write another user's config.json with the right owner
+  become: true
+  cloud_registry.auth.registry_login:
+    registry: registry.example.com:5000
+    username: deploy
+    password: "{{ vault_registry_password }}"
+    config_path: /home/app/.docker/config.json
+    owner: app
+    group: app
+    ca_cert: /etc/pki/registry-ca.pem
+
+- name: Keep the secret in pass (docker-credential-pass) instead of the file
+  cloud_registry.auth.registry_login:
+    registry: registry.example.com
+    username: deploy
+    password: "{{ vault_registry_password }}"
+    store: pass
+
+- name: Use a password file that already exists on the hosts
+  cloud_registry.auth.registry_login:
+    registry: registry.example.com
+    username: deploy
+    password_file: /etc/registry/password
+
+- name: Log out (also removes entries under legacy keys such as https://registry.example.com/v1/)
+  cloud_registry.auth.registry_login:
+    registry: registry.example.com
+    state: absent
+"""
+
+RETURN = r"""
+registry:
+  description: The normalised key the login is stored under (C(https://index.docker.io/v1/) for Docker Hub in the
+    docker format, C(docker.io) in the containers format, otherwise C(host[:port])).
+  returned: always
+  type: str
+  sample: registry.example.com:5000
+config_path:
+  description: The file that was (or would be) written, symlinks resolved.
+  returned: always
+  type: str
+  sample: /home/app/.docker/config.json
+store:
+  description: Where the secret is stored - V(file) or the helper name.
+  returned: always
+  type: str
+  sample: file
+verified:
+  description: Whether the credential was verified against the registry in this run.
+  returned: always
+  type: bool
+  sample: true
+auth_scheme:
+  description: The authentication scheme the registry uses, found during verification - V(none), V(basic) or
+    V(bearer). V(null) when not verified.
+  returned: always
+  type: str
+  sample: bearer
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import (  # noqa: E402
+    CredentialStoreError,
+)
+from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import DockerConfigError  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.module_utils.login import (  # noqa: E402
+    ARGUMENT_SPEC,
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_IF,
+    LoginError,
+    run,
+)
+from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import RegistryError  # noqa: E402
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
+        required_if=REQUIRED_IF,
+        supports_check_mode=True,
+    )
+    try:
+        result, existing_token = run(module.params, check_mode=module.check_mode)
+    except (DockerConfigError, CredentialStoreError, RegistryError, LoginError) as e:
+        module.fail_json(msg=str(e))
+    if existing_token:
+        # handed to the action plugin only, which checks it and removes it from the result
+        result["_existing_identity_token"] = existing_token
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
