@@ -55,7 +55,7 @@ AUTH_ARGSPEC = dict(
     credentials_file=dict(type="path"),
     credentials_json=dict(type="raw", no_log=True),
     access_token=dict(type="str", no_log=True),
-    scopes=dict(type="list", elements="str"),
+    scopes=dict(type="list", elements="str", default=list(DEFAULT_SCOPES)),
     impersonate_service_account=dict(type="str"),
     delegates=dict(type="list", elements="str", default=[]),
     universe_domain=dict(type="str"),
