@@ -532,7 +532,7 @@ class LookupModule(LookupBase):
             ident = module.identity(options)
             cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"))
             cache.sweep()
-            cred = cache.get_or_mint(provider, ident, lambda: module.mint(options), min_ttl)
+            cred = cache.get_or_mint(PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl)
         except TokenError as exc:
             raise AnsibleError(_scrub(str(exc), secrets)) from None
         except AnsibleError:
@@ -541,7 +541,7 @@ class LookupModule(LookupBase):
             raise AnsibleError("registry_token provider=%s: unexpected %s: %s" % (
                 provider, type(exc).__name__, _scrub(str(exc), secrets)[:300])) from None
         display.vvv("registry_token: provider=%s identity=%s...: credential from %s, expires %s" % (
-            provider, cache_key(provider, ident)[:12], {"run": "the run cache", "disk": "cache_dir",
+            provider, cache_key(PROVIDERS[provider], ident)[:12], {"run": "the run cache", "disk": "cache_dir",
                                                          "mint": "a new mint"}[cache.last_source],
             cred.as_dict()["expires_at"] or "never"))
         return [cred.as_dict()]
