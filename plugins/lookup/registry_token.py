@@ -437,7 +437,7 @@ _raw:
       sample: AWS
     password:
       description:
-        - The secret: a registry password/token. Never print it; use it in C(no_log) tasks or C(no_log) options.
+        - The secret (a registry password or token). Never print it; use it in C(no_log) tasks or C(no_log) options.
       type: str
       sample: "********"
     expires_at:
