@@ -93,6 +93,25 @@ def _target(data, server, store, fmt):
     return "helper", store
 
 
+# How helpers say "nothing stored" besides the protocol's NOT_FOUND message:
+# docker-credential-pass 0.6.x answers "... is not in the password store." (exit 1),
+# or empty credentials (exit 0) while its store directory does not exist yet.
+_NOT_FOUND_TEXTS = ("is not in the password store",)
+
+
+def _helper_get(helper, key):
+    """(username, secret) the helper holds for ``key``, or None."""
+    try:
+        got = cs.get(helper, key)
+    except cs.CredentialStoreError as e:
+        if any(t in str(e) for t in _NOT_FOUND_TEXTS):
+            return None
+        raise
+    if got is None or (not got[0] and not got[1]):
+        return None
+    return tuple(got)
+
+
 def _wanted(username, password, identity_token):
     """(username, secret) to store in a helper for this login."""
     if identity_token:
@@ -177,7 +196,7 @@ def login(
             dc.set_auth(data, key, dc.auth_entry(username, password, identity_token), fmt)
             return
         # a credential helper (CredentialStoreError names a helper that is not installed)
-        current = cs.get(helper, key)
+        current = _helper_get(helper, key)
         want = _wanted(username, password, identity_token)
         new = want
         if current is not None and identity_token and keep_identity_token and current[0] == TOKEN_USERNAME:
@@ -211,7 +230,7 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
     state = {}
 
     def erase(helper):
-        current = cs.get(helper, key)
+        current = _helper_get(helper, key)
         if current is not None:
             state["helper_changed"] = True
             out.diffs.append(_helper_diff(helper, key, current, None))

@@ -1,0 +1,57 @@
+"""Session fixtures for integration tests: real distribution registries with a pushed image.
+
+* ``registry_ca``: a CA generated for this test session (``.cert_path``).
+* ``htpasswd_registry``: ``docker-registry`` with bcrypt htpasswd auth behind TLS.
+* ``token_registry``: ``docker-registry`` with Bearer token auth; its token service is
+  ``tests/fixtures/token_service.py`` (``.token_service.stats()`` counts verifications).
+
+Both are ``fixtures.registry_env.RegistryHandle`` objects with ``.username`` /
+``.password`` (a random password per session, so tests can grep output for it),
+``.image`` (a tiny image built on the spot and pushed with skopeo; nothing is
+pulled from the internet) and ``.ca_path`` / ``.cert_dir``. The Docker Engine and CLI
+trust the CA through ``/etc/docker/certs.d/127.0.0.1:PORT/ca.crt`` (removed at the end).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from fixtures.registry_env import make_ca, push_image, start_registry
+
+USERNAME = "alice"
+
+
+@pytest.fixture(scope="session")
+def registry_ca(tmp_path_factory):
+    return make_ca(tmp_path_factory.mktemp("registry-ca"))
+
+
+def _start(tmp_path_factory, registry_ca, auth):
+    work = tmp_path_factory.mktemp(f"registry-{auth}")
+    password = "pw-" + secrets.token_urlsafe(18)
+    reg = start_registry(work, auth, users={USERNAME: password}, ca=registry_ca)
+    try:
+        reg.trust_docker()
+        reg.username = USERNAME
+        reg.password = password
+        reg.image = push_image(reg, "demo/tiny", "1", USERNAME, password, work)
+    except Exception:
+        reg.stop()
+        raise
+    return reg
+
+
+@pytest.fixture(scope="session")
+def htpasswd_registry(tmp_path_factory, registry_ca):
+    reg = _start(tmp_path_factory, registry_ca, "htpasswd")
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory, registry_ca):
+    reg = _start(tmp_path_factory, registry_ca, "token")
+    yield reg
+    reg.stop()
