@@ -1,0 +1,289 @@
+"""End-to-end proofs for Google registry credentials, with REAL components:
+
+(a) a GCR-like token service (``tests/fixtures/token_service.py`` with a pluggable
+    credential check) in front of the real distribution registry (``docker-registry``)
+    accepts ``oauth2accesstoken`` + an access token only when the Google OAuth stand-in
+    (``tests/fixtures/google_cloud.py``) says, through its ``tokeninfo`` endpoint, that it
+    issued it. The ``registry_token`` lookup mints (service-account key -> RS256 JWT
+    assertion -> token endpoint; or the metadata server), ``registry_login`` logs in, and
+    the real ``docker pull`` works.
+(b) the same registry through ``credhelper_config`` + the REAL ``docker-credential-gcloud``
+    of the installed Google Cloud CLI (``CLOUDSDK_CONFIG`` in a temp dir, an activated
+    service-account key whose ``token_uri`` and ``auth/token_host`` point at the local
+    OAuth endpoint), then ``docker pull`` with ``DOCKER_CONFIG``.
+
+Everything talks to 127.0.0.1 only (gcloud's metadata probing goes to the stand-in too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from google.auth.transport.requests import Request
+from google.oauth2 import service_account
+
+from fixtures.google_cloud import GoogleCloudStub
+from fixtures.registry_env import make_ca, push_image, start_registry
+
+pytestmark = pytest.mark.docker
+
+PULLER = "puller@demo-project.iam.gserviceaccount.com"
+GCR_USERNAMES = ("oauth2accesstoken", "_dcgcloud_token")  # what GCR/AR accept with an access token
+
+
+@pytest.fixture(scope="module")
+def google(tmp_path_factory):
+    stub = GoogleCloudStub().start()
+    stub.add_project("demo-project", 424242424242)
+    key = stub.add_service_account(PULLER)
+    work = tmp_path_factory.mktemp("gcp-keys")
+    stub.key_path = work / "puller.json"
+    stub.key_path.write_text(json.dumps(key))
+    stub.key_path.chmod(0o600)
+    stub.key = key
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture(scope="module")
+def gcr(google, tmp_path_factory):
+    """docker-registry behind a token service that validates Google access tokens."""
+    seen = []
+
+    def check_credentials(username, password):
+        seen.append(username)
+        if username not in GCR_USERNAMES or not password:
+            return False
+        url = google.url + "/tokeninfo?" + urllib.parse.urlencode({"access_token": password})
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback stand-in
+                info = json.load(resp)
+        except urllib.error.HTTPError:
+            return False
+        return int(info.get("expires_in", 0)) > 0
+
+    work = tmp_path_factory.mktemp("gcr")
+    ca = make_ca(work / "ca")
+    reg = start_registry(work, "token", ca=ca, check_credentials=check_credentials)
+    try:
+        reg.trust_docker()
+        creds = service_account.Credentials.from_service_account_info(
+            google.key, scopes=["https://www.googleapis.com/auth/cloud-platform"]
+        )
+        creds.refresh(Request())
+        reg.image = push_image(reg, "demo-project/app", "1", "oauth2accesstoken", creds.token, work)
+        reg.seen_usernames = seen
+    except Exception:
+        reg.stop()
+        raise
+    yield reg
+    reg.stop()
+
+
+def docker_pull(image, env):
+    proc = subprocess.run(["docker", "pull", "-q", image], env=env, capture_output=True, text=True, timeout=180)
+    subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=60)
+    return proc
+
+
+LOOKUP_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  vars:
+    lookup_args: {lookup_args}
+  tasks:
+    - name: mint
+      ansible.builtin.set_fact:
+        gcr_cred: "{{{{ lookup('cloud_registry.auth.registry_token', 'gcp', **lookup_args) }}}}"
+      no_log: true
+    - name: mint again (same identity, same run)
+      ansible.builtin.set_fact:
+        gcr_cred2: "{{{{ lookup('cloud_registry.auth.registry_token', 'gcp', **lookup_args) }}}}"
+      no_log: true
+    - name: shape
+      ansible.builtin.assert:
+        that:
+          - gcr_cred.username == 'oauth2accesstoken'
+          - gcr_cred.registry == '{registry}'
+          - gcr_cred.expires_at is match('^\\\\d{{4}}-\\\\d\\\\d-\\\\d\\\\dT\\\\d\\\\d:\\\\d\\\\d:\\\\d\\\\dZ$')
+          - gcr_cred2.password == gcr_cred.password
+    - name: login
+      cloud_registry.auth.registry_login:
+        registry: "{{{{ gcr_cred.registry }}}}"
+        username: "{{{{ gcr_cred.username }}}}"
+        password: "{{{{ gcr_cred.password }}}}"
+        config_path: "{config}"
+        ca_cert: "{ca}"
+"""
+
+
+def _lookup_play(reg, cfg, **lookup_args):
+    lookup_args.setdefault("registry", reg.host)
+    return LOOKUP_PLAY.format(lookup_args=json.dumps(lookup_args), registry=reg.host, config=cfg, ca=reg.ca_path)
+
+
+def _env(tmp_path, **extra):
+    env = {"ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp")}
+    env.update(extra)
+    return env
+
+
+def test_lookup_key_file_registry_login_docker_pull(playbook, google, gcr, tmp_path):
+    cfg = tmp_path / "docker" / "config.json"
+    minted = google.count("token_ok")
+    run = playbook(_lookup_play(gcr, cfg, credentials_file=str(google.key_path)), env=_env(tmp_path))
+    assert run.rc == 0, run.output
+    assert run.result("login")["changed"]
+    assert google.count("token_ok") == minted + 1  # minted once for two evaluations
+    stored = json.loads(cfg.read_text())
+    assert gcr.host in stored["auths"]
+
+    pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
+    assert pull.returncode == 0, pull.stderr
+    assert "oauth2accesstoken" in gcr.seen_usernames
+
+
+def test_token_service_refuses_a_token_google_did_not_issue(playbook, gcr, tmp_path):
+    cfg = tmp_path / "docker" / "config.json"
+    pb = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: login
+      cloud_registry.auth.registry_login:
+        registry: "%s"
+        username: oauth2accesstoken
+        password: ya29.c.not-issued-by-the-oauth-endpoint
+        config_path: "%s"
+        ca_cert: "%s"
+""" % (gcr.host, cfg, gcr.ca_path)
+    run = playbook(pb)
+    assert run.rc != 0
+    assert not cfg.exists() or gcr.host not in json.loads(cfg.read_text()).get("auths", {})
+
+
+def test_lookup_metadata_server_registry_login(playbook, google, gcr, tmp_path):
+    google.set_metadata("puller@demo-project.iam.gserviceaccount.com", "demo-project")
+    cfg = tmp_path / "docker" / "config.json"
+    before = google.count("metadata_token")
+    run = playbook(
+        _lookup_play(gcr, cfg, auth_kind="machineaccount"),
+        env=_env(
+            tmp_path,
+            GCE_METADATA_HOST=google.host_port,
+            GCE_METADATA_IP=google.host_port,
+            GOOGLE_APPLICATION_CREDENTIALS="",
+            CLOUDSDK_CONFIG=str(tmp_path / "no-gcloud"),
+        ),
+    )
+    assert run.rc == 0, run.output
+    assert google.count("metadata_token") == before + 1
+    pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
+    assert pull.returncode == 0, pull.stderr
+
+
+def test_lookup_impersonation_registry_login(playbook, google, gcr, tmp_path):
+    target = "registry-reader@demo-project.iam.gserviceaccount.com"
+    if target not in google.service_accounts:
+        google.add_service_account(target)
+    google.grant_token_creator(target, PULLER)
+    cfg = tmp_path / "docker" / "config.json"
+    before = google.count("generateAccessToken_ok")
+    run = playbook(
+        _lookup_play(
+            gcr, cfg, credentials_file=str(google.key_path), impersonate_service_account=target, iam_endpoint=google.url
+        ),
+        env=_env(tmp_path),
+    )
+    assert run.rc == 0, run.output
+    assert google.count("generateAccessToken_ok") == before + 1
+    pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
+    assert pull.returncode == 0, pull.stderr
+
+
+def test_no_token_or_key_in_vvvv_output(playbook, google, gcr, tmp_path):
+    cfg = tmp_path / "docker" / "config.json"
+    run = playbook(
+        _lookup_play(gcr, cfg, credentials_file=str(google.key_path)),
+        env=_env(tmp_path),
+        verbosity=4,
+        json_output=False,
+    )
+    assert run.rc == 0, run.output[-3000:]
+    assert "TASK [login]" in run.output
+    issued = list(google.tokens)
+    assert issued
+    for token in issued:
+        assert token not in run.output
+    for line in google.key["private_key"].splitlines()[1:-1]:
+        assert line not in run.output
+
+
+def _gcloud(args, env):
+    return subprocess.run(["gcloud", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not shutil.which("docker-credential-gcloud"), reason="Google Cloud CLI not installed")
+def test_credhelper_config_with_real_docker_credential_gcloud(playbook, google, gcr, tmp_path):
+    sdk = tmp_path / "gcloud-config"
+    sdk.mkdir()
+    (sdk / "gce").write_text("False")  # gcloud's "am I on GCE" cache: never probe
+    env = dict(
+        os.environ,
+        CLOUDSDK_CONFIG=str(sdk),
+        GCE_METADATA_ROOT=google.host_port,  # any metadata probe goes to the stand-in
+        GCE_METADATA_HOST=google.host_port,
+        GCE_METADATA_IP=google.host_port,
+        CLOUDSDK_CORE_DISABLE_PROMPTS="1",
+    )
+    for prop, value in (
+        ("core/disable_usage_reporting", "true"),
+        ("component_manager/disable_update_check", "true"),
+        ("auth/token_host", google.token_uri),
+        ("artifacts/allow_unrecognized_registry", "true"),
+    ):
+        res = _gcloud(["config", "set", prop, value], env)
+        assert res.returncode == 0, res.stderr
+    minted = google.count("token_ok")
+    res = _gcloud(["auth", "activate-service-account", "--key-file", str(google.key_path)], env)
+    assert res.returncode == 0, res.stderr
+    assert PULLER in res.stderr + res.stdout
+
+    docker_dir = tmp_path / "docker"
+    pb = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: helper
+      cloud_registry.auth.credhelper_config:
+        helper: gcloud
+        registries: ["%s"]
+        config_path: "%s/config.json"
+        require_helper: true
+""" % (gcr.host, docker_dir)
+    first = playbook(pb, diff=True)
+    assert first.rc == 0, first.output
+    assert first.result("helper")["changed"]
+    assert not playbook(pb).result("helper")["changed"]
+    assert json.loads((docker_dir / "config.json").read_text())["credHelpers"] == {gcr.host: "gcloud"}
+
+    gcr.seen_usernames.clear()
+    pull = docker_pull(gcr.image, dict(env, DOCKER_CONFIG=str(docker_dir)))
+    assert pull.returncode == 0, pull.stderr
+    assert "_dcgcloud_token" in gcr.seen_usernames  # the credential came from docker-credential-gcloud
+    assert google.count("token_ok") > minted  # minted by gcloud at the local OAuth endpoint
+
+    # and with a gcloud config that has no activated account, the same pull is refused
+    # (no "gcloud auth revoke": that would call Google's revoke endpoint)
+    empty = tmp_path / "gcloud-empty"
+    empty.mkdir()
+    (empty / "gce").write_text("False")
+    pull = docker_pull(gcr.image, dict(env, CLOUDSDK_CONFIG=str(empty), DOCKER_CONFIG=str(docker_dir)))
+    assert pull.returncode != 0
