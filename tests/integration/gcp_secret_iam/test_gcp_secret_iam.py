@@ -325,3 +325,31 @@ def test_token_never_in_verbose_output(playbook, gcloud, tmp_path):
     # tokens minted by the stand-in for this run never appear either
     for issued in list(gcloud.tokens):
         assert issued not in r.output
+
+
+def test_sovereign_universe_self_signed_jwt(playbook, gcloud, tmp_path):
+    """A key of the S3NS universe: google-auth sends self-signed JWTs (verified by the stand-in
+    with the key's public half), no token endpoint call, explicit project number."""
+    key = gcloud.add_service_account("deployer@sov-project.iam.gserviceaccount.com", universe_domain="s3nsapis.fr")
+    path = tmp_path / "sov.json"
+    path.write_text(json.dumps(key))
+    minted = gcloud.count("token")
+    r = _run(
+        playbook,
+        gcloud,
+        credentials_file=str(path),
+        universe_domain="s3nsapis.fr",
+        project_number=str(NUMBER),
+        secret_value=TOKEN,
+        replication="user_managed",
+        locations=["u-france-east1"],
+    )
+    assert r.rc == 0, r.output
+    res = r.result("secret")
+    assert res["changed"] and res["members"] == [AGENT]
+    assert gcloud.count("token") == minted  # nothing asked the OAuth endpoint
+    assert gcloud.count("projects.get") == 0  # project_number given
+    assert _members(_policy(gcloud)) == [AGENT]
+    mismatch = _run(playbook, gcloud, credentials_file=str(path), universe_domain="googleapis.com", secret_value=TOKEN)
+    assert mismatch.rc != 0
+    assert "does not match the universe_domain 's3nsapis.fr'" in mismatch.result("secret")["msg"]

@@ -205,3 +205,27 @@ def test_missing_google_auth_names_package_and_version(monkeypatch):
         gcp.mint({"access_token": "x"})
     # key_auth needs no library
     assert gcp.identity({"access_token": "x"})
+
+
+@pytest.mark.parametrize("where", ["key", "option"])
+def test_sovereign_universe_mints_a_self_signed_jwt_offline(key_info, where):
+    """Outside googleapis.com google-auth signs a JWT with the key (no token endpoint call:
+    the key's token_uri points at a closed port, so any network use would fail)."""
+    import jwt
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    info = dict(key_info)
+    options = {"credentials_json": info, "registry": "u-france-east1-docker.s3nsregistry.fr"}
+    if where == "key":
+        info["universe_domain"] = "s3nsapis.fr"
+    else:
+        options["universe_domain"] = "s3nsapis.fr"
+    cred = gcp.mint(options)
+    assert cred.username == "oauth2accesstoken" and cred.registry == "u-france-east1-docker.s3nsregistry.fr"
+    public = load_pem_private_key(key_info["private_key"].encode(), None).public_key()
+    claims = jwt.decode(cred.password, public, algorithms=["RS256"], options={"verify_aud": False})
+    assert claims["iss"] == claims["sub"] == key_info["client_email"]
+    assert claims["scope"] == "https://www.googleapis.com/auth/cloud-platform"
+    assert jwt.get_unverified_header(cred.password)["kid"] == key_info["private_key_id"]
+    assert 3000 < cred.seconds_left() <= 3600
