@@ -36,13 +36,26 @@ DEFAULT_UNIVERSE = "googleapis.com"
 AUTH_KINDS = ("application", "serviceaccount", "machineaccount", "accesstoken")
 
 try:
-    import google.auth  # noqa: F401  (probe only)
+    from google.auth import __version__ as GOOGLE_AUTH_VERSION
 
     HAS_GOOGLE_AUTH = True
     GOOGLE_AUTH_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the environment
+    GOOGLE_AUTH_VERSION = None
     HAS_GOOGLE_AUTH = False
     GOOGLE_AUTH_IMPORT_ERROR = exc
+
+
+def _version_tuple(text):
+    out = []
+    for part in str(text).split("."):
+        digits = ""
+        for char in part:
+            if not char.isdigit():
+                break
+            digits += char
+        out.append(int(digits or 0))
+    return tuple(out)
 
 
 class GcpAuthError(Exception):
@@ -74,6 +87,11 @@ def require_google_auth():
             "the Python library google-auth>=%s (and requests) is required for Google "
             "credentials on the controller; install it with 'pip install \"google-auth>=%s\" requests' "
             "(import error: %s)" % (GOOGLE_AUTH_MIN_VERSION, GOOGLE_AUTH_MIN_VERSION, GOOGLE_AUTH_IMPORT_ERROR)
+        )
+    if _version_tuple(GOOGLE_AUTH_VERSION) < _version_tuple(GOOGLE_AUTH_MIN_VERSION):
+        raise GcpAuthError(
+            "google-auth %s is too old: google-auth>=%s is required on the controller; upgrade it with "
+            "'pip install -U \"google-auth>=%s\"'" % (GOOGLE_AUTH_VERSION, GOOGLE_AUTH_MIN_VERSION, GOOGLE_AUTH_MIN_VERSION)
         )
 
 

@@ -63,7 +63,7 @@ def _make_table():
     table = []
     for i in range(256):
         crc = i
-        for _ in range(8):
+        for _dummy in range(8):
             crc = (crc >> 1) ^ _CRC32C_POLY if crc & 1 else crc >> 1
         table.append(crc)
     return table

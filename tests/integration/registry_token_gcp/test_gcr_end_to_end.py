@@ -287,3 +287,23 @@ def test_credhelper_config_with_real_docker_credential_gcloud(playbook, google, 
     (empty / "gce").write_text("False")
     pull = docker_pull(gcr.image, dict(env, CLOUDSDK_CONFIG=str(empty), DOCKER_CONFIG=str(docker_dir)))
     assert pull.returncode != 0
+
+
+def test_lookup_application_default_credentials(playbook, google, gcr, tmp_path):
+    """No Google option at all: Application Default Credentials from GOOGLE_APPLICATION_CREDENTIALS."""
+    cfg = tmp_path / "docker" / "config.json"
+    minted = google.count("token_ok")
+    run = playbook(
+        _lookup_play(gcr, cfg),
+        env=_env(
+            tmp_path,
+            GOOGLE_APPLICATION_CREDENTIALS=str(google.key_path),
+            CLOUDSDK_CONFIG=str(tmp_path / "no-gcloud"),
+            GCE_METADATA_HOST=google.host_port,
+            GCE_METADATA_IP=google.host_port,
+        ),
+    )
+    assert run.rc == 0, run.output
+    assert google.count("token_ok") == minted + 1
+    pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
+    assert pull.returncode == 0, pull.stderr

@@ -229,3 +229,9 @@ def test_sovereign_universe_mints_a_self_signed_jwt_offline(key_info, where):
     assert claims["scope"] == "https://www.googleapis.com/auth/cloud-platform"
     assert jwt.get_unverified_header(cred.password)["kid"] == key_info["private_key_id"]
     assert 3000 < cred.seconds_left() <= 3600
+
+
+def test_too_old_google_auth_is_named(monkeypatch):
+    monkeypatch.setattr(_gcp_auth, "GOOGLE_AUTH_VERSION", "1.35.0")
+    with pytest.raises(TokenError, match=r"google-auth 1\.35\.0 is too old: google-auth>=2\.20\.0"):
+        gcp.mint({"access_token": "x"})
