@@ -12,6 +12,8 @@ short_description: Mint a short-lived container registry credential on the contr
 version_added: 1.0.0
 author:
   - cloud_registry.auth contributors
+extends_documentation_fragment:
+  - cloud_registry.auth.gcp_auth
 description:
   - Returns a dictionary with RV(_raw.registry), RV(_raw.username), RV(_raw.password) and RV(_raw.expires_at), a
     short-lived credential for a container registry, minted by the cloud provider named with O(provider).
@@ -232,7 +234,7 @@ options:
     description:
       - Credentials file. V(alibaba) reads the INI file of the Alibaba Cloud tools (profiles of C(type = access_key)
         or C(type = sts)); default C(ALIBABA_CLOUD_CREDENTIALS_FILE), then C(~/.alibabacloud/credentials).
-      - V(gcp) reads a service account key file (see the gcp options).
+      - V(gcp) reads a Google credentials JSON file, usually a service account key (see O(auth_kind)).
     type: path
     version_added: 1.0.0
   instance_id:
@@ -300,66 +302,14 @@ options:
     type: str
     default: cloud_registry.auth
     version_added: 1.0.0
-  auth_kind:
-    description:
-      - How V(gcp) authenticates. V(application) is Application Default Credentials (C(GOOGLE_APPLICATION_CREDENTIALS),
-        gcloud's ADC file, then the metadata server); V(serviceaccount) a key from O(credentials_file) or
-        O(credentials_json); V(machineaccount) the metadata server only; V(accesstoken) the given O(access_token).
-      - Inferred from the other options when not set.
-    type: str
-    choices: [application, serviceaccount, machineaccount, accesstoken]
-    version_added: 1.0.0
-  credentials_json:
-    description:
-      - Credentials JSON (usually a service account key) as text or a dictionary (V(gcp)), instead of
-        O(credentials_file).
-    type: raw
-    version_added: 1.0.0
-  access_token:
-    description:
-      - An existing Google OAuth 2.0 access token (V(gcp), O(auth_kind=accesstoken)), for example to impersonate
-        another service account with it.
-    type: str
-    version_added: 1.0.0
-  service_account_email:
-    description: Service account of the metadata server to use (V(gcp), O(auth_kind=machineaccount)); default V(default).
-    type: str
-    version_added: 1.0.0
-  impersonate_service_account:
-    description:
-      - Service account to impersonate through IAM Credentials C(generateAccessToken) (V(gcp)).
-    type: str
-    version_added: 1.0.0
-  delegates:
-    description: Delegation chain of service accounts for O(impersonate_service_account) (V(gcp)).
-    type: list
-    elements: str
-    version_added: 1.0.0
-  scopes:
-    description:
-      - OAuth 2.0 scopes of the Google access token (V(gcp)); default V(https://www.googleapis.com/auth/cloud-platform).
-    type: list
-    elements: str
-    version_added: 1.0.0
-  universe_domain:
-    description:
-      - Google Cloud universe domain (V(gcp)) for sovereign clouds, for example the S3NS one; default
-        V(googleapis.com).
-    type: str
-    version_added: 1.0.0
-  token_uri:
-    description: Override of the OAuth 2.0 token endpoint of the service account key (V(gcp)).
-    type: str
-    version_added: 1.0.0
-  iam_endpoint:
-    description: Override of the IAM Credentials base URL used for impersonation (V(gcp)).
-    type: str
-    version_added: 1.0.0
   key_auth:
     description:
-      - Do not mint (V(gcp)); return the service account key itself with username V(_json_key) (V(json_key), the key
-        JSON as password) or V(_json_key_base64) (V(json_key_base64), the base64 of the key file). Such a credential
-        has no expiry and is cached for the run only.
+      - Do not mint (V(gcp)); return the service account key itself, the "JSON key file" method of Container Registry
+        and Artifact Registry. V(json_key) gives username C(_json_key) and the key JSON as password,
+        V(json_key_base64) gives username C(_json_key_base64) and the base64 of the key file's bytes.
+      - Such a credential has no expiry (RV(_raw.expires_at) is C(null)), is cached for the run only and is as
+        powerful as the key; prefer short-lived access tokens (the default).
+      - Needs O(credentials_file) or O(credentials_json) holding a key of type C(service_account).
     type: str
     choices: [json_key, json_key_base64]
     version_added: 1.0.0
