@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import TOKEN, write_kubeconfig
+from fixtures.kube_apiserver import TEST_TOKEN, write_kubeconfig
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -180,7 +180,7 @@ def test_python_client_typed_api(secured_api):
 
     cfg = client.Configuration()
     cfg.host = kube_api.url
-    cfg.api_key = {"authorization": "Bearer " + TOKEN}
+    cfg.api_key = {"authorization": "Bearer " + TEST_TOKEN}
     api = client.CoreV1Api(client.ApiClient(cfg))
     api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="py", labels={"tier": "web"})))
     assert [n.metadata.name for n in api.list_namespace(label_selector="tier=web").items] == ["py"]
