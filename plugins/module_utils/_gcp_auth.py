@@ -72,7 +72,7 @@ AUTH_ARGSPEC = dict(
     impersonate_service_account=dict(type="str"),
     delegates=dict(type="list", elements="str", default=[]),
     universe_domain=dict(type="str"),
-    token_uri=dict(type="str"),
+    token_uri=dict(type="str", no_log=False),
     iam_endpoint=dict(type="str"),
     service_account_email=dict(type="str"),
 )

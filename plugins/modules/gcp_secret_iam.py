@@ -25,7 +25,7 @@ description:
     exponential backoff.
   - Runs on the controller (or wherever it is delegated) and calls the Google REST APIs with C(google-auth).
 author:
-  - cloud_registry.auth contributors
+  - cloud_registry.auth contributors (@cloud-registry)
 extends_documentation_fragment:
   - cloud_registry.auth.gcp_auth
 options:
@@ -180,7 +180,8 @@ seealso:
     description: Google's guide this module automates.
     link: https://cloud.google.com/artifact-registry/docs/repositories/configure-remote-auth-dockerhub
   - module: google.cloud.gcp_secretmanager_secret
-  - lookup: cloud_registry.auth.registry_token
+  - plugin: cloud_registry.auth.registry_token
+    plugin_type: lookup
 """
 
 EXAMPLES = r"""
@@ -305,7 +306,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         delete_secret=dict(type="bool", default=False),
         iam_retries=dict(type="int", default=5),
-        secretmanager_endpoint=dict(type="str"),
+        secretmanager_endpoint=dict(type="str", no_log=False),
         resourcemanager_endpoint=dict(type="str"),
         artifactregistry_endpoint=dict(type="str"),
     )
