@@ -300,6 +300,26 @@ def test_oauth2_against_the_real_registry(playbook, tmp_path, token_registry):
     assert run.result("tags")["msg"] == ["1"]
     assert reg.token_service.stats()["verifications"] == before + 1
     assert_no_secret(run.output, [reg.password])
+    issued = []
+    real_issue = reg.token_service.issue
+
+    def recording_issue(*a, **k):
+        token = real_issue(*a, **k)
+        issued.append(token[0])
+        return token
+
+    reg.token_service.issue = recording_issue
+    try:
+        loud = playbook(pb, verbosity=4, json_output=False,
+                        extra_vars={"reg_url": reg.url, "user": reg.username, "pw": reg.password,
+                                    "ca": str(reg.ca_path)},
+                        env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache-loud")})
+    finally:
+        del reg.token_service.issue
+    assert loud.rc == 0, loud.output[-3000:]
+    assert "registry_token: provider=oauth2 identity=" in loud.output
+    assert len(issued) >= 1
+    assert_no_secret(loud.output, [reg.password, *issued])
 
 
 def test_ecr_through_moto_server(playbook, tmp_path, monkeypatch):
@@ -384,5 +404,15 @@ def test_alibaba_enterprise_from_the_credentials_file(playbook, tmp_path):
         assert run.result("user", "h000")["msg"] == "cr_temp_user@corp-registry.cn-hangzhou.cr.aliyuncs.com"
         assert ali.stats()["GetAuthorizationToken"] == 1 and ali.stats()["failures"] == 0
         assert_no_secret(run.output, ["file-secret-VALUE-42", *ali.issued_tokens])
+        # the same play with -vvvv and the default callback (what a person sees): no secret either
+        loud = playbook(pb, inventory=fleet_inventory(tmp_path, 3), verbosity=4, json_output=False,
+                        extra_vars={"url": ali.url},
+                        env={"ALIBABA_CLOUD_CREDENTIALS_FILE": str(creds),
+                             "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache-loud")})
+        assert loud.rc == 0, loud.output[-3000:]
+        assert "cr_temp_user@corp-registry.cn-hangzhou.cr.aliyuncs.com" in loud.output
+        assert "registry_token: provider=alibaba identity=" in loud.output
+        assert ali.stats()["GetAuthorizationToken"] == 2
+        assert_no_secret(loud.output, ["file-secret-VALUE-42", *ali.issued_tokens])
     finally:
         ali.stop()

@@ -237,3 +237,24 @@ def test_unknown_instance_domain(stand_in, monkeypatch, tmp_path):
 def test_expiry_is_read_from_milliseconds():
     expires = alibaba._expiry(1560409562000, "x")
     assert expires == datetime.datetime(2019, 6, 13, 7, 6, 2, tzinfo=datetime.timezone.utc)
+
+
+# ------------------------------------------------------------------ properties
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.text())
+def test_percent_encode_round_trips_and_leaves_only_unreserved(text):
+    import urllib.parse
+
+    encoded = alibaba.percent_encode(text)
+    assert urllib.parse.unquote(encoded) == text
+    assert all(c.isascii() and (c.isalnum() or c in "-_.~%") for c in encoded)
+
+
+@given(st.dictionaries(st.text(min_size=1), st.text(), min_size=1, max_size=6), st.text(min_size=1))
+def test_rpc_signature_is_independent_of_parameter_order(params, secret):
+    reordered = dict(reversed(list(params.items())))
+    assert alibaba.rpc_signature("GET", params, secret) == alibaba.rpc_signature("GET", reordered, secret)

@@ -115,3 +115,20 @@ def test_registry_without_token_service_is_explained(token_service):
     # the token service's own /v2/ is not a registry: it answers 404 without a challenge
     with pytest.raises(TokenError, match=r"without a Bearer challenge; check registry"):
         oauth2.mint(_opts(token_service, registry=token_service.url, realm=None))
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_-", min_size=1, max_size=10)
+_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+
+
+@given(st.dictionaries(_names, _values, min_size=1, max_size=5))
+def test_parse_challenge_round_trips_quoted_parameters(params):
+    params = {k.lower(): v for k, v in params.items() if k.lower() != "scheme"}
+    header = "Bearer " + ",".join('%s="%s"' % (k, v.replace("\\", "\\\\").replace('"', '\\"'))
+                                  for k, v in params.items())
+    parsed = oauth2.parse_challenge(header)
+    assert parsed.pop("scheme") == "bearer"
+    assert parsed == params
