@@ -482,7 +482,8 @@ class LookupModule(LookupBase):
             ident = module.identity(options)
             cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"))
             cache.sweep()
-            cred = cache.get_or_mint(PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl)
+            cred = cache.get_or_mint(PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl,
+                                     scrub=lambda text: _scrub(text, secrets))
         except TokenError as exc:
             raise AnsibleError(_scrub(str(exc), secrets)) from None
         except AnsibleError:

@@ -159,6 +159,29 @@ def _write(path, cred):
         raise
 
 
+def _read_failure(path, min_ttl):
+    """The message of a failed mint of this run for the same min_ttl, or None."""
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+        if data.get("format") == FORMAT and data.get("min_ttl") == min_ttl and isinstance(data.get("message"), str):
+            return data["message"]
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        pass
+    return None
+
+
+def _write_failure(path, message, min_ttl):
+    """Remember a failed mint for the rest of the run (the message is secret-free by contract)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".failed")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps({"format": FORMAT, "min_ttl": min_ttl, "message": message}).encode("utf-8"))
+        os.replace(tmp, path)
+    except OSError:
+        _unlink(tmp)
+
+
 def _unlink(path):
     try:
         os.unlink(path)
@@ -213,32 +236,53 @@ class TokenCache:
             removed.append(name)
         return removed
 
-    def get_or_mint(self, provider, identity, mint, min_ttl):
-        """Return a Credential valid for more than ``min_ttl`` seconds; call ``mint()`` at most once."""
+    def get_or_mint(self, provider, identity, mint, min_ttl, scrub=None):
+        """Return a Credential valid for more than ``min_ttl`` seconds; call ``mint()`` at most once.
+
+        A failed mint (TokenError) is remembered for the rest of the run (same identity and
+        ``min_ttl``): the other hosts fail with the same message without calling the provider.
+        ``scrub`` cleans a message before it is stored.
+        """
         key = cache_key(provider, identity)
         self.prepare()
         run_file = os.path.join(self.run_dir, key + ".json")
+        failed_file = os.path.join(self.run_dir, key + ".failed")
         with _Lock(os.path.join(self.run_dir, key + ".lock")):
             cred = _read(run_file)
             if cred is not None and fresh(cred, min_ttl, self.now()):
                 self.last_source = "run"
                 return cred
-            if self.disk_dir:
-                disk_file = os.path.join(self.disk_dir, key + ".json")
-                with _Lock(os.path.join(self.disk_dir, key + ".lock")):
-                    cred = _read(disk_file)
-                    if cred is not None and cred.expires_at is not None and fresh(cred, min_ttl, self.now()):
-                        self.last_source = "disk"
-                    else:
-                        if cred is not None:
-                            _unlink(disk_file)  # expired or too close to expiry: do not leave it behind
-                        cred = self._mint(provider, mint, min_ttl)
-                        if cred.expires_at is not None:  # never persist a credential without an expiry
-                            _write(disk_file, cred)
-            else:
-                cred = self._mint(provider, mint, min_ttl)
+            failure = _read_failure(failed_file, min_ttl)
+            if failure is not None:
+                # another host of this run already failed to mint for this identity: do not
+                # hammer the provider (wrong secrets can lock accounts) - fail the same way
+                self.last_source = "failed"
+                raise TokenError(failure)
+            try:
+                cred = self._get_or_mint_locked(provider, key, mint, min_ttl)
+            except TokenError as exc:
+                _write_failure(failed_file, scrub(str(exc)) if scrub else str(exc), min_ttl)
+                raise
             _write(run_file, cred)
             return cred
+
+    def _get_or_mint_locked(self, provider, key, mint, min_ttl):
+        """Under the run lock: the cache_dir copy if fresh enough, else a new mint."""
+        if self.disk_dir:
+            disk_file = os.path.join(self.disk_dir, key + ".json")
+            with _Lock(os.path.join(self.disk_dir, key + ".lock")):
+                cred = _read(disk_file)
+                if cred is not None and cred.expires_at is not None and fresh(cred, min_ttl, self.now()):
+                    self.last_source = "disk"
+                else:
+                    if cred is not None:
+                        _unlink(disk_file)  # expired or too close to expiry: do not leave it behind
+                    cred = self._mint(provider, mint, min_ttl)
+                    if cred.expires_at is not None:  # never persist a credential without an expiry
+                        _write(disk_file, cred)
+        else:
+            cred = self._mint(provider, mint, min_ttl)
+        return cred
 
     def _mint(self, provider, mint, min_ttl):
         cred = mint()

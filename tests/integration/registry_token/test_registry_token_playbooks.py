@@ -152,6 +152,26 @@ def test_cache_dir_across_runs_min_ttl_and_what_is_left_on_disk(playbook, tmp_pa
         assert_no_secret(run.output, [SECRET, *az.issued_refresh_tokens])
 
 
+def test_wrong_secret_fails_every_host_with_one_request(playbook, tmp_path, az):
+    pb = """
+    - hosts: fleet
+      gather_facts: false
+      tasks:
+        - name: mint
+          ansible.builtin.set_fact:
+            tok: "{{ %s }}"
+    """ % azure_lookup(client_secret="wrong-secret-VALUE-123")
+    run = playbook(pb, inventory=fleet_inventory(tmp_path, 20), forks=10, extra_vars=az_vars(az),
+                   env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "rc")})
+    assert run.rc != 0
+    results = run.tasks["mint"]
+    assert len(results) == 20 and all(r.get("failed") for r in results.values())
+    assert all("HTTP 401" in r["msg"] and "check tenant_id, client_id and client_secret" in r["msg"]
+               for r in results.values())
+    assert az.stats() == {"aad": 1, "exchange": 0, "failures": 1}  # not 20 attempts with a wrong secret
+    assert_no_secret(run.output, [SECRET, "wrong-secret-VALUE-123"])
+
+
 def test_token_shorter_than_min_ttl_is_refused(playbook, tmp_path, az):
     az.refresh_lifetime = 120
     pb = """

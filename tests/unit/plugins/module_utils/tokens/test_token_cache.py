@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import stat
 import time
+from pathlib import Path
 
 import pytest
 
@@ -217,3 +218,27 @@ def test_sweep_removes_runs_whose_process_ended_and_keeps_live_ones(tmp_path):
     removed = sorted(cache.sweep())
     assert removed == sorted([dead, recycled])
     assert sorted(os.listdir(root)) == [live]
+
+
+def test_a_failed_mint_is_not_retried_in_the_same_run(tmp_path):
+    calls = []
+
+    def failing():
+        calls.append(1)
+        raise TokenError("registry_token provider=p: HTTP 401 for user with %s; check the secret" % SECRET)
+
+    cache = _cache_for(tmp_path, Clock(), disk=False)
+    for _ in range(3):
+        with pytest.raises(TokenError) as err:
+            cache.get_or_mint("p", "id", failing, 300, scrub=lambda m: m.replace(SECRET, "********"))
+        assert "HTTP 401" in str(err.value)
+    assert calls == [1]
+    failed = [p for p in Path(cache.run_dir).iterdir() if p.suffix == ".failed"]
+    assert len(failed) == 1 and SECRET not in failed[0].read_text()
+    assert stat.S_IMODE(failed[0].stat().st_mode) == 0o600
+    # another min_ttl is another request: tried again; another run (new run id) too
+    with pytest.raises(TokenError):
+        cache.get_or_mint("p", "id", failing, 60)
+    with pytest.raises(TokenError):
+        _cache_for(tmp_path, Clock(), run_id="2-2", disk=False).get_or_mint("p", "id", failing, 300)
+    assert calls == [1, 1, 1]
