@@ -24,7 +24,9 @@ description:
     evaluation for an identity (provider, principal, registry, scopes) mints; every other evaluation in the same
     playbook run reads the result from a private run cache (a 0700 directory named after the ansible-playbook
     process, one 0600 file per identity, serialised with C(flock)). A cached credential is reused until O(min_ttl)
-    seconds before it expires; an expired or nearly expired credential is never returned.
+    seconds before it expires; an expired or nearly expired credential is never returned. A failed mint is not
+    retried by the other hosts of the run (they fail with the same message), so a wrong secret reaches the provider
+    once.
   - The run cache lives in C($XDG_RUNTIME_DIR) or C(/dev/shm) (memory-backed) when they exist, else in the temporary
     directory, under C(cloud_registry_auth-<uid>/run-<pid>-<start>). It is deleted by the first registry_token
     lookup of a later run once the run that wrote it has ended. With O(cache_dir), credentials also survive the run
