@@ -154,6 +154,7 @@ def run_playbook(
         capture_output=True,
         text=True,
         timeout=timeout,
+        check=False,
     )
     run = PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
     if json_output and proc.stdout.strip().startswith("{"):

@@ -78,6 +78,7 @@ def _run(name, action, stdin, timeout, environ):
             stderr=subprocess.PIPE,
             env=env,
             timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise CredentialStoreError(

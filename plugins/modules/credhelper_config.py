@@ -26,7 +26,7 @@ description:
     in a C(0700) directory. A file that cannot be parsed is an error and is left unchanged.
   - Standard library only on the managed host; no Docker daemon needed.
 author:
-  - cloud_registry.auth contributors
+  - cloud_registry.auth maintainers (@cloud-registry-auth)
 options:
   helpers:
     description:
@@ -125,12 +125,15 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Any POSIX host with Python; no Docker daemon or SDK is needed.
 notes:
   - Helpers read credentials at pull time; this module does not check that the helper can log in. Use
     M(cloud_registry.auth.registry_login) for static credentials.
 seealso:
   - module: cloud_registry.auth.registry_login
-  - role: cloud_registry.auth.credential_helpers
+  - name: The credential_helpers role
+    description: Installs the docker-credential-* helpers this module points at.
+    link: https://example.invalid/cloud_registry/auth/roles/credential_helpers
   - name: gcloud auth configure-docker
     description: The Google Cloud CLI command this module replaces.
     link: https://cloud.google.com/sdk/gcloud/reference/auth/configure-docker

@@ -208,7 +208,7 @@ def test_docker_pull_through_real_pass_helper(playbook, tmp_path):
         reg.trust_docker()
         ref = push_image(reg, "demo/tiny", "1", "alice", "s3cret-pass-xyz", tmp_path)
         env = dict(os.environ, **penv)
-        store = subprocess.run(["docker-credential-pass", "store"], env=env, capture_output=True, text=True,
+        store = subprocess.run(["docker-credential-pass", "store"], env=env, check=False, capture_output=True, text=True,
                                input=json.dumps({"ServerURL": reg.host, "Username": "alice", "Secret": "s3cret-pass-xyz"}))
         assert store.returncode == 0, store.stdout + store.stderr
         dcfg = tmp_path / "dockercfg"
@@ -217,15 +217,16 @@ def test_docker_pull_through_real_pass_helper(playbook, tmp_path):
         assert r.rc == 0, r.output
         assert json.loads((dcfg / "config.json").read_text()) == {"credHelpers": {reg.host: "pass"}}
         env["DOCKER_CONFIG"] = str(dcfg)
-        pull = subprocess.run(["docker", "pull", ref], env=env, capture_output=True, text=True, timeout=120)
+        pull = subprocess.run(["docker", "pull", ref], env=env, check=False, capture_output=True, text=True, timeout=120)
         assert pull.returncode == 0, pull.stdout + pull.stderr
         # the credential came from the helper: once the helper forgets it, the same pull is refused
-        erase = subprocess.run(["docker-credential-pass", "erase"], env=env, input=reg.host, capture_output=True, text=True)
+        erase = subprocess.run(["docker-credential-pass", "erase"], env=env, input=reg.host,
+                               check=False, capture_output=True, text=True)
         assert erase.returncode == 0, erase.stdout
-        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
-        denied = subprocess.run(["docker", "pull", ref], env=env, capture_output=True, text=True, timeout=120)
+        subprocess.run(["docker", "rmi", "-f", ref], check=False, capture_output=True)
+        denied = subprocess.run(["docker", "pull", ref], env=env, check=False, capture_output=True, text=True, timeout=120)
         assert denied.returncode != 0
     finally:
-        subprocess.run(["docker", "rmi", "-f", f"{reg.host}/demo/tiny:1"], capture_output=True)
+        subprocess.run(["docker", "rmi", "-f", f"{reg.host}/demo/tiny:1"], check=False, capture_output=True)
         stop_agent(penv)
         reg.stop()
