@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# ansible-test sanity for one CI leg: tests/setup/sanity.sh .venv | .venv313
+# ansible-test sanity for one CI leg: tests/setup/sanity.sh .venv | .venv313 [extra ansible-test args]
 # ansible-test needs the collection under ansible_collections/NS/NAME, so a copy
 # of the tracked tree is made there (ignore files must stay empty).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-venv=${1:?usage: sanity.sh VENV}
+venv=${1:?usage: sanity.sh VENV [ansible-test sanity args, e.g. --test pylint plugins/modules/x.py]}
+shift
 root=$PWD
 pyver=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 # ansible-test bootstraps pip in its venvs with a get-pip script fetched from a host
@@ -29,4 +30,4 @@ excludes=()
 for d in tests/fixtures/ tests/support/ tests/perf/ tests/setup/ scripts/ extensions/; do
   [ -e "$d" ] && excludes+=(--exclude "$d")
 done
-PATH=$root/$venv/bin:$PATH "$root/$venv/bin/ansible-test" sanity --color no --python "$pyver" --requirements "${excludes[@]}"
+PATH=$root/$venv/bin:$PATH "$root/$venv/bin/ansible-test" sanity --color no --python "$pyver" --requirements "${excludes[@]}" "$@"
