@@ -188,6 +188,7 @@ def build_configuration(auth, environ=None):
     if auth.get("api_key"):
         cfg.api_key = {"authorization": "Bearer " + auth["api_key"]}
         cfg.api_key_prefix = {}
+        cfg.refresh_api_key_hook = None  # else the kubeconfig's token would come back on refresh
     if "validate_certs" in auth:
         cfg.verify_ssl = bool(auth["validate_certs"])
     for opt, attr in (("ca_cert", "ssl_ca_cert"), ("client_cert", "cert_file"), ("client_key", "key_file")):
@@ -632,6 +633,23 @@ def _remove_secret(client, ns, spec, check_mode):
     return "deleted", _secret_view(current, _masked_view(_decode_existing(current))), None
 
 
+def updated_pull_secret_refs(refs, secret, present=True):
+    """``imagePullSecrets`` with ``secret`` exactly once (present) or not at all (absent).
+
+    Every other entry is kept, in its order; duplicates of ``secret`` collapse into its first place.
+    """
+    new, seen = [], False
+    for ref in refs:
+        if isinstance(ref, dict) and ref.get("name") == secret:
+            if seen or not present:
+                continue
+            seen = True
+        new.append(ref)
+    if present and not seen:
+        new.append({"name": secret})
+    return new
+
+
 def _ensure_sa(client, ns, sa, secret, present, check_mode):
     """Returns (action, before_list, after_list)."""
     for _attempt in range(MAX_ATTEMPTS):
@@ -642,19 +660,8 @@ def _ensure_sa(client, ns, sa, secret, present, check_mode):
                 return "missing", None, None
             raise
         refs = list(current.get("imagePullSecrets") or [])
+        new = updated_pull_secret_refs(refs, secret, present)
         before = [r.get("name") for r in refs if isinstance(r, dict)]
-        if present:
-            new, seen = [], False
-            for ref in refs:
-                if isinstance(ref, dict) and ref.get("name") == secret:
-                    if seen:
-                        continue  # never more than one entry for our secret
-                    seen = True
-                new.append(ref)
-            if not seen:
-                new.append({"name": secret})
-        else:
-            new = [r for r in refs if not (isinstance(r, dict) and r.get("name") == secret)]
         after = [r.get("name") for r in new if isinstance(r, dict)]
         if new == refs:
             return "unchanged", before, after
