@@ -16,14 +16,34 @@ REGISTRY, TENANT, CLIENT, SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "cli
 COLLECTIONS = Path(__file__).resolve().parents[4] / ".tmp" / "collections"
 
 
+def _collection_modules():
+    return {k: v for k, v in sys.modules.items() if k == "ansible_collections" or k.startswith("ansible_collections.")}
+
+
 @pytest.fixture(scope="module")
 def lookup_plugin():
-    from ansible.plugins.loader import init_plugin_loader, lookup_loader
+    """The plugin as Ansible loads it (collection finder, doc fragments, option config).
 
-    init_plugin_loader([str(COLLECTIONS)])
-    plugin = lookup_loader.get("cloud_registry.auth.registry_token")
-    assert plugin is not None
-    return plugin
+    The harness imported ``ansible_collections`` as a plain namespace package, which the
+    collection finder cannot take over: those modules are set aside while this module's
+    tests run and put back afterwards, so other test modules keep their own imports.
+    """
+    from ansible.plugins.loader import init_plugin_loader, lookup_loader
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    saved = _collection_modules()
+    for name in saved:
+        del sys.modules[name]
+    try:
+        init_plugin_loader([str(COLLECTIONS)])
+        plugin = lookup_loader.get("cloud_registry.auth.registry_token")
+        assert plugin is not None
+        yield plugin
+    finally:
+        _AnsibleCollectionFinder._remove()
+        for name in _collection_modules():
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 @pytest.fixture
