@@ -23,7 +23,6 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
-from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
 from ansible_collections.cloud_registry.auth.plugins.module_utils.login import (
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
@@ -103,6 +102,8 @@ class ActionModule(ActionBase):
         )
 
         def compute():
+            from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
+
             try:
                 res = reg.verify(
                     p["registry"],
@@ -129,6 +130,8 @@ class ActionModule(ActionBase):
         material = _material("token", p["registry"], token, p["validate_certs"], p.get("ca_cert"))
 
         def compute():
+            from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
+
             try:
                 ok = reg.check_identity_token(
                     p["registry"], token, validate_certs=p["validate_certs"], ca_cert=p.get("ca_cert"), timeout=p["timeout"]

@@ -26,10 +26,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import sys
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
-from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import RegistryError, verify as registry_verify
+
+# credential_store (subprocess) and registry (ssl, urllib) are imported where they are
+# used: most hosts need neither, and every import is paid once per host.
 
 TOKEN_USERNAME = "<token>"  # what docker stores as Username in a helper for identity tokens
 
@@ -101,6 +103,8 @@ _NOT_FOUND_TEXTS = ("is not in the password store",)
 
 def _helper_get(helper, key):
     """(username, secret) the helper holds for ``key``, or None."""
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
+
     try:
         got = cs.get(helper, key)
     except cs.CredentialStoreError as e:
@@ -207,6 +211,8 @@ def login(
             state["helper_changed"] = True
             out.diffs.append(_helper_diff(helper, key, current, new))
             if not check_mode:
+                from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
+
                 cs.store(helper, key, new[0], new[1])
         # the file must send clients to this helper and hold no stale inline secret
         if store != "auto" and not (fmt == "docker" and data.get("credsStore") == helper):
@@ -235,6 +241,8 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
             state["helper_changed"] = True
             out.diffs.append(_helper_diff(helper, key, current, None))
             if not check_mode:
+                from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
+
                 cs.erase(helper, key)
 
     def mutate(data):
@@ -260,6 +268,28 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
     if upd.changed:
         out.diffs.insert(0, upd.diff())
     return out
+
+
+def _domain_error(exc):
+    """True for the errors whose message is meant for the user (no secret in them)."""
+    if isinstance(exc, (dc.DockerConfigError, LoginError)):
+        return True
+    # imported lazily: if one of these was raised, its module is loaded
+    for mod, cls in (("credential_store", "CredentialStoreError"), ("registry", "RegistryError")):
+        m = sys.modules.get("ansible_collections.cloud_registry.auth.plugins.module_utils." + mod)
+        if m is not None and isinstance(exc, getattr(m, cls)):
+            return True
+    return False
+
+
+def safe_run(params, check_mode=False, environ=None):
+    """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
+    try:
+        return run(params, check_mode=check_mode, environ=environ)
+    except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
+        if _domain_error(e):
+            raise LoginError(str(e)) from None
+        raise
 
 
 def run(params, check_mode=False, environ=None):
@@ -289,6 +319,8 @@ def run(params, check_mode=False, environ=None):
     verified = bool(scheme)
     if not verified and params.get("verify", True):
         # verify_from=host (or the module run without its action plugin): verify here
+        from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import verify as registry_verify
+
         res = registry_verify(
             registry,
             params["username"],
@@ -337,4 +369,4 @@ def run(params, check_mode=False, environ=None):
     return result, existing
 
 
-__all__ = ["LoginError", "RegistryError", "login", "logout", "run", "read_password_file"]
+__all__ = ["LoginError", "login", "logout", "run", "read_password_file"]

@@ -257,18 +257,13 @@ auth_scheme:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import (  # noqa: E402
-    CredentialStoreError,
-)
-from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import DockerConfigError  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils.login import (  # noqa: E402
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
     REQUIRED_IF,
     LoginError,
-    run,
+    safe_run,
 )
-from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import RegistryError  # noqa: E402
 
 
 def main():
@@ -279,8 +274,8 @@ def main():
         supports_check_mode=True,
     )
     try:
-        result, existing_token = run(module.params, check_mode=module.check_mode)
-    except (DockerConfigError, CredentialStoreError, RegistryError, LoginError) as e:
+        result, existing_token = safe_run(module.params, check_mode=module.check_mode)
+    except LoginError as e:
         module.fail_json(msg=str(e))
     if existing_token:
         # handed to the action plugin only, which checks it and removes it from the result
