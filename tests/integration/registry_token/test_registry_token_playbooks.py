@@ -98,6 +98,7 @@ def test_200_hosts_forks_20_mint_exactly_once(playbook, tmp_path, az):
     assert_no_secret(run.output, [SECRET, *az.issued_refresh_tokens])
 
 
+@pytest.mark.matrix
 def test_cache_dir_across_runs_min_ttl_and_what_is_left_on_disk(playbook, tmp_path, az):
     cache_dir = tmp_path / "tokcache"
     runbase = tmp_path / "runcache"
@@ -192,6 +193,7 @@ def test_token_shorter_than_min_ttl_is_refused(playbook, tmp_path, az):
     assert_no_secret(run.output, [SECRET, *az.issued_refresh_tokens])
 
 
+@pytest.mark.matrix
 def test_bad_input_gives_clear_errors(playbook, tmp_path, az):
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -239,7 +241,6 @@ def test_bad_input_gives_clear_errors(playbook, tmp_path, az):
     assert az.stats()["exchange"] == 0
 
 
-@pytest.mark.docker
 def test_acr_shaped_end_to_end_with_real_registry_and_vvvv(playbook, tmp_path, az, registry_ca):
     """Mint (Azure stand-in) -> registry_login verifies against the real registry -> skopeo reads."""
 
