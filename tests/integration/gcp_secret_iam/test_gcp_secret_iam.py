@@ -151,6 +151,11 @@ def test_four_runs_then_read_back(playbook, gcloud):
     assert res["secret"] == "projects/%d/secrets/dockerhub-token" % NUMBER
     assert res["version"] == "projects/%d/secrets/dockerhub-token/versions/1" % NUMBER
     assert TOKEN not in json.dumps(res["diff"])
+    assert "secret" not in res["diff"]["before"] and res["diff"]["before"]["policy"] == {
+        "roles/secretmanager.secretAccessor": []
+    }
+    assert res["diff"]["after"]["version"]["value"].startswith("********")
+    assert res["diff"]["after"]["policy"] == {"roles/secretmanager.secretAccessor": [AGENT]}
 
     for check in (True, False):
         r = _run(playbook, gcloud, check=check, **extra)
@@ -353,3 +358,24 @@ def test_sovereign_universe_self_signed_jwt(playbook, gcloud, tmp_path):
     mismatch = _run(playbook, gcloud, credentials_file=str(path), universe_domain="googleapis.com", secret_value=TOKEN)
     assert mismatch.rc != 0
     assert "does not match the universe_domain 's3nsapis.fr'" in mismatch.result("secret")["msg"]
+
+
+def test_secret_file_and_denied_version_add(playbook, gcloud, tmp_path):
+    token_file = tmp_path / "hub-token"
+    token_file.write_bytes(TOKEN.encode() + b"\n")
+    gcloud.deny("secretmanager.versions.add")
+    r = _run(playbook, gcloud, secret_file=str(token_file))
+    assert r.rc != 0
+    msg = r.result("secret")["msg"]
+    assert "permission secretmanager.versions.add denied on projects/%s/secrets/dockerhub-token" % PROJECT in msg
+    assert _versions(gcloud) == []
+    gcloud.allow("secretmanager.versions.add")
+    r = _run(playbook, gcloud, secret_file=str(token_file))
+    assert r.rc == 0, r.output
+    assert r.result("secret")["version_added"]
+    assert (
+        _access(gcloud, "projects/%s/secrets/dockerhub-token/versions/1" % PROJECT) == TOKEN + "\n"
+    )  # bytes as in the file
+    assert not _run(playbook, gcloud, secret_file=str(token_file)).result("secret")["changed"]
+    both = _run(playbook, gcloud, secret_file=str(token_file), secret_value=TOKEN)
+    assert both.rc != 0 and "mutually exclusive" in both.result("secret")["msg"]
