@@ -11,7 +11,7 @@ name: registry_token
 short_description: Mint a short-lived container registry credential on the controller, once per run
 version_added: 1.0.0
 author:
-  - cloud_registry.auth contributors
+  - cloud_registry.auth contributors (@cloud-registry)
 extends_documentation_fragment:
   - cloud_registry.auth.gcp_auth
 description:
