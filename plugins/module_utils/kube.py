@@ -67,10 +67,12 @@ class KubeError(Exception):
     ``code`` / ``reason`` come from the API server's Status when there was one.
     """
 
-    def __init__(self, message, code=None, reason=None):
+    def __init__(self, message, code=None, reason=None, fatal=False):
         super(KubeError, self).__init__(message)
         self.code = code
         self.reason = reason
+        # fatal: concerns the whole cluster (unreachable, credentials rejected), not one namespace
+        self.fatal = fatal
 
 
 # --------------------------------------------------------------------------
@@ -257,7 +259,7 @@ class KubeClient:
         except urllib3.exceptions.HTTPError as exc:
             raise KubeError(
                 "cannot reach the Kubernetes API at %s: %s. Check host / the kubeconfig's cluster server, proxy "
-                "and TLS options, and that the API server is running" % (self.host, _reason(exc))
+                "and TLS options, and that the API server is running" % (self.host, _reason(exc)), fatal=True
             ) from None
         text = resp.data.decode("utf-8", "replace") if resp.data else ""
         if 200 <= resp.status < 300:
@@ -313,7 +315,8 @@ def status_error(code, text, host):
                 "client certificate" % host)
     elif code == 403:
         hint = ": the identity lacks RBAC permission for this; grant it (Role/ClusterRole) or choose other namespaces"
-    return KubeError("%s (%s %s)%s" % (message, code, reason or "error", hint), code=code, reason=reason)
+    return KubeError("%s (%s %s)%s" % (message, code, reason or "error", hint), code=code, reason=reason,
+                     fatal=code == 401)
 
 
 # --------------------------------------------------------------------------
@@ -466,6 +469,8 @@ def resolve_namespaces(client, spec):
     try:
         items = client.list_all("/api/v1/namespaces", query)
     except KubeError as exc:
+        if exc.fatal:
+            raise
         raise KubeError("cannot list namespaces%s: %s" % (
             " with selector %r" % selector if selector else "", exc), exc.code, exc.reason) from None
     out = []
@@ -709,6 +714,8 @@ def reconcile_namespace(client, ns, spec, desired, check_mode):
     except _NamespaceGone:
         result.update(status="missing", msg="namespace %s does not exist (deleted or never created)" % ns)
     except KubeError as exc:
+        if exc.fatal:
+            raise
         if _is_ns_not_found(exc, ns):
             result.update(status="missing", msg="namespace %s does not exist (deleted or never created)" % ns)
         else:

@@ -277,8 +277,9 @@ def test_labels_and_annotations_merge_with_existing(api):
     assert diff["after"]["secret"][".dockerconfigjson"]["auths"]["registry.example.com"]["password"] == "********"
 
 
-def test_unreachable_server_is_a_clear_error():
+@pytest.mark.parametrize("selection", [{"all_namespaces": True}, {"namespaces": ["a", "b", "c"]}])
+def test_unreachable_server_is_one_clear_error(selection):
     client = KubeClient.from_auth({"host": "http://127.0.0.1:9"})
     with pytest.raises(KubeError) as err:
-        reconcile_pull_secret(client, spec(all_namespaces=True))
-    assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in str(err.value)
+        reconcile_pull_secret(client, spec(**selection))
+    assert str(err.value).startswith("cannot reach the Kubernetes API at http://127.0.0.1:9: connection refused")

@@ -1,0 +1,130 @@
+"""The k8s_pull_secrets role through playbooks/k8s_pull_secrets.yml: two clusters (two API
+stand-ins, two kubeconfigs), static credentials and tokens minted by the registry_token
+lookup (Azure stand-in), read back with the REAL kubectl."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from fixtures.azure_stand_in import AzureStandIn
+from fixtures.kube_apiserver import KubeApiServer, Kubectl, write_kubeconfig
+
+PLAYBOOK = __import__("pathlib").Path(__file__).resolve().parents[3] / "playbooks" / "k8s_pull_secrets.yml"
+TASK = "cloud_registry.auth.k8s_pull_secrets : Pull secret in every cluster"
+PASSWORD = "role-static-Passw0rd-7c1d"
+ACR, TENANT, CLIENT, CLIENT_SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "client-secret-VALUE-k8s-42"
+
+
+@pytest.fixture
+def clusters(tmp_path):
+    apis = [KubeApiServer().start(), KubeApiServer().start()]
+    try:
+        out = []
+        for i, api in enumerate(apis):
+            kc = write_kubeconfig(tmp_path / f"kc{i}.json", api.url, context=f"cluster-{i}")
+            home = tmp_path / f"kubectl{i}"
+            home.mkdir()
+            out.append((api, kc, Kubectl(kc, home)))
+        # cluster 0: two listed namespaces; cluster 1: chosen by label, plus one that is not
+        for ns in ("shop", "blog"):
+            out[0][2]("create", "namespace", ns)
+        for ns, env in (("web", "prod"), ("batch", "prod"), ("sandbox", "dev")):
+            out[1][2]("create", "namespace", ns)
+            out[1][2]("label", "namespace", ns, f"env={env}")
+        out[1][2]("create", "serviceaccount", "builder", "-n", "web")
+        out[1][2]("patch", "sa", "builder", "-n", "web", "--type=merge", "-p",
+                  '{"imagePullSecrets":[{"name":"keep-me"}]}')
+        yield out
+    finally:
+        for api in apis:
+            api.stop()
+
+
+def role_vars(clusters, **kw):
+    v = {
+        "k8s_pull_secrets_clusters": [
+            {"name": "east", "kubeconfig": str(clusters[0][1]), "namespaces": ["shop", "blog"]},
+            {"name": "west", "kubeconfig": str(clusters[1][1]), "context": "cluster-1",
+             "namespace_selector": "env=prod", "service_accounts": ["default", "builder"]},
+        ],
+        "k8s_pull_secrets_registries": [{"server": "registry.example.com", "username": "deploy",
+                                         "password": PASSWORD}],
+    }
+    v.update(kw)
+    return v
+
+
+def test_role_two_clusters_four_runs(clusters, playbook):
+    extra = role_vars(clusters)
+    expected = (True, True, False, False)
+    for check, changed in zip((True, False, True, False), expected):
+        run = playbook(PLAYBOOK, extra_vars=extra, check=check, diff=True)
+        assert run.rc == 0, run.output
+        res = run.result(TASK)
+        assert res["changed"] is changed, (check, res)
+        assert PASSWORD not in run.output
+    east, west = (c[2] for c in clusters)
+    for ns in ("shop", "blog"):
+        assert east.pull_secret(ns, "regcred")["auths"]["registry.example.com"]["password"] == PASSWORD
+        assert east.pull_secret_names(ns) == ["regcred"]
+    for ns in ("web", "batch"):
+        assert west.pull_secret(ns, "regcred")["auths"]["registry.example.com"]["username"] == "deploy"
+        labels = west.json("get", "secret", "regcred", "-n", ns)["metadata"]["labels"]
+        assert labels == {"app.kubernetes.io/managed-by": "cloud_registry.auth"}
+    assert west.pull_secret_names("web", "builder") == ["keep-me", "regcred"]
+    assert west("get", "secret", "regcred", "-n", "sandbox", check=False).returncode == 1
+
+    gone = playbook(PLAYBOOK, extra_vars=dict(extra, k8s_pull_secrets_state="absent"))
+    assert gone.rc == 0, gone.output
+    assert west.pull_secret_names("web", "builder") == ["keep-me"]
+    assert east("get", "secrets", "-A", "-o", "name").stdout.strip() == ""
+
+
+def test_role_with_minted_acr_tokens(clusters, playbook):
+    az = AzureStandIn(ACR, TENANT, {CLIENT: CLIENT_SECRET}).start()
+    try:
+        token = {"provider": "azure", "registry": ACR, "tenant_id": TENANT, "client_id": CLIENT,
+                 "client_secret": CLIENT_SECRET, "authority_host": az.url, "endpoint_url": az.url, "allow_http": True}
+        extra = role_vars(clusters, k8s_pull_secrets_tokens=[token])
+        run = playbook(PLAYBOOK, extra_vars=extra, verbosity=4, json_output=False)
+        assert run.rc == 0, run.output
+        assert az.stats()["exchange"] == 1  # minted once for both clusters
+        issued = az.issued_refresh_tokens
+        for secret in [CLIENT_SECRET, PASSWORD, *issued]:
+            assert secret not in run.output
+        for _api, _kc, kubectl in clusters:
+            ns = "shop" if kubectl is clusters[0][2] else "web"
+            auths = kubectl.pull_secret(ns, "regcred")["auths"]
+            assert sorted(auths) == [ACR, "registry.example.com"]
+            assert auths[ACR]["username"] == "00000000-0000-0000-0000-000000000000"
+            assert auths[ACR]["password"] == issued[0]
+            ann = kubectl.json("get", "secret", "regcred", "-n", ns)["metadata"]["annotations"]
+            assert ann["cloud-registry.auth/expires-at"].endswith("Z")
+    finally:
+        az.stop()
+
+
+def test_one_failing_cluster_does_not_stop_the_other(clusters, playbook):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    extra = role_vars(clusters)
+    extra["k8s_pull_secrets_clusters"] = [
+        {"name": "dead", "host": f"http://127.0.0.1:{dead}", "api_key": "cluster-api-key-SECRET-9",
+         "namespaces": ["x"]},
+        extra["k8s_pull_secrets_clusters"][0],
+    ]
+    run = playbook(PLAYBOOK, extra_vars=extra, verbosity=2, json_output=False)
+    assert run.rc != 0
+    assert "1 of 2 clusters failed: dead: cannot reach the Kubernetes API" in run.output
+    assert "cluster-api-key-SECRET-9" not in run.output and PASSWORD not in run.output
+    assert clusters[0][2].pull_secret_names("shop") == ["regcred"]
+
+
+def test_role_rejects_missing_input(clusters, playbook):
+    run = playbook(PLAYBOOK, extra_vars={"k8s_pull_secrets_clusters": [{"kubeconfig": str(clusters[0][1]),
+                                                                        "namespaces": ["shop"]}]})
+    assert run.rc != 0
+    assert "k8s_pull_secrets_registries and/or k8s_pull_secrets_tokens" in run.output
