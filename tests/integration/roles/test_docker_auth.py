@@ -1,0 +1,166 @@
+"""docker_auth role on this host (local connection, as root) for real users.
+
+Real components: Debian's docker-registry (htpasswd, TLS with a test CA) via
+tests/fixtures/registry_env.py, the registry_login / credhelper_config modules,
+docker-credential-secretservice (installed here, and this host has no D-Bus
+session bus: the headless case), skopeo and the docker CLI reading the files the
+role wrote, as the users who own them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
+from registry_env import make_ca, push_image, start_registry  # noqa: E402
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+PASSWORD = "pw-" + secrets.token_hex(8)
+
+PLAY = """
+- name: Docker auth for users
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: cloud_registry.auth.docker_auth
+"""
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    work = tmp_path_factory.mktemp("registry")
+    reg = start_registry(work, auth="htpasswd", users={"alice": PASSWORD}, ca=make_ca(work))
+    try:
+        push_image(reg, "demo/tiny", "1", "alice", PASSWORD, work)
+        yield reg
+    finally:
+        reg.stop()
+
+
+@pytest.fixture
+def users():
+    names = [f"cra{secrets.token_hex(3)}" for _ in range(2)]
+    for n in names:
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", n], check=True)
+    try:
+        yield [pwd.getpwnam(n) for n in names]
+    finally:
+        for n in names:
+            subprocess.run(["userdel", "-r", n], capture_output=True)
+
+
+def _changed(run) -> bool:
+    return any(s.get("changed", 0) for s in run.stats().values())
+
+
+def _as(user, *cmd):
+    return subprocess.run(
+        ["runuser", "-u", user.pw_name, "--", "env", f"HOME={user.pw_dir}", *cmd],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_users_files_headless_and_real_clients(tmp_path, playbook, registry, users):
+    u1, u2 = users
+    # u2 already has a config from a `docker login` on a host with the secretservice package
+    d2 = Path(u2.pw_dir) / ".docker"
+    d2.mkdir(mode=0o700)
+    (d2 / "config.json").write_text(json.dumps({"credsStore": "secretservice", "psFormat": "table {{.ID}}"}))
+    os.chown(d2, u2.pw_uid, u2.pw_gid)
+    os.chown(d2 / "config.json", u2.pw_uid, u2.pw_gid)
+    os.chmod(d2 / "config.json", 0o644)
+
+    ev = {
+        "docker_auth_users": [{"name": u1.pw_name, "creds_store": "secretservice"}, {"name": u2.pw_name}],
+        "docker_auth_cred_helpers": {"europe-west1-docker.pkg.dev": "gcloud"},
+        "docker_auth_logins": [
+            {"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "file"},
+        ],
+        "docker_auth_ca_cert": str(registry.ca_path),
+    }
+    runs = [playbook(PLAY, extra_vars=ev, check=c, diff=True) for c in (True, False, True, False)]
+    for r in runs:
+        assert r.rc == 0, r.output
+        assert PASSWORD not in r.output
+    assert [_changed(r) for r in runs] == [True, True, False, False]
+    assert "cannot work for" in runs[1].output and u1.pw_name in runs[1].output and u2.pw_name in runs[1].output
+
+    # the user's own skopeo reads the user's own file (CA copied where the user can read it)
+    cert_dir = Path(tempfile.mkdtemp(prefix="cra-ca-"))
+    cert_dir.chmod(0o755)
+    shutil.copy(registry.ca_path, cert_dir / "ca.crt")
+    (cert_dir / "ca.crt").chmod(0o644)
+    for u in (u1, u2):
+        cfg_path = Path(u.pw_dir) / ".docker" / "config.json"
+        st = cfg_path.stat()
+        assert (st.st_uid, st.st_gid) == (u.pw_uid, u.pw_gid)
+        dst = cfg_path.parent.stat()
+        assert (dst.st_uid, stat.S_IMODE(dst.st_mode)) == (u.pw_uid, 0o700)
+        cfg = json.loads(cfg_path.read_text())
+        assert "credsStore" not in cfg, cfg  # headless: never secretservice
+        assert cfg["credHelpers"] == {"europe-west1-docker.pkg.dev": "gcloud"}
+        assert registry.host in cfg["auths"]
+            res = _as(u, "skopeo", "inspect", "--cert-dir", str(cert_dir), f"docker://{registry.host}/demo/tiny:1")
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["Name"] == f"{registry.host}/demo/tiny"
+    shutil.rmtree(cert_dir)
+    assert stat.S_IMODE((Path(u1.pw_dir) / ".docker" / "config.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((Path(u2.pw_dir) / ".docker" / "config.json").stat().st_mode) == 0o644  # kept
+    assert json.loads((Path(u2.pw_dir) / ".docker" / "config.json").read_text())["psFormat"] == "table {{.ID}}"
+
+    # the docker CLI can use what was written (no credsStore it cannot reach)
+    registry.trust_docker()
+    ref = f"{registry.host}/demo/tiny:1"
+    try:
+        res = subprocess.run(
+            ["docker", "--config", str(d2), "pull", ref], capture_output=True, text=True, timeout=180
+        )
+        assert res.returncode == 0, res.stderr
+    finally:
+        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+
+    # -vvvv output of a real run carries no secret
+    loud = playbook(PLAY, extra_vars=ev, verbosity=4, json_output=False)
+    assert loud.rc == 0
+    assert PASSWORD not in loud.output
+
+
+def test_missing_user_changes_nothing(tmp_path, playbook, registry, users):
+    u1 = users[0]
+    ev = {
+        "docker_auth_users": [{"name": u1.pw_name}, {"name": "no-such-user-cra"}],
+        "docker_auth_logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD}],
+        "docker_auth_ca_cert": str(registry.ca_path),
+    }
+    r = playbook(PLAY, extra_vars=ev)
+    assert r.rc != 0
+    assert "no-such-user-cra do not exist" in r.output
+    assert not (Path(u1.pw_dir) / ".docker").exists()
+
+
+def test_wrong_password_changes_nothing(tmp_path, playbook, registry, users):
+    u1 = users[0]
+    ev = {
+        "docker_auth_users": [{"name": u1.pw_name}],
+        "docker_auth_logins": [{"registry": registry.host, "username": "alice", "password": "wrong-" + PASSWORD}],
+        "docker_auth_ca_cert": str(registry.ca_path),
+        "docker_auth_store": "file",
+    }
+    r = playbook(PLAY, extra_vars=ev)
+    assert r.rc != 0
+    assert "wrong-" + PASSWORD not in r.output
+    assert not (Path(u1.pw_dir) / ".docker" / "config.json").exists()
