@@ -114,7 +114,7 @@ def test_users_files_headless_and_real_clients(tmp_path, playbook, registry, use
         assert "credsStore" not in cfg, cfg  # headless: never secretservice
         assert cfg["credHelpers"] == {"europe-west1-docker.pkg.dev": "gcloud"}
         assert registry.host in cfg["auths"]
-            res = _as(u, "skopeo", "inspect", "--cert-dir", str(cert_dir), f"docker://{registry.host}/demo/tiny:1")
+        res = _as(u, "skopeo", "inspect", "--cert-dir", str(cert_dir), f"docker://{registry.host}/demo/tiny:1")
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["Name"] == f"{registry.host}/demo/tiny"
     shutil.rmtree(cert_dir)
