@@ -593,11 +593,17 @@ def ensure_secret_iam(client, params, check_mode=False, sleep=time.sleep):
     before, after = result["diff"]["before"], result["diff"]["after"]
 
     members = [normalize_member(m) for m in (params.get("members") or [])]
-    number = params.get("project_number")
-    if not members:
-        number = str(number) if number else client.project_number(project)
-        members = [service_agent(number)]
-    result["members"] = members
+    result["members"] = members  # the service agent is appended once resolved
+
+    def resolve_members():
+        if not members:
+            number = params.get("project_number")
+            members.append(service_agent(str(number) if number else client.project_number(project)))
+        result["members"] = members
+        return members
+
+    if state == "present":
+        resolve_members()  # fail early (bad project) before anything is written
 
     secret = client.get_secret(project, secret_id)
     if secret is not None:
@@ -617,6 +623,7 @@ def ensure_secret_iam(client, params, check_mode=False, sleep=time.sleep):
             if not check_mode:
                 client.delete_secret(project, secret_id)
             return result
+        resolve_members()
         pol_before, pol_after, changed = update_policy(
             client,
             project,

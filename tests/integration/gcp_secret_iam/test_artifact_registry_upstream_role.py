@@ -133,3 +133,13 @@ def test_role_rejects_missing_variables(playbook, gcloud, tmp_path):
     assert run.rc != 0
     assert "artifact_registry_upstream_dockerhub_token" in run.output
     assert gcloud.count("api") == 0
+
+
+def test_role_token_never_in_vvvv_output(playbook, gcloud, tmp_path):
+    run = playbook(str(PLAYBOOK), extra_vars=_vars(gcloud, tmp_path, TOKEN1), verbosity=4, json_output=False, diff=True)
+    assert run.rc == 0, run.output[-3000:]
+    assert "Validating arguments against arg spec" in run.output  # the spec check ran and printed
+    assert "authenticates to Docker Hub as shopbot" in run.output
+    assert TOKEN1 not in run.output
+    for issued in list(gcloud.tokens):
+        assert issued not in run.output

@@ -303,12 +303,14 @@ def test_labels_merge_and_delete_secret(playbook, gcloud):
     assert r.rc == 0 and r.result("secret")["changed"]
     code, secret = gcloud.reader.get("/v1/projects/%s/secrets/dockerhub-token" % PROJECT)
     assert secret["labels"] == {"team": "platform", "env": "prod"}
+    crm_calls = gcloud.count("projects.get")
     r = _run(playbook, gcloud, state="absent", delete_secret=True, check=True)
     assert r.result("secret")["changed"]
     assert gcloud.reader.get("/v1/projects/%s/secrets/dockerhub-token" % PROJECT)[0] == 200
     r = _run(playbook, gcloud, state="absent", delete_secret=True)
     assert r.result("secret")["changed"]
     assert gcloud.reader.get("/v1/projects/%s/secrets/dockerhub-token" % PROJECT)[0] == 404
+    assert gcloud.count("projects.get") == crm_calls  # deleting needs no project number
 
 
 def test_token_never_in_verbose_output(playbook, gcloud, tmp_path):
