@@ -15,8 +15,8 @@ version_added: 0.1.0
 description:
   - Creates, updates or deletes one C(kubernetes.io/dockerconfigjson) Secret in many namespaces at once, and adds it
     to (or removes it from) the C(imagePullSecrets) of service accounts.
-  - The task form of C(kubectl create secret docker-registry) run per namespace plus the service account patch:
-    for one registry the C(.dockerconfigjson) payload is byte-for-byte what
+  - The task form of C(kubectl create secret docker-registry) run per namespace plus the service account patch.
+    For one registry the C(.dockerconfigjson) payload is byte-for-byte what
     C(kubectl create secret docker-registry --dry-run=client -o json) produces for the same server, username,
     password and email. Several registries go into one secret.
   - Docker Hub aliases (C(docker.io), C(index.docker.io), C(registry-1.docker.io), ...) are written as
@@ -30,7 +30,7 @@ description:
     per-namespace error (for example HTTP 403) fails the task after every namespace was processed, with all results.
   - No secret value appears in results, diffs, warnings or errors.
 author:
-  - cloud_registry.auth contributors
+  - cloud_registry.auth maintainers (@cloud-registry-auth)
 options:
   name:
     description:
@@ -182,14 +182,16 @@ attributes:
     description: A second run with the same options reports no change and sends no write request.
   action_group:
     support: full
+    description: Use C(group/cloud_registry.auth.k8s) in C(module_defaults) to give the connection options once.
     membership:
       - cloud_registry.auth.k8s
   platform:
     support: full
     platforms: posix
+    description: Any host with Python and the C(kubernetes) package that can reach the API server.
 notes:
-  - Runs where the task runs; usually C(hosts: localhost) or C(delegate_to: localhost) with the kubeconfig of the
-    controller. Needs RBAC C(get), C(create), C(patch) and C(delete) on C(secrets), C(get) and C(patch) on
+  - Runs where the task runs, usually on the controller (C(hosts=localhost) or C(delegate_to=localhost)) with its
+    kubeconfig. Needs RBAC C(get), C(create), C(patch) and C(delete) on C(secrets), C(get) and C(patch) on
     C(serviceaccounts) in the namespaces, and C(list) on C(namespaces) for O(namespace_selector) / O(all_namespaces).
   - Registry tokens are short-lived (Google and Azure one hour, ECR twelve hours); schedule the
     P(cloud_registry.auth.k8s_pull_secrets#role) role to refresh them.
