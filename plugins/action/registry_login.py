@@ -22,8 +22,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
-from ansible_collections.cloud_registry.auth.plugins.module_utils.login import (
+from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
     REQUIRED_IF,
@@ -86,10 +85,8 @@ class ActionModule(ActionBase):
 
     def _verify(self, p, password):
         """(scheme, identity_token) for this credential, computed once per run."""
-        try:
-            key = dc.normalize_registry(p["registry"], p["format"])
-        except dc.DockerConfigError as e:
-            raise AnsibleActionFail(to_text(e)) from None
+        # the registry as written (not normalised: that would cost an import per host); two
+        # spellings of one registry in one run verify twice, which is harmless
         ca_material = None
         if p.get("ca_cert"):
             try:
@@ -98,7 +95,7 @@ class ActionModule(ActionBase):
             except (IOError, OSError):
                 ca_material = "unreadable:" + p["ca_cert"]  # verify() names the problem
         material = _material(
-            "verify", p["registry"], key, p["username"], password, p["validate_certs"], p.get("ca_cert"), ca_material
+            "verify", p["registry"].strip().lower(), p["username"], password, p["validate_certs"], p.get("ca_cert"), ca_material
         )
 
         def compute():

@@ -29,36 +29,17 @@ import os
 import sys
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (  # noqa: F401
+    ARGUMENT_SPEC,
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_IF,
+)
 
 # credential_store (subprocess) and registry (ssl, urllib) are imported where they are
 # used: most hosts need neither, and every import is paid once per host.
 
 TOKEN_USERNAME = "<token>"  # what docker stores as Username in a helper for identity tokens
 
-# The module's argument spec; the action plugin validates with the same one.
-ARGUMENT_SPEC = dict(
-    registry=dict(type="str", required=True),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    password_file=dict(type="path", no_log=False),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    config_path=dict(type="path"),
-    format=dict(type="str", default="docker", choices=["docker", "containers"]),
-    store=dict(type="str", default="auto"),
-    verify=dict(type="bool", default=True),
-    verify_from=dict(type="str", default="controller", choices=["controller", "host"]),
-    validate_certs=dict(type="bool", default=True),
-    ca_cert=dict(type="path"),
-    timeout=dict(type="int", default=30),
-    owner=dict(type="str"),
-    group=dict(type="str"),
-    mode=dict(type="raw"),
-    _verified_scheme=dict(type="str"),
-    _identity_token=dict(type="str", no_log=True),
-    _keep_identity_token=dict(type="bool", default=True),
-)
-MUTUALLY_EXCLUSIVE = [("password", "password_file")]
-REQUIRED_IF = [("state", "present", ("username",)), ("state", "present", ("password", "password_file"), True)]
 
 
 class LoginError(Exception):

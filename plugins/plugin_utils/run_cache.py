@@ -12,8 +12,9 @@ needs state shared between processes. This cache keeps it on disk:
 * entries are named by ``HMAC-SHA256(run secret, purpose + key material)``: never a
   secret, nor a plain hash of one, in a file name; the run secret is a random file
   of that run directory;
-* an entry's secret payload is encrypted (Fernet, from ``cryptography``, which
-  ansible-core requires) with a key derived from the key material itself, so the
+* an entry's secret payload is encrypted with keys derived from the key material
+  itself (encrypt-then-MAC: an HMAC-SHA256 keystream with a random nonce, then an
+  HMAC-SHA256 tag; standard library only, so a worker imports nothing heavy), so the
   files alone reveal nothing without the credential;
 * ``flock`` on a per-entry lock file: the first process computes, the others wait
   and read its answer (so 100 hosts and 10 forks make one registry request);
@@ -35,12 +36,6 @@ import os
 import shutil
 import tempfile
 import time
-
-try:
-    from cryptography.fernet import Fernet, InvalidToken
-except ImportError:  # pragma: no cover - ansible-core depends on cryptography
-    Fernet = None
-    InvalidToken = Exception
 
 DEFAULT_TTL = 900
 
@@ -139,11 +134,47 @@ class RunCache:
         mac = hmac.new(self._secret, (self.namespace + "\0" + material).encode("utf-8"), hashlib.sha256)
         return mac.hexdigest()
 
-    def _fernet(self, material):
-        if Fernet is None:
+    def _keys(self, material):
+        def derive(label):
+            msg = (label + "\0" + self.namespace + "\0" + material).encode("utf-8")
+            return hmac.new(self._secret, msg, hashlib.sha256).digest()
+
+        return derive("enc"), derive("mac")
+
+    @staticmethod
+    def _keystream(key, nonce, length):
+        out = bytearray()
+        counter = 0
+        while len(out) < length:
+            out += hmac.new(key, nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest()
+            counter += 1
+        return bytes(out[:length])
+
+    def encrypt(self, material, plaintext):
+        enc, mac = self._keys(material)
+        nonce = os.urandom(16)
+        data = plaintext.encode("utf-8")
+        ct = bytes(a ^ b for a, b in zip(data, self._keystream(enc, nonce, len(data))))
+        tag = hmac.new(mac, nonce + ct, hashlib.sha256).digest()
+        return base64.b64encode(nonce + ct + tag).decode("ascii")
+
+    def decrypt(self, material, token):
+        """The plaintext, or None when the token was not made with this material/run."""
+        try:
+            raw = base64.b64decode(token.encode("ascii"))
+        except (ValueError, UnicodeError):
             return None
-        raw = hmac.new(self._secret, ("enc\0" + self.namespace + "\0" + material).encode("utf-8"), hashlib.sha256)
-        return Fernet(base64.urlsafe_b64encode(raw.digest()))
+        if len(raw) < 48:
+            return None
+        nonce, ct, tag = raw[:16], raw[16:-32], raw[-32:]
+        enc, mac = self._keys(material)
+        if not hmac.compare_digest(tag, hmac.new(mac, nonce + ct, hashlib.sha256).digest()):
+            return None
+        data = bytes(a ^ b for a, b in zip(ct, self._keystream(enc, nonce, len(ct))))
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def get_or_compute(self, material, compute):
         """``compute()`` -> (public dict, secret str|None), once per run for ``material``.
@@ -176,11 +207,7 @@ class RunCache:
             return None
         secret = None
         if data.get("secret"):
-            f = self._fernet(material)
-            try:
-                secret = f.decrypt(data["secret"].encode("ascii")).decode("utf-8") if f else None
-            except InvalidToken:
-                return None
+            secret = self.decrypt(material, data["secret"])
             if secret is None:
                 return None
         return data.get("public") or {}, secret
@@ -188,10 +215,7 @@ class RunCache:
     def _write(self, path, material, public, secret):
         payload = {"at": time.time(), "public": public}
         if secret:
-            f = self._fernet(material)
-            if f is None:
-                return  # cannot protect it: do not cache a secret
-            payload["secret"] = f.encrypt(secret.encode("utf-8")).decode("ascii")
+            payload["secret"] = self.encrypt(material, secret)
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -88,3 +88,15 @@ def test_run_id_is_the_parent_process():
     )
     assert out.stdout.strip().split("-")[0] == str(os.getpid())
     assert json.dumps(run_id())  # a plain string
+
+
+def test_secret_encryption_round_trip_and_tamper(tmp_path):
+    cache = RunCache("ns", root=str(tmp_path), rid="4-4")
+    token = cache.encrypt("material", "identity-token-Ω-" + "x" * 100)
+    assert "identity-token" not in token
+    assert cache.decrypt("material", token) == "identity-token-Ω-" + "x" * 100
+    assert cache.decrypt("other material", token) is None  # wrong credential: no plaintext
+    raw = bytearray(__import__("base64").b64decode(token))
+    raw[20] ^= 1
+    assert cache.decrypt("material", __import__("base64").b64encode(bytes(raw)).decode()) is None
+    assert cache.encrypt("material", "same") != cache.encrypt("material", "same")  # random nonce
