@@ -131,7 +131,7 @@ def test_role_rejects_missing_variables(playbook, gcloud, tmp_path):
     del variables["artifact_registry_upstream_dockerhub_token"]
     run = playbook(str(PLAYBOOK), extra_vars=variables)
     assert run.rc != 0
-    assert "artifact_registry_upstream_dockerhub_token" in run.output
+    assert "empty: artifact_registry_upstream_dockerhub_token" in run.output
     assert gcloud.count("api") == 0
 
 
