@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Check containerd's registry auth the way containerd reads it (TOML) and prove the
+credential is accepted by the registry, sending what containerd would send.
+
+usage: check_containerd.py MODE HOST CA_FILE   (MODE: cri_auth | hosts)
+"""
+import base64
+import glob
+import ssl
+import sys
+import tomllib
+import urllib.request
+
+mode, host, ca = sys.argv[1:4]
+
+
+def registry_accepts(header):
+    req = urllib.request.Request("https://%s/v2/" % host, headers={"Authorization": header})
+    ctx = ssl.create_default_context(cafile=ca)
+    with urllib.request.urlopen(req, context=ctx, timeout=20) as resp:
+        return resp.status == 200
+
+
+if mode == "cri_auth":
+    with open("/etc/containerd/config.toml", "rb") as f:
+        main = tomllib.load(f)
+    imports = main.get("imports", [])
+    files = [p for pattern in imports for p in glob.glob(pattern)]
+    assert "/etc/containerd/conf.d/cloud-registry-auth.toml" in files, imports
+    assert main["plugins"]["io.containerd.grpc.v1.cri"]["sandbox_image"]  # the rest is kept
+    with open("/etc/containerd/conf.d/cloud-registry-auth.toml", "rb") as f:
+        dropin = tomllib.load(f)
+    assert dropin["version"] == 2
+    auth = dropin["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["configs"][host]["auth"]
+    token = base64.b64encode(("%s:%s" % (auth["username"], auth["password"])).encode()).decode()
+    assert registry_accepts("Basic " + token)
+elif mode == "hosts":
+    with open("/etc/containerd/certs.d/%s/hosts.toml" % host, "rb") as f:
+        hosts = tomllib.load(f)
+    assert hosts["server"] == "https://" + host
+    entry = hosts["host"]["https://" + host]
+    assert set(entry["capabilities"]) == {"pull", "resolve"}
+    assert registry_accepts(entry["header"]["Authorization"])
+else:
+    sys.exit("unknown mode " + mode)
+print("ok")
