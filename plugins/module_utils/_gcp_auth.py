@@ -366,6 +366,8 @@ def _refresh_reason(exc):
                 meta = det.get("metadata") or {} if isinstance(det, dict) else {}
                 if meta.get("permission"):
                     text += " (missing permission %s on %s)" % (meta["permission"], meta.get("resource", "?"))
+                    if meta["permission"] == "iam.serviceAccounts.getAccessToken":
+                        text += "; grant the caller roles/iam.serviceAccountTokenCreator on that service account"
             return text
         desc = detail.get("error_description")
         return ("%s: %s" % (err, desc)) if desc else str(err)
