@@ -322,6 +322,7 @@ notes:
     registry, scopes, endpoint); secrets are part of it only as SHA-256 hashes, so changing a secret mints again.
 seealso:
   - module: cloud_registry.auth.registry_login
+  - module: cloud_registry.auth.k8s_pull_secret
   - name: cloud_registry.auth registry_token guide
     description: Provider by provider setup, caching and security notes (docs/registry_token.md).
     link: https://github.com/cloud-registry/auth/blob/main/docs/registry_token.md
