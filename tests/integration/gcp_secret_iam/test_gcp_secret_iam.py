@@ -381,3 +381,16 @@ def test_secret_file_and_denied_version_add(playbook, gcloud, tmp_path):
     assert not _run(playbook, gcloud, secret_file=str(token_file)).result("secret")["changed"]
     both = _run(playbook, gcloud, secret_file=str(token_file), secret_value=TOKEN)
     assert both.rc != 0 and "mutually exclusive" in both.result("secret")["msg"]
+
+
+def test_access_token_auth_and_refused_token(playbook, gcloud):
+    token, _ = gcloud.issue_token(DEPLOYER, ["https://www.googleapis.com/auth/cloud-platform"])
+    r = _run(playbook, gcloud, credentials_file=None, access_token=token, secret_value=TOKEN)
+    assert r.rc == 0, r.output
+    assert r.result("secret")["version_added"]
+    assert token not in r.output
+    bad = _run(playbook, gcloud, credentials_file=None, access_token="ya29.c.revoked-or-made-up", secret_value=TOKEN)
+    assert bad.rc != 0
+    msg = bad.result("secret")["msg"]
+    assert "HTTP 401 UNAUTHENTICATED" in msg and "check auth_kind, the key or the access_token" in msg
+    assert "ya29.c.revoked-or-made-up" not in bad.output
