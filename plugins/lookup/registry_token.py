@@ -28,8 +28,9 @@ description:
     retried by the other hosts of the run (they fail with the same message), so a wrong secret reaches the provider
     once.
   - The run cache lives in C($XDG_RUNTIME_DIR) or C(/dev/shm) (memory-backed) when they exist, else in the temporary
-    directory, under C(cloud_registry_auth-<uid>/run-<pid>-<start>). It is deleted by the first registry_token
-    lookup of a later run once the run that wrote it has ended. With O(cache_dir), credentials also survive the run
+    directory, under C(cloud_registry_auth-<uid>/run-<pid>-<start>). A small detached process started with it
+    deletes it as soon as the ansible-playbook process has exited; should that process be killed, the first
+    registry_token lookup of a later run deletes it. With O(cache_dir), credentials also survive the run
     in that directory until they come within O(min_ttl) of expiry. File names are SHA-256 hashes of the identity;
     they never contain a secret.
   - B(Secrets.) A lookup result is not hidden by Ansible by itself. Use it only in tasks with C(no_log=true) or pass

@@ -242,3 +242,33 @@ def test_a_failed_mint_is_not_retried_in_the_same_run(tmp_path):
     with pytest.raises(TokenError):
         _cache_for(tmp_path, Clock(), run_id="2-2", disk=False).get_or_mint("p", "id", failing, 300)
     assert calls == [1, 1, 1]
+
+
+def test_reaper_removes_the_run_directory_once_the_main_process_exits(tmp_path):
+    import subprocess
+    import sys
+
+    main = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    run_dir = tmp_path / "run-x"
+    run_dir.mkdir()
+    (run_dir / "k.json").write_text("{}")
+    assert _cache.spawn_reaper(main.pid, _cache.process_start(main.pid), str(run_dir))
+    time.sleep(1.5)  # the reaper polls; the main process is alive, so nothing may be removed
+    assert (run_dir / "k.json").exists()
+    main.stdin.close()
+    main.wait(30)
+    deadline = time.monotonic() + 30
+    while run_dir.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not run_dir.exists()
+
+
+def test_only_the_creator_of_the_run_directory_spawns_a_reaper(tmp_path, monkeypatch):
+    spawned = []
+    monkeypatch.setattr(_cache, "spawn_reaper", lambda *a: spawned.append(a) or True)
+    for _ in range(3):
+        _cache.TokenCache(run_base=str(tmp_path)).get_or_mint("p", "id", Minter(Clock()), 0)
+    assert len(spawned) == 1 and spawned[0][0] == os.getpid() and spawned[0][2].endswith(
+        "run-%d-%s" % (os.getpid(), _cache.process_start(os.getpid())))
+    _cache.TokenCache(run_base=str(tmp_path), run_id="7-7").get_or_mint("p", "id", Minter(Clock()), 0)
+    assert len(spawned) == 1  # explicit run ids (tests) never spawn
