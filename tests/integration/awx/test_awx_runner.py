@@ -76,12 +76,15 @@ def test_job_through_ansible_runner(tmp_path, registry):
         yaml.safe_dump(
             {
                 "all": {
-                    "hosts": {
-                        "fleet-host": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                    "children": {
+                        "docker_hosts": {
+                            "hosts": {
+                                "fleet-host": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                            }
+                        }
                     },
                     "vars": {
                         "cloud_registry_become": False,
-                        "target_hosts": "all",
                         "docker_auth_users": [{"name": "root", "config_path": str(config)}],
                         "docker_auth_ca_cert": str(registry.ca_path),
                     },
@@ -93,17 +96,10 @@ def test_job_through_ansible_runner(tmp_path, registry):
     (pdd / "project" / "site.yml").write_text(
         textwrap.dedent(
             """\
-            - name: Map the AWX registry credential to the role's input
+            - name: Check the other injected credentials
               hosts: all
               gather_facts: false
               tasks:
-                - name: Build the login from the injected credential
-                  ansible.builtin.set_fact:
-                    docker_auth_logins:
-                      - registry: "{{ cloud_registry_login_registry }}"
-                        username: "{{ cloud_registry_login_username }}"
-                        password: "{{ lookup('ansible.builtin.env', 'CLOUD_REGISTRY_PASSWORD') }}"
-                        store: file
                 - name: The Google credential file is private to the job
                   ansible.builtin.stat:
                     path: "{{ lookup('ansible.builtin.env', 'GOOGLE_APPLICATION_CREDENTIALS') }}"
