@@ -77,6 +77,13 @@ def test_validation_of_dockerconfigjson_like_the_seed_describes(kubectl, tmp_pat
     missing["data"] = {"other": NOT_JSON}
     res = kubectl("create", "-f", "-", input=json.dumps(missing), check=False)
     assert 'Secret "nokey" is invalid: data[.dockerconfigjson]: Required value' in res.stderr
+    typo = json.loads(secret_manifest("typo", "awesomeapps", base64.b64encode(b"{}").decode()))
+    typo["strinData"] = {"a": "b"}
+    res = kubectl("create", "-f", "-", input=json.dumps(typo), check=False)
+    assert res.returncode == 1 and 'strict decoding error: unknown field "strinData"' in res.stderr
+    warned = kubectl("create", "--validate=warn", "-f", "-", input=json.dumps(typo))
+    assert 'unknown field "strinData"' in warned.stderr and warned.stdout.strip() == "secret/typo created"
+    kubectl("delete", "secret", "typo", "-n", "awesomeapps")
     assert kubectl("get", "secrets", "-n", "awesomeapps", "-o", "name").stdout.strip() == ""
 
 
