@@ -28,7 +28,7 @@ description:
     a new file is created C(0600) in a C(0700) directory. A file that cannot be parsed is an error and is left
     byte-identical.
 author:
-  - cloud_registry.auth contributors
+  - cloud_registry.auth maintainers (@cloud-registry-auth)
 extends_documentation_fragment:
   - cloud_registry.auth.registry_tls
 options:
@@ -152,20 +152,24 @@ options:
 attributes:
   action:
     support: full
-    details: An action plugin verifies the credential on the controller once per run, then runs the module on the host.
+    description: An action plugin verifies the credential on the controller once per run, then runs the module on
+      the host.
   async:
     support: none
+    description: The login is quick; run it synchronously.
   check_mode:
     support: full
-    details: The credential is still verified (a read-only login); nothing is written and C(changed) is predicted.
+    description: The credential is still verified (a read-only login); nothing is written and C(changed) is predicted.
   diff_mode:
     support: full
-    details: Secrets are masked; a changed secret shows as C(******** (changed)).
+    description: Secrets are masked; a changed secret shows as C(******** (changed)).
   idempotent:
     support: full
-    details: The same credential already stored (inline or in the helper) reports C(ok).
+    description: The same credential already stored (inline or in the helper) reports C(ok).
   platform:
+    support: full
     platforms: posix
+    description: Any POSIX host with Python 3.7 or later; only the standard library is used.
 seealso:
   - module: cloud_registry.auth.credhelper_config
   - module: community.docker.docker_login
