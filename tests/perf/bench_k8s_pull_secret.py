@@ -130,7 +130,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=200)
     parser.add_argument("--parallel", type=int, default=16)
-    args = parser.parse_args(argv)
+    args, _unknown = parser.parse_known_args(argv)  # tests/perf/run-all.sh passes the same args to every bench
     with tempfile.TemporaryDirectory(prefix="bench-k8s-") as tmp:
         tmp = Path(tmp)
         ours = measure("ours", OURS % {"server": SERVER, "password": PASSWORD}, tmp, args.namespaces, args.parallel)
