@@ -401,6 +401,8 @@ _raw:
 """
 
 import importlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 from ansible.errors import AnsibleError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
@@ -418,6 +420,47 @@ SECRET_OPTIONS = (
 )
 # options that are not handed to providers
 _CONTROL = ("_terms", "provider", "min_ttl", "cache_dir", "run_cache_dir")
+
+
+# Runs detached beside the playbook: waits for the ansible main process (pid + start time)
+# to exit, then deletes that run's cache directory, so minted credentials do not outlive
+# the run. The sweep in TokenCache.sweep() is the fallback if this process is killed.
+_REAPER = r"""
+import os, shutil, sys, time
+pid, start, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def alive():
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            return f.read().decode("ascii", "replace").rsplit(")", 1)[1].split()[19] == start
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return False
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+while alive():
+    time.sleep(0.5)
+shutil.rmtree(path, ignore_errors=True)
+"""
+
+
+def spawn_reaper(pid, start, path):
+    """Start the detached process that removes ``path`` once ``pid`` (started at ``start``) has exited."""
+    try:
+        subprocess.Popen(  # noqa: S603 - our own interpreter and code, no shell
+            [sys.executable or "python3", "-c", _REAPER, str(pid), str(start), path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            close_fds=True, start_new_session=True, cwd="/",
+        )
+        return True
+    except OSError:
+        return False  # the sweep of a later run still removes it
 
 
 def _scrub(text, secrets):
@@ -484,7 +527,8 @@ class LookupModule(LookupBase):
 
         try:
             ident = module.identity(options)
-            cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"))
+            cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"),
+                               reaper=spawn_reaper)
             cache.sweep()
             cred = cache.get_or_mint(PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl,
                                      scrub=lambda text: _scrub(text, secrets))

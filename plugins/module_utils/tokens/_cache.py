@@ -18,8 +18,9 @@ file names are SHA-256 hashes of the identity, never a secret)::
     <cache_dir>/<sha256>.json|.lock          (optional, survives the run)
 
 A run directory is deleted right after its run by a detached reaper process
-(``spawn_reaper``) started by the worker that created it; run directories whose
-main process is gone are also deleted by the next lookup call of any later run. The run base is ``$XDG_RUNTIME_DIR``
+(the lookup passes ``reaper``; it is started by the worker that created the
+directory); run directories whose main process is gone are also deleted by the
+next lookup call of any later run. The run base is ``$XDG_RUNTIME_DIR``
 or ``/dev/shm`` (memory-backed) when they exist, else the temp directory.
 """
 
@@ -36,8 +37,6 @@ import multiprocessing
 import os
 import shutil
 import stat
-import subprocess
-import sys
 import tempfile
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
@@ -111,47 +110,6 @@ def private_dir(path, what):
                          "uid %d); remove it or fix its mode" % (what, path, os.getuid(),
                                                                  oct(stat.S_IMODE(st.st_mode)), st.st_uid))
     return created
-
-
-# Runs detached beside the playbook: waits for the ansible main process (pid + start time)
-# to exit, then deletes that run's cache directory, so minted credentials do not outlive
-# the run. The sweep in TokenCache.sweep() is the fallback if this process is killed.
-_REAPER = r"""
-import os, shutil, sys, time
-pid, start, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-def alive():
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            return f.read().decode("ascii", "replace").rsplit(")", 1)[1].split()[19] == start
-    except FileNotFoundError:
-        if os.path.isdir("/proc/self"):
-            return False
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-while alive():
-    time.sleep(0.5)
-shutil.rmtree(path, ignore_errors=True)
-"""
-
-
-def spawn_reaper(pid, start, path):
-    """Start the detached process that removes ``path`` once ``pid`` (started at ``start``) has exited."""
-    try:
-        subprocess.Popen(  # noqa: S603 - our own interpreter and code, no shell
-            [sys.executable or "python3", "-c", _REAPER, str(pid), str(start), path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=True, cwd="/",
-        )
-        return True
-    except OSError:
-        return False  # the sweep of a later run still removes it
 
 
 class _Lock:
@@ -243,11 +201,12 @@ def fresh(cred, min_ttl, now):
 class TokenCache:
     """get_or_mint(): one mint per key per run (and per ``disk_dir`` lifetime of the token)."""
 
-    def __init__(self, run_base=None, disk_dir=None, run_id=None, now=None):
+    def __init__(self, run_base=None, disk_dir=None, run_id=None, now=None, reaper=None):
         self.now = now or _utcnow
         base = run_base or default_run_base()
         self.root = os.path.join(base, "cloud_registry_auth-%d" % os.getuid())
         self._watch = None
+        self._reaper = reaper  # reaper(pid, start, run_dir): called once, by the creator of the run directory
         if run_id is None:
             pid = main_process_pid()
             start = process_start(pid) or "0"
@@ -260,8 +219,8 @@ class TokenCache:
 
     def prepare(self):
         private_dir(self.root, "run cache directory")
-        if private_dir(self.run_dir, "run cache directory") and self._watch:
-            spawn_reaper(self._watch[0], self._watch[1], self.run_dir)
+        if private_dir(self.run_dir, "run cache directory") and self._watch and self._reaper:
+            self._reaper(self._watch[0], self._watch[1], self.run_dir)
         if self.disk_dir:
             private_dir(self.disk_dir, "cache_dir")
 

@@ -252,7 +252,9 @@ def test_reaper_removes_the_run_directory_once_the_main_process_exits(tmp_path):
     run_dir = tmp_path / "run-x"
     run_dir.mkdir()
     (run_dir / "k.json").write_text("{}")
-    assert _cache.spawn_reaper(main.pid, _cache.process_start(main.pid), str(run_dir))
+    from ansible_collections.cloud_registry.auth.plugins.lookup.registry_token import spawn_reaper
+
+    assert spawn_reaper(main.pid, _cache.process_start(main.pid), str(run_dir))
     time.sleep(1.5)  # the reaper polls; the main process is alive, so nothing may be removed
     assert (run_dir / "k.json").exists()
     main.stdin.close()
@@ -263,12 +265,15 @@ def test_reaper_removes_the_run_directory_once_the_main_process_exits(tmp_path):
     assert not run_dir.exists()
 
 
-def test_only_the_creator_of_the_run_directory_spawns_a_reaper(tmp_path, monkeypatch):
+def test_only_the_creator_of_the_run_directory_spawns_a_reaper(tmp_path):
     spawned = []
-    monkeypatch.setattr(_cache, "spawn_reaper", lambda *a: spawned.append(a) or True)
+
+    def reaper(*a):
+        spawned.append(a)
+
     for _ in range(3):
-        _cache.TokenCache(run_base=str(tmp_path)).get_or_mint("p", "id", Minter(Clock()), 0)
+        _cache.TokenCache(run_base=str(tmp_path), reaper=reaper).get_or_mint("p", "id", Minter(Clock()), 0)
     assert len(spawned) == 1 and spawned[0][0] == os.getpid() and spawned[0][2].endswith(
         "run-%d-%s" % (os.getpid(), _cache.process_start(os.getpid())))
-    _cache.TokenCache(run_base=str(tmp_path), run_id="7-7").get_or_mint("p", "id", Minter(Clock()), 0)
+    _cache.TokenCache(run_base=str(tmp_path), run_id="7-7", reaper=reaper).get_or_mint("p", "id", Minter(Clock()), 0)
     assert len(spawned) == 1  # explicit run ids (tests) never spawn
