@@ -395,7 +395,7 @@ def test_ecr_through_moto_server(playbook, tmp_path, monkeypatch):
         monkeypatch.setenv("_KEEP_MOTO_EXPIRY", "1")
         run = playbook(pb.replace("moto-secret-KEY", "moto-secret-KEY2"), inventory=fleet_inventory(tmp_path, 1),
                        extra_vars={"url": url}, env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "rc2")},
-                       json_output=False)
+                       json_output=False, verbosity=4)
         assert run.rc != 0
         assert "provider=ecr: the provider returned a credential that already expired at 2015-01-01" in run.output
         assert_no_secret(run.output, ["moto-secret-KEY", "123456789012-auth-token"])
