@@ -178,7 +178,7 @@ def test_logout_removes_legacy_keys_and_keeps_the_rest(playbook, tmp_path, htpas
 
 
 @pytest.mark.docker
-def test_store_pass_with_real_helper(playbook, tmp_path, htpasswd_registry):
+def test_store_pass_with_real_helper(playbook, tmp_path, htpasswd_registry, token_registry):
     reg = htpasswd_registry
     env = make_pass_store(tmp_path / "pass")
     try:
@@ -210,6 +210,28 @@ def test_store_pass_with_real_helper(playbook, tmp_path, htpasswd_registry):
             assert json.loads(gone.stdout)["Secret"] == ""
         else:
             assert "credentials not found" in gone.stdout or "not in the password store" in gone.stdout
+
+        # store=auto with credsStore=pass: the secret goes to pass, the file only keeps credsStore;
+        # a token registry's identity token is stored as Username "<token>" like the docker CLI does
+        tcfg = tmp_path / "tdocker" / "config.json"
+        tcfg.parent.mkdir(mode=0o700)
+        tcfg.write_text(json.dumps({"credsStore": "pass"}))
+        treg = token_registry
+        targs = base_args(treg, tcfg)
+        first = playbook(play(targs), env=env)
+        second = playbook(play(targs), env=env)
+        assert first.rc == 0 and second.rc == 0, first.output + second.output
+        assert first.result("login")["store"] == "pass" and first.result("login")["changed"] is True
+        assert second.result("login")["changed"] is False
+        assert json.loads(tcfg.read_text()) == {"credsStore": "pass"}
+        got = subprocess.run(["docker-credential-pass", "get"], input=treg.host, env=full_env, capture_output=True,
+                             text=True, timeout=60)
+        assert json.loads(got.stdout)["Username"] == "<token>"
+        assert treg.token_service.refresh_user(json.loads(got.stdout)["Secret"]) == treg.username
+        pull = subprocess.run(["docker", "pull", "-q", treg.image], env=dict(full_env, DOCKER_CONFIG=str(tcfg.parent)),
+                              capture_output=True, text=True, timeout=120)
+        subprocess.run(["docker", "rmi", "-f", treg.image], capture_output=True, timeout=60)
+        assert pull.returncode == 0, pull.stderr
     finally:
         stop_agent(env)
 
