@@ -117,6 +117,8 @@ def measure(label, text, tmp, count, parallel):
                 raise SystemExit(f"{label} {phase} run failed (rc={run.rc})")
             stats = api.stats()
             out[phase] = {"seconds": elapsed, "writes": stats["writes"], "requests": stats["requests"]}
+            print(f"{label} {phase}: {elapsed:.1f}s, {stats['writes']} writes, {stats['requests']} API requests",
+                  flush=True)
         # both sides must have produced the same state
         for ns in namespaces:
             secret = api.get("secrets", ns, "regcred")
