@@ -401,6 +401,8 @@ _raw:
 """
 
 import importlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
@@ -470,13 +472,24 @@ def _scrub(text, secrets):
     return text
 
 
+# secrets the providers read from the environment themselves (as their own tools do)
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+              "ALIBABA_CLOUD_SECURITY_TOKEN")
+
+
 def _secret_values(options):
-    values = []
+    """Every secret value the providers may see, to scrub from messages (belt and braces)."""
+    values = [os.environ[name] for name in SECRET_ENV if os.environ.get(name)]
     for name in SECRET_OPTIONS:
         value = options.get(name)
         if isinstance(value, str):
             values.append(value)
-        elif isinstance(value, dict):
+            if value.lstrip().startswith("{"):  # credentials JSON as text: its fields too
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    continue
+        if isinstance(value, dict):
             values.extend(v for v in value.values() if isinstance(v, str) and len(v) >= 16)
     return values
 

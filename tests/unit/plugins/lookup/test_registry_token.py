@@ -129,3 +129,20 @@ def test_cache_dir_option(lookup_plugin, az, tmp_path):
     lookup_plugin.run([], {}, provider="azure", cache_dir=str(cache_dir), **kw(az))
     files = sorted(p.suffix for p in cache_dir.iterdir())
     assert files == [".json", ".lock"]
+
+
+def test_secrets_from_the_environment_are_scrubbed_too(lookup_plugin, az, monkeypatch):
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import azure
+
+    env_secret = "env-only-secret-VALUE-0042"
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", env_secret)
+
+    def broken(options):
+        raise RuntimeError("boom with %s" % env_secret)
+
+    monkeypatch.setattr(azure, "mint", broken)
+    opts = kw(az)
+    del opts["client_secret"]
+    with pytest.raises(AnsibleError) as err:
+        lookup_plugin.run([], {}, provider="azure", **opts)
+    assert env_secret not in str(err.value) and "boom with ********" in str(err.value)
