@@ -1,0 +1,109 @@
+"""ansible-playbook cloud_registry.auth.rotate_credentials, as users run it (by FQCN),
+on a local fleet of 5 inventory hosts (each with its own config.json) against a real
+registry (Debian's docker-registry, htpasswd + TLS): rotation in batches, read back by
+skopeo; a rejected new credential changes no file on any host."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
+from registry_env import make_ca, push_image, start_registry  # noqa: E402
+
+pytestmark = [pytest.mark.slow]
+OLD = "old-" + secrets.token_hex(8)
+NEW = "new-" + secrets.token_hex(8)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    work = tmp_path_factory.mktemp("registry")
+    reg = start_registry(work, auth="htpasswd", users={"alice": OLD, "bob": NEW}, ca=make_ca(work))
+    try:
+        push_image(reg, "demo/tiny", "1", "alice", OLD, work)
+        yield reg
+    finally:
+        reg.stop()
+
+
+def _inventory(tmp_path: Path) -> tuple[Path, list[Path]]:
+    configs = [tmp_path / f"h{i}" / "config.json" for i in range(5)]
+    lines = ["[docker_hosts]"]
+    for i, cfg in enumerate(configs):
+        users = json.dumps([{"name": "root", "config_path": str(cfg)}]).replace(" ", "")
+        lines.append(
+            f"h{i} ansible_connection=local ansible_python_interpreter={sys.executable} docker_auth_users='{users}'"
+        )
+    inv = tmp_path / "inventory.ini"
+    inv.write_text("\n".join(lines) + "\n")
+    return inv, configs
+
+
+def _user(cfg: Path, host: str) -> str:
+    return base64.b64decode(json.loads(cfg.read_text())["auths"][host]["auth"]).decode().split(":", 1)[0]
+
+
+def test_rotation_in_batches_and_rejected_rotation(tmp_path, playbook, registry):
+    inv, configs = _inventory(tmp_path)
+    base = {"cloud_registry_become": False, "docker_auth_ca_cert": str(registry.ca_path), "rotate_serial": 2}
+    first = playbook(
+        "cloud_registry.auth.configure_hosts",
+        inventory=inv,
+        extra_vars=dict(base, docker_auth_logins=[{"registry": registry.host, "username": "alice", "password": OLD}]),
+    )
+    assert first.rc == 0, first.output
+    assert {_user(c, registry.host) for c in configs} == {"alice"}
+
+    before = registry.verifications()
+    rotated = playbook(
+        "cloud_registry.auth.rotate_credentials",
+        inventory=inv,
+        extra_vars=dict(base, docker_auth_logins=[{"registry": registry.host, "username": "bob", "password": NEW}]),
+    )
+    assert rotated.rc == 0, rotated.output
+    assert NEW not in rotated.output and OLD not in rotated.output
+    assert {_user(c, registry.host) for c in configs} == {"bob"}
+    assert registry.verifications() - before == 1  # one verification for the 5 hosts and 3 batches
+    res = subprocess.run(
+        [
+            "skopeo",
+            "inspect",
+            "--authfile",
+            str(configs[-1]),
+            "--cert-dir",
+            str(registry.cert_dir),
+            f"docker://{registry.host}/demo/tiny:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+
+    snapshot = [c.read_bytes() for c in configs]
+    wrong = playbook(
+        "cloud_registry.auth.rotate_credentials",
+        inventory=inv,
+        extra_vars=dict(
+            base, docker_auth_logins=[{"registry": registry.host, "username": "bob", "password": "bad-" + NEW}]
+        ),
+    )
+    assert wrong.rc != 0
+    assert [c.read_bytes() for c in configs] == snapshot
+    # with max_fail_percentage 0 the first batch's failure stops the rotation: later hosts never ran
+    assert set(wrong.stats()) - {"localhost"} == {"h0", "h1"}, wrong.stats()
+
+
+def test_rotation_without_credentials_is_refused(tmp_path, playbook):
+    inv, configs = _inventory(tmp_path)
+    r = playbook("cloud_registry.auth.rotate_credentials", inventory=inv, extra_vars={"cloud_registry_become": False})
+    assert r.rc != 0
+    assert "needs the new credentials" in r.output
+    assert not any(c.exists() for c in configs)
