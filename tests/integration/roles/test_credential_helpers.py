@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -295,6 +296,16 @@ def test_distribution_package_is_used(tmp_path, playbook, mirror):
     if subprocess.run(["dpkg-query", "-W", "amazon-ecr-credential-helper"], capture_output=True).returncode:
         pytest.skip("amazon-ecr-credential-helper is not installed (tests/setup/system-deps.sh)")
     r = playbook(PLAY, extra_vars=_vars(tmp_path, mirror, credential_helpers_install=["ecr-login"]), check=True)
+    assert r.rc == 0, r.output
+    assert not _changed(r)
+    assert not list((tmp_path / "bin").iterdir())
+
+
+def test_gcloud_helper_is_checked_not_installed(tmp_path, playbook, mirror):
+    """'gcloud' only checks that the Google Cloud CLI's helper is on PATH (it is on this host)."""
+    if not shutil.which("docker-credential-gcloud"):
+        pytest.skip("the Google Cloud CLI is not installed here")
+    r = playbook(PLAY, extra_vars=_vars(tmp_path, mirror, credential_helpers_install=["gcloud"]))
     assert r.rc == 0, r.output
     assert not _changed(r)
     assert not list((tmp_path / "bin").iterdir())
