@@ -47,7 +47,7 @@ class ActionModule(ActionBase):
         for name in INTERNAL:
             if name in self._task.args:
                 raise AnsibleActionFail("%s is internal to %s and cannot be set in a task" % (name, MODULE))
-        _, params = self.validate_argument_spec(
+        _validation, params = self.validate_argument_spec(
             argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_if=REQUIRED_IF
         )
         module_args = dict(self._task.args)  # paths stay as the user wrote them (expanded on the host)

@@ -29,17 +29,11 @@ import os
 import sys
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
-from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (  # noqa: F401
-    ARGUMENT_SPEC,
-    MUTUALLY_EXCLUSIVE,
-    REQUIRED_IF,
-)
 
 # credential_store (subprocess) and registry (ssl, urllib) are imported where they are
 # used: most hosts need neither, and every import is paid once per host.
 
 TOKEN_USERNAME = "<token>"  # what docker stores as Username in a helper for identity tokens
-
 
 
 class LoginError(Exception):

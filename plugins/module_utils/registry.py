@@ -390,7 +390,7 @@ def _ping(client, registry, validate_certs):
     first = None
     for base in endpoints(registry, validate_certs):
         try:
-            status, headers, _ = client.request(base + "/v2/")
+            status, headers, _body = client.request(base + "/v2/")
         except RegistryError as exc:
             if exc.kind == "tls" and "could not be verified" in str(exc):
                 raise
@@ -433,7 +433,7 @@ def fetch_token(client, realm, service, username, password, scope=None, client_i
     sep = "&" if "?" in realm else "?"
     url = realm + sep + urlencode(params)
     headers = {"Authorization": _basic_header(username, password)} if username or password else {}
-    status, _, body = client.request(url, headers=headers)
+    status, _headers, body = client.request(url, headers=headers)
     if status == 401 or status == 403:
         raise _unauthorized(registry, username, _error_detail(body), where="the token service " + realm)
     if status != 200:
@@ -478,7 +478,7 @@ def verify(
         )
     scheme, params = challenge
     if scheme == "basic":
-        status, _, body = client.request(base + "/v2/", headers={"Authorization": _basic_header(username, password)})
+        status, _headers, body = client.request(base + "/v2/", headers={"Authorization": _basic_header(username, password)})
         if status in (401, 403):
             raise _unauthorized(registry, username, _error_detail(body))
         if status != 200:
@@ -493,7 +493,7 @@ def verify(
     token, refresh = fetch_token(
         client, realm, service, username, password, params.get("scope"), client_id=client_id, registry=registry
     )
-    status, _, body = client.request(base + "/v2/", headers={"Authorization": "Bearer " + token})
+    status, _headers, body = client.request(base + "/v2/", headers={"Authorization": "Bearer " + token})
     if status in (401, 403):
         raise RegistryError(
             "login to %s as %r: the token service %s issued a token that the registry refused (HTTP %s%s); "
@@ -526,7 +526,7 @@ def check_identity_token(
     form = [("grant_type", "refresh_token"), ("refresh_token", identity_token), ("client_id", client_id)]
     if params.get("service"):
         form.append(("service", params["service"]))
-    status, _, _ = client.request(
+    status, _headers, _body = client.request(
         params["realm"],
         method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},

@@ -261,13 +261,12 @@ auth_scheme:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.login import (  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (  # noqa: E402
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
     REQUIRED_IF,
-    LoginError,
-    safe_run,
 )
+from ansible_collections.cloud_registry.auth.plugins.module_utils.login import LoginError, safe_run  # noqa: E402
 
 
 def main():

@@ -112,7 +112,7 @@ class RunCache:
                 f.write(os.urandom(32))
                 f.flush()
                 os.fsync(f.fileno())
-        for _ in range(50):
+        for _attempt in range(50):
             with open(path, "rb") as f:
                 data = f.read()
             if len(data) == 32:
