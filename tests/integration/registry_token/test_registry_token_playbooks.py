@@ -249,6 +249,7 @@ def test_bad_input_gives_clear_errors(playbook, tmp_path, az):
     assert az.stats()["exchange"] == 0
 
 
+@pytest.mark.matrix
 def test_acr_shaped_end_to_end_with_real_registry_and_vvvv(playbook, tmp_path, az, registry_ca):
     """Mint (Azure stand-in) -> registry_login verifies against the real registry -> skopeo reads."""
 
