@@ -254,3 +254,21 @@ def test_password_file_read_on_the_host(playbook, tmp_path, htpasswd_registry):
     assert r.rc == 0, r.output
     assert r.result("login")["verified"] is True
     assert skopeo_inspect(reg, tmp_path / "host.json").returncode == 0
+
+
+def test_owner_group_mode_four_runs(playbook, tmp_path, htpasswd_registry):
+    """``become`` writes another user's file: owner, group and mode are set and then kept."""
+    import grp
+    import pwd
+
+    if os.getuid() != 0:
+        pytest.skip("chown to another user needs root")
+    reg = htpasswd_registry
+    nobody = pwd.getpwnam("nobody")
+    group = grp.getgrgid(nobody.pw_gid).gr_name
+    cfg = tmp_path / "home" / ".docker" / "config.json"
+    runs = four_runs(playbook, play(base_args(reg, cfg, owner="nobody", group=group, mode="0640")))
+    assert changed(runs) == [True, True, False, False]
+    st = cfg.stat()
+    assert (st.st_uid, st.st_gid, oct(st.st_mode & 0o777)) == (nobody.pw_uid, nobody.pw_gid, "0o640")
+    assert skopeo_inspect(reg, cfg).returncode == 0
