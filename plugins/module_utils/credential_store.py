@@ -23,6 +23,8 @@ import re
 import subprocess
 
 NOT_FOUND = "credentials not found in native keychain"
+# Older docker-credential-pass builds (Debian bookworm's 0.6.4) say this instead.
+NOT_FOUND_TEXTS = (NOT_FOUND, "is not in the password store")
 PREFIX = "docker-credential-"
 # Where helpers live when Ansible runs us with a minimal PATH.
 EXTRA_PATH = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/snap/bin", "/usr/lib/google-cloud-sdk/bin")
@@ -109,7 +111,7 @@ def get(name, server, timeout=30, environ=None):
     rc, out, err = _run(name, "get", server, timeout, environ)
     if rc != 0:
         message = _error_text(out, err)
-        if NOT_FOUND in out or NOT_FOUND in err:
+        if _not_found(out, err):
             return None
         raise CredentialStoreError("%s%s could not read credentials for %s: %s" % (PREFIX, name, server, message))
     try:
@@ -118,6 +120,8 @@ def get(name, server, timeout=30, environ=None):
         raise CredentialStoreError("%s%s get %s printed something that is not JSON" % (PREFIX, name, server)) from None
     if not isinstance(data, dict):
         raise CredentialStoreError("%s%s get %s printed an unexpected JSON value" % (PREFIX, name, server))
+    if not data.get("Username") and not data.get("Secret"):
+        return None  # some helpers answer an empty record instead of "not found"
     return data.get("Username", ""), data.get("Secret", "")
 
 
@@ -125,7 +129,7 @@ def erase(name, server, timeout=30, environ=None):
     """Erase ``server``; returns False when the helper had nothing stored for it."""
     rc, out, err = _run(name, "erase", server, timeout, environ)
     if rc != 0:
-        if NOT_FOUND in out or NOT_FOUND in err:
+        if _not_found(out, err):
             return False
         raise CredentialStoreError(
             "%s%s could not erase credentials for %s: %s" % (PREFIX, name, server, _error_text(out, err))
@@ -143,6 +147,10 @@ def list_(name, timeout=30, environ=None):
     except ValueError:
         raise CredentialStoreError("%s%s list printed something that is not JSON" % (PREFIX, name)) from None
     return data if isinstance(data, dict) else {}
+
+
+def _not_found(out, err):
+    return any(text in out or text in err for text in NOT_FOUND_TEXTS)
 
 
 def _scrub(text, secret):

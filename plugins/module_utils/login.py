@@ -70,25 +70,13 @@ def _target(data, server, store, fmt):
     return "helper", store
 
 
-# How helpers say "nothing stored" besides the protocol's NOT_FOUND message:
-# docker-credential-pass 0.6.x answers "... is not in the password store." (exit 1),
-# or empty credentials (exit 0) while its store directory does not exist yet.
-_NOT_FOUND_TEXTS = ("is not in the password store",)
-
-
 def _helper_get(helper, key):
-    """(username, secret) the helper holds for ``key``, or None."""
+    """(username, secret) the helper holds for ``key``, or None (credential_store
+    maps every helper's way of saying "nothing stored" to None)."""
     from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
 
-    try:
-        got = cs.get(helper, key)
-    except cs.CredentialStoreError as e:
-        if any(t in str(e) for t in _NOT_FOUND_TEXTS):
-            return None
-        raise
-    if got is None or (not got[0] and not got[1]):
-        return None
-    return tuple(got)
+    got = cs.get(helper, key)
+    return None if got is None else tuple(got)
 
 
 def _wanted(username, password, identity_token):
