@@ -1,0 +1,159 @@
+"""node_auth role on this host (local connection) with every path under the test's tmp
+dir: the 4-run pattern (check, run, check, run) over the kubelet config.json, the
+containers auth.json, containerd's deprecated CRI auth drop-in and the kubelet
+credential provider config; files read back by skopeo, tomllib and PyYAML; bad input
+changes nothing. (The Molecule scenario `nodes` covers handlers and hosts.toml on
+containers.)"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
+from registry_env import make_ca, push_image, start_registry  # noqa: E402
+
+pytestmark = [pytest.mark.slow]
+PASSWORD = "node-" + secrets.token_hex(8)
+
+PLAY = """
+- name: Node auth
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: cloud_registry.auth.node_auth
+"""
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    work = tmp_path_factory.mktemp("registry")
+    reg = start_registry(work, auth="htpasswd", users={"puller": PASSWORD}, ca=make_ca(work))
+    try:
+        push_image(reg, "demo/tiny", "1", "puller", PASSWORD, work)
+        yield reg
+    finally:
+        reg.stop()
+
+
+def _vars(tmp_path: Path, reg, **kw) -> dict:
+    provider = tmp_path / "provider.sh"
+    provider.write_text("#!/bin/sh\nexit 1\n")
+    v = {
+        "node_auth_logins": [{"registry": reg.host, "username": "puller", "password": PASSWORD}],
+        "node_auth_ca_cert": str(reg.ca_path),
+        "node_auth_kubelet_config_path": str(tmp_path / "kubelet" / "config.json"),
+        "node_auth_containers_auth_path": str(tmp_path / "containers" / "auth.json"),
+        "node_auth_containerd": "cri_auth",
+        "node_auth_containerd_config_path": str(tmp_path / "containerd" / "config.toml"),
+        "node_auth_containerd_dropin": str(tmp_path / "containerd" / "conf.d" / "cra.toml"),
+        "node_auth_credential_providers": [
+            {"name": "my-provider", "match_images": ["*.registry.example.com"], "src": str(provider)}
+        ],
+        "node_auth_credential_provider_config_path": str(tmp_path / "kubernetes" / "provider.yaml"),
+        "node_auth_credential_provider_bin_dir": str(tmp_path / "bin"),
+        "node_auth_restart_services": False,
+    }
+    v.update(kw)
+    return v
+
+
+def _changed(run) -> bool:
+    return any(s.get("changed", 0) for s in run.stats().values())
+
+
+def test_four_runs_and_real_readers(tmp_path, playbook, registry):
+    kubelet = tmp_path / "kubelet" / "config.json"
+    kubelet.parent.mkdir()
+    kubelet.write_text(json.dumps({"auths": {"other.example.com": {"auth": "dTpw"}}}))
+    ctd = tmp_path / "containerd" / "config.toml"
+    ctd.parent.mkdir()
+    ctd.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "pause:3.9"\n')
+    ev = _vars(tmp_path, registry)
+    runs = [playbook(PLAY, extra_vars=ev, check=c, diff=True) for c in (True, False, True, False)]
+    for r in runs:
+        assert r.rc == 0, r.output
+        assert PASSWORD not in r.output
+    assert [_changed(r) for r in runs] == [True, True, False, False]
+
+    for authfile in (kubelet, tmp_path / "containers" / "auth.json"):
+        assert stat.S_IMODE(authfile.stat().st_mode) == 0o600
+        res = subprocess.run(
+            [
+                "skopeo",
+                "inspect",
+                "--authfile",
+                str(authfile),
+                "--cert-dir",
+                str(registry.cert_dir),
+                f"docker://{registry.host}/demo/tiny:1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert res.returncode == 0, res.stderr
+    assert "other.example.com" in json.loads(kubelet.read_text())["auths"]  # merged, not replaced
+
+    main = tomllib.loads(ctd.read_text())
+    assert main["imports"] == [ev["node_auth_containerd_dropin"]]
+    assert main["plugins"]["io.containerd.grpc.v1.cri"]["sandbox_image"] == "pause:3.9"
+    dropin = tomllib.loads(Path(ev["node_auth_containerd_dropin"]).read_text())
+    auth = dropin["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["configs"][registry.host]["auth"]
+    assert (auth["username"], auth["password"]) == ("puller", PASSWORD)
+
+    cpc = yaml.safe_load((tmp_path / "kubernetes" / "provider.yaml").read_text())
+    assert cpc == {
+        "apiVersion": "kubelet.config.k8s.io/v1",
+        "kind": "CredentialProviderConfig",
+        "providers": [
+            {
+                "name": "my-provider",
+                "matchImages": ["*.registry.example.com"],
+                "defaultCacheDuration": "10m",
+                "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+            }
+        ],
+    }
+    assert stat.S_IMODE((tmp_path / "bin" / "my-provider").stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ({"match_images": []}, "match_images"),
+        ({"default_cache_duration": "12 hours"}, "Go duration"),
+        ({"api_version": "v2"}, "api_version"),
+        ({"name": "../evil"}, "file name"),
+    ],
+)
+def test_bad_provider_changes_nothing(tmp_path, playbook, registry, bad, words):
+    ev = _vars(tmp_path, registry)
+    ev["node_auth_credential_providers"][0].update(bad)
+    r = playbook(PLAY, extra_vars=ev)
+    assert r.rc != 0
+    assert words in r.output
+    assert not (tmp_path / "kubernetes").exists()
+    assert not (tmp_path / "bin").exists()
+    assert not (tmp_path / "kubelet").exists()
+
+
+def test_foreign_imports_line_changes_nothing(tmp_path, playbook, registry):
+    ctd = tmp_path / "containerd" / "config.toml"
+    ctd.parent.mkdir()
+    ctd.write_text('imports = ["/etc/containerd/other.toml"]\nversion = 2\n')
+    before = ctd.read_bytes()
+    r = playbook(PLAY, extra_vars=_vars(tmp_path, registry, node_auth_credential_providers=[]))
+    assert r.rc != 0
+    assert "has its own 'imports' line" in r.output
+    assert ctd.read_bytes() == before
+    assert not (tmp_path / "containerd" / "conf.d" / "cra.toml").exists()
+    assert not (tmp_path / "kubelet").exists() and not (tmp_path / "containers").exists()
