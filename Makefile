@@ -9,7 +9,7 @@ COLL := $(ROOT)/.tmp/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLL)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 
-.PHONY: deps system-deps venv venv313 dockerd collection demo test lint sanity unit integration molecule perf test313 clean
+.PHONY: deps system-deps venv venv313 dockerd collection demo test lint sanity unit integration molecule perf base-image ee clean
 
 deps: system-deps venv collection
 system-deps:
@@ -49,6 +49,10 @@ integration: deps dockerd
 	@tests/setup/run-tests.sh integration
 molecule: deps dockerd
 	@tests/setup/run-tests.sh molecule
+base-image: dockerd
+	@tests/setup/base-image.sh
+ee: deps
+	.venv/bin/ansible-builder create -f execution-environment.yml --context .tmp/ee
 perf: deps dockerd
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/perf/run-all.sh
 
