@@ -4,11 +4,14 @@
 """Action plugin for registry_login: verify on the controller once per credential per run.
 
 Each host's task runs in its own worker process; the verification outcome is
-shared through ``plugin_utils.run_cache`` (locked, 0700/0600, HMAC-named,
-encrypted identity tokens), so the registry sees one verification per unique
-credential per playbook run whatever the hosts and forks. Failures are cached
-too: a wrong password costs one request, and every host fails with the same
-message.
+shared through ``plugin_utils.run_cache`` (the collection's one run-scoped cache:
+locked, 0700/0600, HMAC-named entries, identity tokens Fernet-encrypted under a
+key derived from the run key and the credential), so the registry sees one
+verification per unique credential per playbook run whatever the hosts and
+forks. Failures are cached too: a wrong password costs one request, and every
+host fails with the same message. The run directory is removed by the next run
+(``RunDir.sweep``); no reaper is started, so the directory of the last run stays
+until then (its identity tokens are unreadable without the credential).
 """
 
 from __future__ import absolute_import, division, print_function

@@ -86,8 +86,8 @@ options:
     version_added: 1.0.0
   run_cache_dir:
     description:
-      - Parent directory of the run cache. The default is C($XDG_RUNTIME_DIR), else C(/dev/shm), else the temporary
-        directory.
+      - Parent directory of the run cache. The default is C($TMPDIR) when set, else C($XDG_RUNTIME_DIR), else
+        C(/dev/shm), else the temporary directory.
     type: path
     env:
       - name: CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR
@@ -403,14 +403,13 @@ _raw:
 import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 
 from ansible.errors import AnsibleError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._cache import TokenCache, cache_key  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import spawn_reaper  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.token_cache import TokenCache, cache_key  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
 
 display = Display()
@@ -422,47 +421,6 @@ SECRET_OPTIONS = (
 )
 # options that are not handed to providers
 _CONTROL = ("_terms", "provider", "min_ttl", "cache_dir", "run_cache_dir")
-
-
-# Runs detached beside the playbook: waits for the ansible main process (pid + start time)
-# to exit, then deletes that run's cache directory, so minted credentials do not outlive
-# the run. The sweep in TokenCache.sweep() is the fallback if this process is killed.
-_REAPER = r"""
-import os, shutil, sys, time
-pid, start, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-def alive():
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            return f.read().decode("ascii", "replace").rsplit(")", 1)[1].split()[19] == start
-    except FileNotFoundError:
-        if os.path.isdir("/proc/self"):
-            return False
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-while alive():
-    time.sleep(0.5)
-shutil.rmtree(path, ignore_errors=True)
-"""
-
-
-def spawn_reaper(pid, start, path):
-    """Start the detached process that removes ``path`` once ``pid`` (started at ``start``) has exited."""
-    try:
-        subprocess.Popen(  # noqa: S603 - our own interpreter and code, no shell
-            [sys.executable or "python3", "-c", _REAPER, str(pid), str(start), path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=True, cwd="/",
-        )
-        return True
-    except OSError:
-        return False  # the sweep of a later run still removes it
 
 
 def _scrub(text, secrets):
@@ -542,7 +500,6 @@ class LookupModule(LookupBase):
             ident = module.identity(options)
             cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"),
                                reaper=spawn_reaper)
-            cache.sweep()
             cred = cache.get_or_mint(PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl,
                                      scrub=lambda text: _scrub(text, secrets))
         except TokenError as exc:
@@ -552,10 +509,9 @@ class LookupModule(LookupBase):
         except Exception as exc:  # a provider bug must not leak a secret through its message
             raise AnsibleError("registry_token provider=%s: unexpected %s: %s" % (
                 provider, type(exc).__name__, _scrub(str(exc), secrets)[:300])) from None
+        source = {"run": "the run cache", "disk": "cache_dir", "mint": "a new mint"}[cache.last_source]
         display.vvv("registry_token: provider=%s identity=%s...: credential from %s, expires %s" % (
-            provider, cache_key(PROVIDERS[provider], ident)[:12], {"run": "the run cache", "disk": "cache_dir",
-                                                         "mint": "a new mint"}[cache.last_source],
-            cred.as_dict()["expires_at"] or "never"))
+            provider, cache_key(PROVIDERS[provider], ident)[:12], source, cred.as_dict()["expires_at"] or "never"))
         return [cred.as_dict()]
 
     def _load_option_names(self):

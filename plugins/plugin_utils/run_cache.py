@@ -3,23 +3,39 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run-scoped, cross-process cache for controller-side work (private, not public API).
 
-Ansible runs each host's task in a separate worker process, so "once per run"
-needs state shared between processes. This cache keeps it on disk:
+The one implementation shared by the ``registry_login`` action plugin (verify a
+credential once per run) and the ``registry_token`` lookup (mint a token once per
+run; its token policy lives in ``plugin_utils.token_cache``, built on this).
 
-* one directory per playbook run: ``$TMPDIR/cloud_registry_auth-<uid>/run-<pid>-<start>``
-  where pid/start identify the ``ansible-playbook`` process (the workers' parent),
-  mode 0700 (the parent 0700 too), files 0600;
-* entries are named by ``HMAC-SHA256(run secret, purpose + key material)``: never a
-  secret, nor a plain hash of one, in a file name; the run secret is a random file
-  of that run directory;
-* an entry's secret payload is encrypted with keys derived from the key material
-  itself (encrypt-then-MAC: an HMAC-SHA256 keystream with a random nonce, then an
-  HMAC-SHA256 tag; standard library only, so a worker imports nothing heavy), so the
-  files alone reveal nothing without the credential;
+Ansible runs each host's task in a forked worker process, so "once per run"
+needs state shared between processes. It is kept on disk:
+
+* one directory per playbook run, ``<root>/cloud_registry_auth-<uid>/run-<pid>-<start>``,
+  where pid/start identify the ``ansible-playbook`` (or ``ansible``) main process,
+  the parent of every worker (its start time, so a recycled pid never reuses a
+  directory). ``<root>`` is the caller's choice, else ``$TMPDIR`` when set, else
+  ``$XDG_RUNTIME_DIR`` or ``/dev/shm`` (memory-backed), else the temp directory;
+* every directory 0700 and owned by the controller user (an existing one that is
+  not is refused, never used), every file 0600;
+* a random 32-byte per-run key (file ``secret``) names the entries:
+  ``HMAC-SHA256(run key, namespace + key material)``, so no file name holds a
+  secret nor a plain hash of one;
+* payload encryption: a secret in an entry (an identity token, a minted
+  password) is encrypted with ``cryptography``'s Fernet (AES-128-CBC +
+  HMAC-SHA256, random IV; ansible-core depends on ``cryptography``, so it is
+  always on the controller), with a key derived by HKDF-SHA256 from the run key
+  and the entry's key material. For ``registry_login`` the material holds the
+  password, so the files alone reveal nothing. For ``registry_token`` the material
+  is the identity, which holds secrets only as hashes: when it includes one, the
+  files alone reveal nothing either; when it does not (e.g. ambient credentials),
+  the protection is the private 0700/0600 directory, memory-backed where possible
+  and deleted right after the run;
 * ``flock`` on a per-entry lock file: the first process computes, the others wait
-  and read its answer (so 100 hosts and 10 forks make one registry request);
-* directories of runs whose process is gone are removed by the next run; entries
-  older than ``ttl`` are recomputed.
+  and read its answer (100 hosts with 10 forks make one request);
+* deletion: a run's directory is removed by a detached reaper process once the
+  main process has exited (when the caller passes ``reaper=spawn_reaper``), and
+  directories of runs whose main process is gone are removed by the next run
+  that creates its own directory (``sweep``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,78 +48,216 @@ import fcntl
 import hashlib
 import hmac
 import json
+import multiprocessing
 import os
 import shutil
+import stat
+import subprocess
+import sys
 import tempfile
 import time
 
 DEFAULT_TTL = 900
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def _proc_start(pid):
-    """Start time of ``pid`` (clock ticks since boot, Linux) or '' when unknown."""
+class RunCacheError(OSError):
+    """A cache directory cannot be created or is not private; the message names it and the fix."""
+
+
+def process_start(pid):
+    """Start time of ``pid`` in clock ticks since boot (Linux), '0' where /proc is absent, None if gone."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
-            data = f.read().decode("ascii", "replace")
-        return data.rsplit(")", 1)[1].split()[19]
-    except (IOError, OSError, IndexError):
-        return ""
+            raw = f.read().decode("ascii", "replace")
+        # the command name (field 2) may hold spaces/parentheses: split after the last ')'
+        return raw.rsplit(")", 1)[1].split()[19]
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return None
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return "0"
+
+
+def main_process_pid():
+    """PID of the ansible(-playbook) main process: the parent of a forked worker, else ourselves."""
+    parent = None
+    try:
+        parent = multiprocessing.parent_process()
+    except AttributeError:  # pragma: no cover - Python < 3.8
+        parent = None
+    if parent is not None and parent.pid:
+        return parent.pid
+    if multiprocessing.current_process().name != "MainProcess":
+        return os.getppid()
+    return os.getpid()
 
 
 def run_id(pid=None):
-    """Identity of the playbook run: the parent (ansible-playbook) of this worker."""
-    pid = os.getppid() if pid is None else pid
-    return "%d-%s" % (pid, _proc_start(pid) or "0")
+    """Identity of the playbook run: ``<pid>-<start time>`` of the main process (default: ours)."""
+    pid = main_process_pid() if pid is None else pid
+    return "%d-%s" % (pid, process_start(pid) or "0")
 
 
-def _alive(name):
+def default_root(environ=None):
+    """Where run directories go: $TMPDIR if set, else a memory-backed directory, else the temp dir."""
+    environ = os.environ if environ is None else environ
+    for candidate in (environ.get("TMPDIR"), environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):  # noqa: S108 - private 0700 subdir, checked
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    return tempfile.gettempdir()
+
+
+def private_dir(path, what):
+    """Create ``path`` (0700) if missing; refuse one that is not ours or not private. True if created."""
+    created = False
     try:
-        pid_s, start = name[len("run-"):].split("-", 1)
-        pid = int(pid_s)
-    except ValueError:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError as e:
-        if e.errno == errno.ESRCH:
-            return False
-    return start in ("0", _proc_start(pid))
-
-
-def _mkdir_private(path):
-    try:
-        os.mkdir(path, 0o700)
-    except OSError as e:
-        if e.errno != errno.EEXIST:
-            raise
+        os.makedirs(path, mode=0o700)
+        created = True
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise RunCacheError(exc.errno, "cannot create the %s %s (%s); fix its parent's permissions or choose "
+                                "another directory" % (what, path, exc.strerror)) from None
     st = os.lstat(path)
-    if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != os.getuid():
-        raise OSError(errno.EPERM, "refusing to use %s: not a directory owned by this user" % path)
-    if st.st_mode & 0o077:
-        os.chmod(path, 0o700)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise RunCacheError(errno.EPERM, "the %s %s must be a directory owned by uid %d with mode 0700 (found %s, "
+                            "uid %d); remove it or fix its mode" % (what, path, os.getuid(),
+                                                                    oct(stat.S_IMODE(st.st_mode)), st.st_uid))
+    return created
 
 
-class RunCache:
-    """See the module docstring. ``root`` defaults to the system temp dir."""
+class FileLock:
+    """Exclusive ``flock`` on ``path`` (created 0600) for a ``with`` block."""
 
-    def __init__(self, namespace, root=None, ttl=DEFAULT_TTL, rid=None):
-        base = os.path.join(root or tempfile.gettempdir(), "cloud_registry_auth-%d" % os.getuid())
-        _mkdir_private(base)
-        self.base = base
-        self.rid = rid or run_id()
-        self.dir = os.path.join(base, "run-" + self.rid)
-        created = not os.path.isdir(self.dir)
-        _mkdir_private(self.dir)
-        self.namespace = namespace
-        self.ttl = ttl
-        self._secret = self._run_secret()
+    def __init__(self, path):
+        self.path = path
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_json(path, data):
+    """Atomically replace ``path`` with ``data`` as JSON (0600: mkstemp)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps(data).encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        unlink(tmp)
+        raise
+
+
+def read_json(path):
+    """The JSON object at ``path`` (never through a symlink); None if absent; ValueError if corrupt."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        raw = f.read()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    return data
+
+
+def _reap(pid, start, path):
+    """Body of the reaper process: wait for the main process to exit, then delete ``path``."""
+    while True:
+        current = process_start(pid)
+        if current is None or (current not in (start, "0") and start != "0"):
+            break
+        time.sleep(0.5)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# the reaper runs detached beside the playbook, importing this module from the collection's tree
+_REAPER = ("import sys; sys.path.insert(0, sys.argv[1]); "
+           "from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import _reap; "
+           "_reap(int(sys.argv[2]), sys.argv[3], sys.argv[4])")
+_COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 5))
+
+
+def spawn_reaper(pid, start, path):
+    """Start the detached process that removes ``path`` once ``pid`` (started at ``start``) has exited.
+
+    RunDir.sweep() of a later run is the fallback if that process is killed.
+    """
+    try:
+        subprocess.Popen(  # noqa: S603 - our own interpreter and code, no shell
+            [sys.executable or "python3", "-c", _REAPER, _COLLECTIONS_ROOT, str(pid), str(start), path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            close_fds=True, start_new_session=True, cwd="/",
+        )
+        return True
+    except OSError:
+        return False  # the sweep of a later run still removes it
+
+
+class RunDir:
+    """The private directory of one playbook run (see the module docstring).
+
+    ``rid`` defaults to the running playbook's id; ``reaper(pid, start, path)`` is called
+    once, by the process that creates the directory, and only for the default id.
+    """
+
+    def __init__(self, root=None, rid=None, reaper=None):
+        self.base = os.path.join(root or default_root(), "cloud_registry_auth-%d" % os.getuid())
+        self._watch = None
+        if rid is None:
+            pid = main_process_pid()
+            start = process_start(pid) or "0"
+            rid = "%d-%s" % (pid, start)
+            self._watch = (pid, start)
+        self.rid = rid
+        self.dir = os.path.join(self.base, "run-" + rid)
+        self._reaper = reaper
+        self._key = None
+
+    def open(self):
+        """Create the directories (and the run key) if needed; sweep finished runs when new."""
+        if self._key is not None:
+            return self
+        private_dir(self.base, "run cache directory")
+        created = private_dir(self.dir, "run cache directory")
         if created:
+            if self._watch and self._reaper:
+                self._reaper(self._watch[0], self._watch[1], self.dir)
             self.sweep()
+        self._key = self._run_key()
+        return self
 
-    def _run_secret(self):
+    def _run_key(self):
         path = os.path.join(self.dir, "secret")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
         except OSError as e:
             if e.errno != errno.EEXIST:
                 raise
@@ -112,98 +266,110 @@ class RunCache:
                 f.write(os.urandom(32))
                 f.flush()
                 os.fsync(f.fileno())
-        for _attempt in range(50):
+        for _attempt in range(100):
             with open(path, "rb") as f:
                 data = f.read()
             if len(data) == 32:
                 return data
             time.sleep(0.01)  # another process is between open and write
-        raise OSError(errno.EIO, "run secret %s is incomplete" % path)
+        raise RunCacheError(errno.EIO, "the run key %s is incomplete; remove %s" % (path, self.dir))
 
     def sweep(self):
-        """Remove directories of runs that ended."""
+        """Delete the directories of runs whose main process has exited; return their names."""
         try:
             names = os.listdir(self.base)
         except OSError:
-            return
+            return []
+        removed = []
         for name in names:
-            if name.startswith("run-") and name != "run-" + self.rid and not _alive(name):
-                shutil.rmtree(os.path.join(self.base, name), ignore_errors=True)
+            if not name.startswith("run-") or name == "run-" + self.rid:
+                continue
+            parts = name[4:].split("-", 1)
+            if len(parts) != 2 or not parts[0].isdigit():
+                continue
+            pid, start = int(parts[0]), parts[1]
+            current = process_start(pid)
+            if current is not None and (current == start or current == "0" or start == "0"):
+                continue  # that run is still going
+            shutil.rmtree(os.path.join(self.base, name), ignore_errors=True)
+            removed.append(name)
+        return removed
 
-    def _name(self, material):
-        mac = hmac.new(self._secret, (self.namespace + "\0" + material).encode("utf-8"), hashlib.sha256)
-        return mac.hexdigest()
+    def entry(self, namespace, material):
+        """Path prefix of the entry for ``material``: ``<dir>/<HMAC(run key, namespace, material)>``."""
+        self.open()
+        mac = hmac.new(self._key, (namespace + "\0" + material).encode("utf-8"), hashlib.sha256)
+        return os.path.join(self.dir, mac.hexdigest())
 
-    def _keys(self, material):
-        def derive(label):
-            msg = (label + "\0" + self.namespace + "\0" + material).encode("utf-8")
-            return hmac.new(self._secret, msg, hashlib.sha256).digest()
+    def _fernet(self, namespace, material):
+        from cryptography.fernet import Fernet
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-        return derive("enc"), derive("mac")
+        self.open()
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=self._key,
+                   info=b"cloud_registry.auth run cache\0" + namespace.encode("utf-8")).derive(material.encode("utf-8"))
+        return Fernet(base64.urlsafe_b64encode(key))
 
-    @staticmethod
-    def _keystream(key, nonce, length):
-        out = bytearray()
-        counter = 0
-        while len(out) < length:
-            out += hmac.new(key, nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest()
-            counter += 1
-        return bytes(out[:length])
+    def encrypt(self, namespace, material, plaintext):
+        """Fernet token (as standard base64 text) of ``plaintext`` under this run and ``material``."""
+        token = self._fernet(namespace, material).encrypt(plaintext.encode("utf-8"))
+        return base64.b64encode(base64.urlsafe_b64decode(token)).decode("ascii")
+
+    def decrypt(self, namespace, material, text):
+        """The plaintext, or None when ``text`` was not made with this run and material (or was altered)."""
+        from cryptography.fernet import InvalidToken
+
+        try:
+            token = base64.urlsafe_b64encode(base64.b64decode(text.encode("ascii"), validate=True))
+            return self._fernet(namespace, material).decrypt(token).decode("utf-8")
+        except (ValueError, TypeError, UnicodeError, InvalidToken):
+            return None
+
+
+class RunCache:
+    """``get_or_compute()``: a (public, secret) answer computed once per run per key material."""
+
+    def __init__(self, namespace, root=None, ttl=DEFAULT_TTL, rid=None, reaper=None):
+        self.run = RunDir(root=root, rid=rid, reaper=reaper).open()
+        self.base = self.run.base
+        self.rid = self.run.rid
+        self.dir = self.run.dir
+        self.namespace = namespace
+        self.ttl = ttl
+
+    def sweep(self):
+        return self.run.sweep()
 
     def encrypt(self, material, plaintext):
-        enc, mac = self._keys(material)
-        nonce = os.urandom(16)
-        data = plaintext.encode("utf-8")
-        ct = bytes(a ^ b for a, b in zip(data, self._keystream(enc, nonce, len(data))))
-        tag = hmac.new(mac, nonce + ct, hashlib.sha256).digest()
-        return base64.b64encode(nonce + ct + tag).decode("ascii")
+        return self.run.encrypt(self.namespace, material, plaintext)
 
     def decrypt(self, material, token):
-        """The plaintext, or None when the token was not made with this material/run."""
-        try:
-            raw = base64.b64decode(token.encode("ascii"))
-        except (ValueError, UnicodeError):
-            return None
-        if len(raw) < 48:
-            return None
-        nonce, ct, tag = raw[:16], raw[16:-32], raw[-32:]
-        enc, mac = self._keys(material)
-        if not hmac.compare_digest(tag, hmac.new(mac, nonce + ct, hashlib.sha256).digest()):
-            return None
-        data = bytes(a ^ b for a, b in zip(ct, self._keystream(enc, nonce, len(ct))))
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        return self.run.decrypt(self.namespace, material, token)
 
     def get_or_compute(self, material, compute):
         """``compute()`` -> (public dict, secret str|None), once per run for ``material``.
 
         Returns (public, secret, cached). The public dict must hold nothing secret.
         """
-        name = self._name(material)
-        entry_path = os.path.join(self.dir, name + ".json")
-        lock_path = os.path.join(self.dir, name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            hit = self._read(entry_path, material)
+        prefix = self.run.entry(self.namespace, material)
+        with FileLock(prefix + ".lock"):
+            hit = self._read(prefix + ".json", material)
             if hit is not None:
                 return hit[0], hit[1], True
             public, secret = compute()
-            self._write(entry_path, material, public, secret)
+            payload = {"at": time.time(), "public": public}
+            if secret:
+                payload["secret"] = self.encrypt(material, secret)
+            write_json(prefix + ".json", payload)
             return public, secret, False
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def _read(self, path, material):
         try:
-            with open(path, "rb") as f:
-                data = json.loads(f.read().decode("utf-8"))
-        except (IOError, OSError, ValueError):
+            data = read_json(path)
+        except ValueError:
             return None
-        if time.time() - data.get("at", 0) > self.ttl:
+        if data is None or time.time() - data.get("at", 0) > self.ttl:
             return None
         secret = None
         if data.get("secret"):
@@ -211,17 +377,3 @@ class RunCache:
             if secret is None:
                 return None
         return data.get("public") or {}, secret
-
-    def _write(self, path, material, public, secret):
-        payload = {"at": time.time(), "public": public}
-        if secret:
-            payload["secret"] = self.encrypt(material, secret)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(json.dumps(payload).encode("utf-8"))
-            os.replace(tmp, path)
-        except Exception:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise

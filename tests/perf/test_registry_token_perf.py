@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _cache, azure
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import azure
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils import token_cache as _cache
 
 from fixtures.azure_stand_in import AzureStandIn
 

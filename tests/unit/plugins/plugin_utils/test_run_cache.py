@@ -8,11 +8,10 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils import run_cache as rc
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import RunCache, run_id
-
-COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(rc.__file__), *[".."] * 5))
 
 
 def _worker(root, rid, material, counter_path, q):
@@ -33,10 +32,10 @@ def test_computed_once_across_processes(tmp_path):
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(str(tmp_path), "1-1", "cred-material", str(counter), q))
-             for _ in range(8)]
+             for _unused in range(8)]
     for p in procs:
         p.start()
-    results = [q.get(timeout=30) for _ in procs]
+    results = [q.get(timeout=30) for _unused in procs]
     for p in procs:
         p.join(10)
     assert counter.read_text() == "x"
@@ -79,14 +78,19 @@ def test_stale_runs_are_swept(tmp_path):
     assert (base / f"run-{run_id(os.getpid())}").is_dir()
 
 
+def _put_run_id(q):
+    q.put(run_id())
+
+
 def test_run_id_is_the_parent_process():
-    out = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
-         "from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import run_id;"
-         "print(run_id())", COLLECTIONS_ROOT],
-        capture_output=True, text=True, check=True,
-    )
-    assert out.stdout.strip().split("-")[0] == str(os.getpid())
+    # a forked worker (as ansible's WorkerProcess) names the run after its parent
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_put_run_id, args=(q,))
+    proc.start()
+    got = q.get(timeout=30)
+    proc.join(30)
+    assert got.split("-")[0] == str(os.getpid())
     assert json.dumps(run_id())  # a plain string
 
 
@@ -100,3 +104,19 @@ def test_secret_encryption_round_trip_and_tamper(tmp_path):
     raw[20] ^= 1
     assert cache.decrypt("material", __import__("base64").b64encode(bytes(raw)).decode()) is None
     assert cache.encrypt("material", "same") != cache.encrypt("material", "same")  # random nonce
+
+
+def test_reaper_removes_the_run_directory_once_the_main_process_exits(tmp_path):
+    main = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    run_dir = tmp_path / "run-x"
+    run_dir.mkdir()
+    (run_dir / "k.json").write_text("{}")
+    assert rc.spawn_reaper(main.pid, rc.process_start(main.pid), str(run_dir))
+    time.sleep(1.5)  # the reaper polls; the main process is alive, so nothing may be removed
+    assert (run_dir / "k.json").exists()
+    main.stdin.close()
+    main.wait(30)
+    deadline = time.monotonic() + 30
+    while run_dir.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not run_dir.exists()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _cache
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils import run_cache as rc
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils import token_cache as _cache
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 
 T0 = datetime.datetime(2030, 1, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
@@ -140,7 +141,7 @@ def test_corrupt_cache_file_is_discarded(tmp_path):
     mint = Minter(clock)
     cache = _cache_for(tmp_path, clock, disk=False)
     cache.get_or_mint("p", "id", mint, 300)
-    path = os.path.join(cache.run_dir, _cache.cache_key("p", "id") + ".json")
+    path = cache.run_entry("p", "id") + ".json"
     with open(path, "w") as f:
         f.write("{not json")
     cache.get_or_mint("p", "id", mint, 300)
@@ -180,7 +181,7 @@ def test_forked_workers_of_one_run_mint_once(tmp_path):
     ctx = multiprocessing.get_context("fork")
     counter = tmp_path / "mints"
     barrier = ctx.Barrier(8)
-    procs = [ctx.Process(target=_worker, args=(str(tmp_path), str(counter), barrier)) for _ in range(8)]
+    procs = [ctx.Process(target=_worker, args=(str(tmp_path), str(counter), barrier)) for _unused in range(8)]
     for p in procs:
         p.start()
     for p in procs:
@@ -189,23 +190,23 @@ def test_forked_workers_of_one_run_mint_once(tmp_path):
     assert counter.read_text() == "x"
     # the workers used the run directory named after this (their parent) process
     runs = os.listdir(tmp_path / ("cloud_registry_auth-%d" % os.getuid()))
-    assert runs == ["run-%d-%s" % (os.getpid(), _cache.process_start(os.getpid()))]
+    assert runs == ["run-%d-%s" % (os.getpid(), rc.process_start(os.getpid()))]
 
 
 def test_main_process_pid_in_a_forked_child_is_the_parent():
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=lambda: queue.put(_cache.main_process_pid()))
+    proc = ctx.Process(target=lambda: queue.put(rc.main_process_pid()))
     proc.start()
     got = queue.get(timeout=30)
     proc.join(30)
-    assert got == os.getpid() and _cache.main_process_pid() == os.getpid()
+    assert got == os.getpid() and rc.main_process_pid() == os.getpid()
 
 
 def test_sweep_removes_runs_whose_process_ended_and_keeps_live_ones(tmp_path):
     root = tmp_path / ("cloud_registry_auth-%d" % os.getuid())
     root.mkdir(mode=0o700)
-    live = "run-%d-%s" % (os.getpid(), _cache.process_start(os.getpid()))
+    live = "run-%d-%s" % (os.getpid(), rc.process_start(os.getpid()))
     proc = multiprocessing.get_context("fork").Process(target=lambda: None)
     proc.start()
     proc.join()
@@ -228,7 +229,7 @@ def test_a_failed_mint_is_not_retried_in_the_same_run(tmp_path):
         raise TokenError("registry_token provider=p: HTTP 401 for user with %s; check the secret" % SECRET)
 
     cache = _cache_for(tmp_path, Clock(), disk=False)
-    for _ in range(3):
+    for _unused in range(3):
         with pytest.raises(TokenError) as err:
             cache.get_or_mint("p", "id", failing, 300, scrub=lambda m: m.replace(SECRET, "********"))
         assert "HTTP 401" in str(err.value)
@@ -244,36 +245,15 @@ def test_a_failed_mint_is_not_retried_in_the_same_run(tmp_path):
     assert calls == [1, 1, 1]
 
 
-def test_reaper_removes_the_run_directory_once_the_main_process_exits(tmp_path):
-    import subprocess
-    import sys
-
-    main = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    run_dir = tmp_path / "run-x"
-    run_dir.mkdir()
-    (run_dir / "k.json").write_text("{}")
-    from ansible_collections.cloud_registry.auth.plugins.lookup.registry_token import spawn_reaper
-
-    assert spawn_reaper(main.pid, _cache.process_start(main.pid), str(run_dir))
-    time.sleep(1.5)  # the reaper polls; the main process is alive, so nothing may be removed
-    assert (run_dir / "k.json").exists()
-    main.stdin.close()
-    main.wait(30)
-    deadline = time.monotonic() + 30
-    while run_dir.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not run_dir.exists()
-
-
 def test_only_the_creator_of_the_run_directory_spawns_a_reaper(tmp_path):
     spawned = []
 
     def reaper(*a):
         spawned.append(a)
 
-    for _ in range(3):
+    for _unused in range(3):
         _cache.TokenCache(run_base=str(tmp_path), reaper=reaper).get_or_mint("p", "id", Minter(Clock()), 0)
     assert len(spawned) == 1 and spawned[0][0] == os.getpid() and spawned[0][2].endswith(
-        "run-%d-%s" % (os.getpid(), _cache.process_start(os.getpid())))
+        "run-%d-%s" % (os.getpid(), rc.process_start(os.getpid())))
     _cache.TokenCache(run_base=str(tmp_path), run_id="7-7", reaper=reaper).get_or_mint("p", "id", Minter(Clock()), 0)
     assert len(spawned) == 1  # explicit run ids (tests) never spawn

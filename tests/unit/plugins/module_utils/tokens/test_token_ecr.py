@@ -19,7 +19,8 @@ pytest.importorskip("boto3")
 from moto.ecr.responses import ECRResponse  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _cache, ecr  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import ecr  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils import token_cache as _cache  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
 
 KEY_ID, SECRET = "AKIAMOTOTESTKEY00001", "moto-secret-access-key-value"
