@@ -100,4 +100,3 @@ notes:
   - O(credentials_json) and O(access_token) are secrets; nothing derived from them is printed, not even with
     C(-vvvv).
 """
-

@@ -180,7 +180,7 @@ def test_job_through_ansible_runner(tmp_path, registry):
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=120, check=False,
     )
     assert res.returncode == 0, res.stderr
 

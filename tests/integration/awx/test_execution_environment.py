@@ -31,7 +31,7 @@ def test_ansible_builder_create(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=300, check=False,
     )
     assert res.returncode == 0, res.stdout + res.stderr
     ctx = tmp_path / "context"

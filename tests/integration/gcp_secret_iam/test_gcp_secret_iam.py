@@ -214,7 +214,7 @@ def test_unrelated_and_conditional_bindings_survive(playbook, gcloud):
         {"role": "roles/secretmanager.viewer", "members": ["group:ops@example.com"]},
         {"role": "roles/secretmanager.secretAccessor", "members": ["user:bob@example.com"], "condition": cond},
     ]
-    code, _ = gcloud.reader.post("/v1/projects/%s/secrets/dockerhub-token:setIamPolicy" % PROJECT, {"policy": pol})
+    code, _unused = gcloud.reader.post("/v1/projects/%s/secrets/dockerhub-token:setIamPolicy" % PROJECT, {"policy": pol})
     assert code == 200
 
     r = _run(playbook, gcloud, secret_value=TOKEN)  # default member: the service agent
@@ -384,7 +384,7 @@ def test_secret_file_and_denied_version_add(playbook, gcloud, tmp_path):
 
 
 def test_access_token_auth_and_refused_token(playbook, gcloud):
-    token, _ = gcloud.issue_token(DEPLOYER, ["https://www.googleapis.com/auth/cloud-platform"])
+    token, _unused = gcloud.issue_token(DEPLOYER, ["https://www.googleapis.com/auth/cloud-platform"])
     r = _run(playbook, gcloud, credentials_file=None, access_token=token, secret_value=TOKEN)
     assert r.rc == 0, r.output
     assert r.result("secret")["version_added"]

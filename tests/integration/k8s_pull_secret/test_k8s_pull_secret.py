@@ -159,8 +159,8 @@ def test_merge_keeps_other_registries(kube_api, kubeconfig, kubectl, playbook):
     # merge: false (the default) makes the secret hold exactly the given registries
     run = playbook(play(("pull secret", args(kubeconfig, namespaces=["m"]))))
     assert run.rc == 0 and run.result("pull secret")["totals"]["updated"] == 1
-    assert sorted(kubectl.pull_secret("m", "regcred")["auths"]) == ["https://index.docker.io/v1/",
-                                                                     "registry.example.com:5000"]
+    assert sorted(kubectl.pull_secret("m", "regcred")["auths"]) == [
+        "https://index.docker.io/v1/", "registry.example.com:5000"]
 
 
 def test_service_accounts_keep_their_other_pull_secrets(kube_api, kubeconfig, kubectl, playbook):
@@ -352,7 +352,7 @@ def test_vvvv_output_has_no_secret(kube_api, kubeconfig, kubectl, playbook):
 # ---------------------------------------------------------------- config_file
 def _docker(config_dir, *argv, env=None, input=None):
     return subprocess.run(["docker", "--config", str(config_dir), *argv], capture_output=True, text=True,
-                          input=input, env=env, timeout=60)
+                          input=input, env=env, timeout=60, check=False)
 
 
 def test_config_file_inline_auths(kube_api, kubeconfig, kubectl, playbook, tmp_path):
@@ -396,7 +396,7 @@ def test_config_file_resolved_through_real_pass_helper(kube_api, kubeconfig, kub
         full_env = dict(__import__("os").environ, **env)
         stored = subprocess.run(["docker-credential-pass", "store"], input=json.dumps(
             {"ServerURL": "registry.example.com:5000", "Username": "ci-bot", "Secret": PASSWORD}),
-            env=full_env, capture_output=True, text=True, timeout=60)
+            env=full_env, capture_output=True, text=True, timeout=60, check=False)
         assert stored.returncode == 0, stored.stderr
         cfg = tmp_path / "config.json"
         cfg.write_text(json.dumps({"auths": {"registry.example.com:5000": {}}, "credsStore": "pass",

@@ -131,7 +131,10 @@ def test_selectors_chunking_and_dry_run(kubectl):
     for i, env in enumerate(["dev", "prod", "prod", "test", "dev"]):
         kubectl("create", "namespace", f"ns{i}")
         kubectl("label", "namespace", f"ns{i}", f"env={env}")
-    names = lambda out: sorted(out.split())  # noqa: E731
+
+    def names(out):
+        return sorted(out.split())
+
     assert names(kubectl("get", "ns", "-l", "env=prod", "-o", "name").stdout) == ["namespace/ns1", "namespace/ns2"]
     assert names(kubectl("get", "ns", "-l", "env in (dev,test)", "-o", "name").stdout) == [
         "namespace/ns0", "namespace/ns3", "namespace/ns4"]

@@ -83,7 +83,7 @@ def test_rotation_in_batches_and_rejected_rotation(tmp_path, playbook, registry)
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=120, check=False,
     )
     assert res.returncode == 0, res.stderr
 

@@ -50,21 +50,21 @@ def base_args(reg, cfg: Path, **extra) -> dict:
 
 def docker_pull(image: str, config_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, DOCKER_CONFIG=str(config_dir))
-    proc = subprocess.run(["docker", "pull", "-q", image], env=env, capture_output=True, text=True, timeout=120)
-    subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=60)
+    proc = subprocess.run(["docker", "pull", "-q", image], env=env, capture_output=True, text=True, timeout=120, check=False)
+    subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=60, check=False)
     return proc
 
 
 def manifest_inspect(image: str, config_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, DOCKER_CONFIG=str(config_dir))
     return subprocess.run(["docker", "manifest", "inspect", image], env=env, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
 
 
 def skopeo_inspect(reg, authfile: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["skopeo", "inspect", "--authfile", str(authfile), "--cert-dir", str(reg.cert_dir), f"docker://{reg.image}"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
 
 
@@ -192,19 +192,19 @@ def test_store_pass_with_real_helper(playbook, tmp_path, htpasswd_registry, toke
         assert reg.password not in cfg.read_text()
         full_env = dict(os.environ, **env)
         got = subprocess.run(["docker-credential-pass", "get"], input=reg.host, env=full_env, capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=60, check=False)
         assert got.returncode == 0, got.stdout
         assert json.loads(got.stdout)["Secret"] == reg.password
         # the docker CLI asks the helper: pull works through pass
         pull = subprocess.run(["docker", "pull", "-q", reg.image], env=dict(full_env, DOCKER_CONFIG=str(cfg.parent)),
-                              capture_output=True, text=True, timeout=120)
-        subprocess.run(["docker", "rmi", "-f", reg.image], capture_output=True, timeout=60)
+                              capture_output=True, text=True, timeout=120, check=False)
+        subprocess.run(["docker", "rmi", "-f", reg.image], capture_output=True, timeout=60, check=False)
         assert pull.returncode == 0, pull.stderr
         # logout erases it from pass, 4 runs
         out = four_runs(playbook, play({"registry": reg.host, "state": "absent", "config_path": str(cfg)}), env=env)
         assert changed(out) == [True, True, False, False]
         gone = subprocess.run(["docker-credential-pass", "get"], input=reg.host, env=full_env, capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=60, check=False)
         # pass 0.6.x words "not found" its own ways: an error, or empty credentials once its store is empty
         if gone.returncode == 0:
             assert json.loads(gone.stdout)["Secret"] == ""
@@ -225,12 +225,12 @@ def test_store_pass_with_real_helper(playbook, tmp_path, htpasswd_registry, toke
         assert second.result("login")["changed"] is False
         assert json.loads(tcfg.read_text()) == {"credsStore": "pass"}
         got = subprocess.run(["docker-credential-pass", "get"], input=treg.host, env=full_env, capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=60, check=False)
         assert json.loads(got.stdout)["Username"] == "<token>"
         assert treg.token_service.refresh_user(json.loads(got.stdout)["Secret"]) == treg.username
         pull = subprocess.run(["docker", "pull", "-q", treg.image], env=dict(full_env, DOCKER_CONFIG=str(tcfg.parent)),
-                              capture_output=True, text=True, timeout=120)
-        subprocess.run(["docker", "rmi", "-f", treg.image], capture_output=True, timeout=60)
+                              capture_output=True, text=True, timeout=120, check=False)
+        subprocess.run(["docker", "rmi", "-f", treg.image], capture_output=True, timeout=60, check=False)
         assert pull.returncode == 0, pull.stderr
     finally:
         stop_agent(env)

@@ -27,6 +27,7 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+
 ORIGINAL = {
     "auths": {"keep.example": {"auth": "a2VlcDprZWVw"}},
     "credHelpers": {"gcr.io": "gcloud"},
@@ -184,7 +185,7 @@ def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path):
     rng = random.Random(1234)
     kills = 0
     writes = 0
-    for _ in range(12):
+    for _unused in range(12):
         proc = subprocess.Popen([sys.executable, str(script), str(COLLECTIONS), str(cfg)],
                                 stdout=subprocess.PIPE, text=True)
         proc.stdout.readline()  # one write completed: the next ones are under way

@@ -51,14 +51,14 @@ def registry(tmp_path_factory):
 
 @pytest.fixture
 def users():
-    names = [f"cra{secrets.token_hex(3)}" for _ in range(2)]
+    names = [f"cra{secrets.token_hex(3)}" for _unused in range(2)]
     for n in names:
         subprocess.run(["useradd", "-m", "-s", "/bin/sh", n], check=True)
     try:
         yield [pwd.getpwnam(n) for n in names]
     finally:
         for n in names:
-            subprocess.run(["userdel", "-r", n], capture_output=True)
+            subprocess.run(["userdel", "-r", n], capture_output=True, check=False)
 
 
 def _changed(run) -> bool:
@@ -70,7 +70,7 @@ def _as(user, *cmd):
         ["runuser", "-u", user.pw_name, "--", "env", f"HOME={user.pw_dir}", *cmd],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=120, check=False,
     )
 
 
@@ -127,11 +127,11 @@ def test_users_files_headless_and_real_clients(tmp_path, playbook, registry, use
     ref = f"{registry.host}/demo/tiny:1"
     try:
         res = subprocess.run(
-            ["docker", "--config", str(d2), "pull", ref], capture_output=True, text=True, timeout=180
+            ["docker", "--config", str(d2), "pull", ref], capture_output=True, text=True, timeout=180, check=False
         )
         assert res.returncode == 0, res.stderr
     finally:
-        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True, check=False)
 
     # -vvvv output of a real run carries no secret
     loud = playbook(PLAY, extra_vars=ev, verbosity=4, json_output=False)

@@ -98,7 +98,7 @@ def test_four_runs_and_real_readers(tmp_path, playbook, registry):
             ],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=120, check=False,
         )
         assert res.returncode == 0, res.stderr
     assert "other.example.com" in json.loads(kubelet.read_text())["auths"]  # merged, not replaced

@@ -109,8 +109,8 @@ def test_password_file(tmp_path):
 @pytest.mark.parametrize("fmt, key", [("docker", "https://index.docker.io/v1/"), ("containers", "docker.io")])
 def test_docker_hub_keys(tmp_path, fmt, key):
     cfg = tmp_path / "c.json"
-    res, _ = lg.run({"registry": "registry-1.docker.io", "username": "u", "password": "p", "config_path": str(cfg),
-                     "verify": False, "format": fmt, "store": "file"})
+    res, _unused = lg.run({"registry": "registry-1.docker.io", "username": "u", "password": "p",
+                           "config_path": str(cfg), "verify": False, "format": fmt, "store": "file"})
     assert res["registry"] == key and key in read(cfg)["auths"]
 
 

@@ -27,8 +27,8 @@ USER, PAT = "alice", "alice-personal-access-token-42"
         ('Bearer realm="https://h/t",service="s",scope="repository:a/b:pull,push"',
          {"scheme": "bearer", "realm": "https://h/t", "service": "s", "scope": "repository:a/b:pull,push"}),
         ('Basic realm="Registry Realm"', {"scheme": "basic", "realm": "Registry Realm"}),
-        ('Bearer realm=https://h/t, service="a \\"q\\" b"', {"scheme": "bearer", "realm": "https://h/t",
-                                                            "service": 'a "q" b'}),
+        ('Bearer realm=https://h/t, service="a \\"q\\" b"',
+         {"scheme": "bearer", "realm": "https://h/t", "service": 'a "q" b'}),
     ],
 )
 def test_parse_challenge(header, expected):
