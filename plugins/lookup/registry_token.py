@@ -409,7 +409,7 @@ from ansible.plugins.lookup import LookupBase  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import spawn_reaper  # noqa: E402
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.token_cache import TokenCache, cache_key  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.token_cache import TokenCache  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
 
 display = Display()
@@ -511,7 +511,7 @@ class LookupModule(LookupBase):
                 provider, type(exc).__name__, _scrub(str(exc), secrets)[:300])) from None
         source = {"run": "the run cache", "disk": "cache_dir", "mint": "a new mint"}[cache.last_source]
         display.vvv("registry_token: provider=%s identity=%s...: credential from %s, expires %s" % (
-            provider, cache_key(PROVIDERS[provider], ident)[:12], source, cred.as_dict()["expires_at"] or "never"))
+            provider, cache.display_id(PROVIDERS[provider], ident), source, cred.as_dict()["expires_at"] or "never"))
         return [cred.as_dict()]
 
     def _load_option_names(self):

@@ -157,6 +157,27 @@ def unlink(path):
         pass
 
 
+def load_or_create_key(path):
+    """A random 32-byte key kept in ``path`` (0600), created once; concurrent callers agree."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    except OSError as e:
+        if e.errno != errno.EEXIST:
+            raise
+    else:
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+            f.flush()
+            os.fsync(f.fileno())
+    for _attempt in range(100):
+        with open(path, "rb") as f:
+            data = f.read()
+        if len(data) == 32:
+            return data
+        time.sleep(0.01)  # another process is between open and write
+    raise RunCacheError(errno.EIO, "the key file %s is incomplete; remove it" % path)
+
+
 def write_json(path, data):
     """Atomically replace ``path`` with ``data`` as JSON (0600: mkstemp)."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
@@ -255,24 +276,7 @@ class RunDir:
         return self
 
     def _run_key(self):
-        path = os.path.join(self.dir, "secret")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
-        except OSError as e:
-            if e.errno != errno.EEXIST:
-                raise
-        else:
-            with os.fdopen(fd, "wb") as f:
-                f.write(os.urandom(32))
-                f.flush()
-                os.fsync(f.fileno())
-        for _attempt in range(100):
-            with open(path, "rb") as f:
-                data = f.read()
-            if len(data) == 32:
-                return data
-            time.sleep(0.01)  # another process is between open and write
-        raise RunCacheError(errno.EIO, "the run key %s is incomplete; remove %s" % (path, self.dir))
+        return load_or_create_key(os.path.join(self.dir, "secret"))
 
     def sweep(self):
         """Delete the directories of runs whose main process has exited; return their names."""

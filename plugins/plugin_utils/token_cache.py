@@ -15,8 +15,9 @@ reaper: see that module). This module adds what is specific to minted tokens:
 * a failed mint is remembered for the rest of the run (``<HMAC>.failed``, the
   scrubbed message, no secret): the other hosts fail the same way;
 * the optional persistent ``cache_dir`` (0700, files 0600, survives the run):
-  ``<sha256(provider, identity)>.json|.lock`` (secrets enter the identity only as
-  hashes). Entries are plain JSON
+  ``<HMAC-SHA256(key, provider, identity)>.json|.lock``, where ``key`` is a random
+  32-byte file ``.key`` of that directory, so a name cannot be used to test guesses
+  of a secret that enters the identity as a hash. Entries are plain JSON
   (there is no key that would survive the run), hold only credentials with an
   expiry, and are deleted when within ``min_ttl`` of it.
 
@@ -30,6 +31,7 @@ __metaclass__ = type
 
 import datetime
 import hashlib
+import hmac
 import os
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
@@ -40,9 +42,9 @@ FORMAT = 1
 NAMESPACE = "registry_token"
 
 
-def cache_key(provider, identity):
-    """Name of a persistent ``cache_dir`` entry (and the non-secret id shown at -vvv)."""
-    return hashlib.sha256(("%s\0%s" % (provider, identity)).encode("utf-8")).hexdigest()
+def disk_name(key, provider, identity):
+    """Name of a persistent ``cache_dir`` entry: keyed by the directory's own random key."""
+    return hmac.new(key, _material(provider, identity).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _material(provider, identity):
@@ -171,16 +173,26 @@ class TokenCache:
                 self.last_source = "failed"
                 raise TokenError(failure)
             try:
-                cred = self._get_or_mint_locked(provider, cache_key(provider, identity), mint, min_ttl)
+                cred = self._get_or_mint_locked(provider, identity, mint, min_ttl)
             except TokenError as exc:
                 _write_failure(prefix + ".failed", scrub(str(exc)) if scrub else str(exc), min_ttl)
                 raise
             _write(prefix + ".json", cred, encrypt)
             return cred
 
-    def _get_or_mint_locked(self, provider, key, mint, min_ttl):
+    def display_id(self, provider, identity):
+        """A short, run-keyed id of this identity for -vvv output (reveals nothing across runs)."""
+        return os.path.basename(self.run_entry(provider, identity))[:12]
+
+    def disk_entry(self, provider, identity):
+        """Path prefix of this identity's ``cache_dir`` entry."""
+        key = run_cache.load_or_create_key(os.path.join(self.disk_dir, ".key"))
+        return os.path.join(self.disk_dir, disk_name(key, provider, identity))
+
+    def _get_or_mint_locked(self, provider, identity, mint, min_ttl):
         """Under the run lock: the cache_dir copy if fresh enough, else a new mint."""
         if self.disk_dir:
+            key = os.path.basename(self.disk_entry(provider, identity))
             disk_file = os.path.join(self.disk_dir, key + ".json")
             with run_cache.FileLock(os.path.join(self.disk_dir, key + ".lock")):
                 cred = _read(disk_file)

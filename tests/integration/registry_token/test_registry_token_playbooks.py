@@ -154,8 +154,9 @@ def test_cache_dir_across_runs_min_ttl_and_what_is_left_on_disk(playbook, tmp_pa
         for p in base.rglob("*"):
             assert stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600)
             assert_no_secret(p.name, [SECRET, *az.issued_refresh_tokens])
-    names = sorted(p.name for p in cache_dir.iterdir())
+    names = sorted(p.name for p in cache_dir.iterdir() if p.name != ".key")
     assert len(names) == 2 and names[0].endswith(".json") and names[1].endswith(".lock")
+    assert len((cache_dir / ".key").read_bytes()) == 32  # the random key that names the entries
     assert len(names[0]) == 64 + len(".json")
     for run in (first, second, third):
         assert_no_secret(run.output, [SECRET, *az.issued_refresh_tokens])

@@ -127,8 +127,9 @@ def test_gcp_is_dispatched_to_the_gcp_provider(lookup_plugin, tmp_path):
 def test_cache_dir_option(lookup_plugin, az, tmp_path):
     cache_dir = tmp_path / "cache"
     lookup_plugin.run([], {}, provider="azure", cache_dir=str(cache_dir), **kw(az))
-    files = sorted(p.suffix for p in cache_dir.iterdir())
+    files = sorted(p.suffix for p in cache_dir.iterdir() if p.name != ".key")
     assert files == [".json", ".lock"]
+    assert (cache_dir / ".key").stat().st_mode & 0o777 == 0o600  # the directory's naming key
 
 
 def test_secrets_from_the_environment_are_scrubbed_too(lookup_plugin, az, monkeypatch):

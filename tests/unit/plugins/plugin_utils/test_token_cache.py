@@ -4,6 +4,7 @@ min_ttl, cache_dir across runs, file modes/names, and the sweep of finished runs
 from __future__ import annotations
 
 import datetime
+import hashlib
 import multiprocessing
 import os
 import stat
@@ -105,10 +106,15 @@ def test_cache_dir_survives_the_run_and_holds_no_secret_in_names(tmp_path):
     assert again.expires_at == cred.expires_at
     disk = tmp_path / "disk"
     assert stat.S_IMODE(disk.stat().st_mode) == 0o700
+    key = (disk / ".key").read_bytes()
+    assert len(key) == 32
     for p in disk.iterdir():
         assert SECRET not in p.name and "identity" not in p.name
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
-        assert p.stem == _cache.cache_key("azure", "identity-with-" + SECRET)
+        if p.name != ".key":
+            # keyed by the directory's random key: not a plain hash anyone could recompute
+            assert p.stem == _cache.disk_name(key, "azure", "identity-with-" + SECRET)
+            assert p.stem != hashlib.sha256(("azure\0identity-with-" + SECRET).encode()).hexdigest()
     for p in (tmp_path / "run").rglob("*"):
         assert SECRET not in p.name
         assert stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600)
