@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import secrets
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -26,6 +25,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 sys.path.insert(0, str(FIXTURES))
 from awx_injectors import Injection  # noqa: E402
 from registry_env import make_ca, push_image, start_registry  # noqa: E402
+from support.clients import skopeo_inspect  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]
 TYPES = REPO / "extensions" / "awx" / "credential_types"
@@ -168,20 +168,7 @@ def test_job_through_ansible_runner(tmp_path, registry):
     cfg = json.loads(config.read_text())
     user, pw = base64.b64decode(cfg["auths"][registry.host]["auth"]).decode().split(":", 1)
     assert (user, pw) == ("fleet", registry.password)
-    res = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--authfile",
-            str(config),
-            "--cert-dir",
-            str(registry.cert_dir),
-            f"docker://{registry.host}/demo/tiny:1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120, check=False,
-    )
+    res = skopeo_inspect(registry, config)
     assert res.returncode == 0, res.stderr
 
     assert len(events) > 10

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
 from registry_env import make_ca, push_image, start_registry  # noqa: E402
+from support.clients import skopeo_inspect
 
 pytestmark = [pytest.mark.slow]
 OLD = "old-" + secrets.token_hex(8)
@@ -71,20 +71,7 @@ def test_rotation_in_batches_and_rejected_rotation(tmp_path, playbook, registry)
     assert NEW not in rotated.output and OLD not in rotated.output
     assert {_user(c, registry.host) for c in configs} == {"bob"}
     assert registry.verifications() - before == 1  # one verification for the 5 hosts and 3 batches
-    res = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--authfile",
-            str(configs[-1]),
-            "--cert-dir",
-            str(registry.cert_dir),
-            f"docker://{registry.host}/demo/tiny:1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120, check=False,
-    )
+    res = skopeo_inspect(registry, configs[-1])
     assert res.returncode == 0, res.stderr
 
     snapshot = [c.read_bytes() for c in configs]

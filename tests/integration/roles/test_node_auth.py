@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 import stat
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
 from registry_env import make_ca, push_image, start_registry  # noqa: E402
+from support.clients import skopeo_inspect
 
 pytestmark = [pytest.mark.slow]
 PASSWORD = "node-" + secrets.token_hex(8)
@@ -86,20 +86,7 @@ def test_four_runs_and_real_readers(tmp_path, playbook, registry):
 
     for authfile in (kubelet, tmp_path / "containers" / "auth.json"):
         assert stat.S_IMODE(authfile.stat().st_mode) == 0o600
-        res = subprocess.run(
-            [
-                "skopeo",
-                "inspect",
-                "--authfile",
-                str(authfile),
-                "--cert-dir",
-                str(registry.cert_dir),
-                f"docker://{registry.host}/demo/tiny:1",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120, check=False,
-        )
+        res = skopeo_inspect(registry, authfile)
         assert res.returncode == 0, res.stderr
     assert "other.example.com" in json.loads(kubelet.read_text())["auths"]  # merged, not replaced
 
