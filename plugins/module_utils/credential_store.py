@@ -10,6 +10,11 @@ nothing and prints ``{server: username}``. A failing helper exits non-zero and
 prints its error on stdout; ``get`` of an unknown server prints
 "credentials not found in native keychain".
 
+Helpers are run through a ``run_command`` callable with the signature of
+``AnsibleModule.run_command`` (modules pass ``module.run_command``; module_utils
+never start processes themselves). A helper that hangs (a keyring waiting for an
+unlock, no D-Bus) is stopped by coreutils ``timeout`` when the host has it.
+
 Standard library only, Python 3.7+: this runs on managed hosts.
 """
 
@@ -20,7 +25,6 @@ __metaclass__ = type
 import json
 import os
 import re
-import subprocess
 
 NOT_FOUND = "credentials not found in native keychain"
 # Older docker-credential-pass builds (Debian bookworm's 0.6.4) say this instead.
@@ -68,28 +72,32 @@ def _require(name, environ=None):
     return path
 
 
-def _run(name, action, stdin, timeout, environ):
+def _which(program, search):
+    for directory in search:
+        candidate = os.path.join(directory, program)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _run(name, action, stdin, timeout, environ, run_command):
+    if run_command is None:
+        raise CredentialStoreError("internal error: no run_command given to run %s%s" % (PREFIX, name))
     path = _require(name, environ)
     env = dict(os.environ if environ is None else environ)
-    env["PATH"] = os.pathsep.join(_search_path(env))
-    try:
-        proc = subprocess.run(
-            [path, action],
-            input=stdin.encode("utf-8"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+    search = _search_path(env)
+    env["PATH"] = os.pathsep.join(search)
+    argv = [path, action]
+    stopper = _which("timeout", search) if timeout else None
+    if stopper:
+        argv = [stopper, "--kill-after=5", str(int(timeout))] + argv
+    rc, out, err = run_command(argv, data=stdin, binary_data=True, environ_update=env)
+    if stopper and rc in (124, 137):
         raise CredentialStoreError(
             "%s%s %s did not answer within %ss (a helper waiting for a keyring unlock or D-Bus?)"
             % (PREFIX, name, action, timeout)
-        ) from None
-    except OSError as e:
-        raise CredentialStoreError("cannot run %s: %s" % (path, e.strerror)) from None
-    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        )
+    return rc, out or "", err or ""
 
 
 def _error_text(out, err):
@@ -97,18 +105,18 @@ def _error_text(out, err):
     return text[0][:300] if text else "no error message"
 
 
-def store(name, server, username, secret, timeout=30, environ=None):
+def store(name, server, username, secret, run_command=None, timeout=30, environ=None):
     payload = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
-    rc, out, err = _run(name, "store", payload, timeout, environ)
+    rc, out, err = _run(name, "store", payload, timeout, environ, run_command)
     if rc != 0:
         raise CredentialStoreError(
             "%s%s could not store credentials for %s: %s" % (PREFIX, name, server, _scrub(_error_text(out, err), secret))
         )
 
 
-def get(name, server, timeout=30, environ=None):
+def get(name, server, run_command=None, timeout=30, environ=None):
     """(username, secret) stored for ``server``, or None when the helper has none."""
-    rc, out, err = _run(name, "get", server, timeout, environ)
+    rc, out, err = _run(name, "get", server, timeout, environ, run_command)
     if rc != 0:
         message = _error_text(out, err)
         if _not_found(out, err):
@@ -125,9 +133,9 @@ def get(name, server, timeout=30, environ=None):
     return data.get("Username", ""), data.get("Secret", "")
 
 
-def erase(name, server, timeout=30, environ=None):
+def erase(name, server, run_command=None, timeout=30, environ=None):
     """Erase ``server``; returns False when the helper had nothing stored for it."""
-    rc, out, err = _run(name, "erase", server, timeout, environ)
+    rc, out, err = _run(name, "erase", server, timeout, environ, run_command)
     if rc != 0:
         if _not_found(out, err):
             return False
@@ -137,9 +145,9 @@ def erase(name, server, timeout=30, environ=None):
     return True
 
 
-def list_(name, timeout=30, environ=None):
+def list_(name, run_command=None, timeout=30, environ=None):
     """{server: username} known to the helper."""
-    rc, out, err = _run(name, "list", "", timeout, environ)
+    rc, out, err = _run(name, "list", "", timeout, environ, run_command)
     if rc != 0:
         raise CredentialStoreError("%s%s list failed: %s" % (PREFIX, name, _error_text(out, err)))
     try:

@@ -342,7 +342,7 @@ def payload_from_registries(registries):
         raise KubeError("registries: %s" % exc) from None
 
 
-def payload_from_config_file(path, resolve_helpers=False, store_module=None, config_module=None):
+def payload_from_config_file(path, resolve_helpers=False, store_module=None, config_module=None, run_command=None):
     """``{"auths": ...}`` from a docker config.json, credentials from helpers when allowed.
 
     Every registry the file knows (``auths`` keys and ``credHelpers`` keys) ends up with a
@@ -383,7 +383,7 @@ def payload_from_config_file(path, resolve_helpers=False, store_module=None, con
                     % (path, server, helper, "credHelpers" if kind == "helper" else "credsStore")
                 )
             try:
-                found = store_module.get(helper, server)
+                found = store_module.get(helper, server, run_command=run_command)
             except Exception as exc:  # noqa: BLE001 - CredentialStoreError and helper-missing errors
                 raise KubeError("config_file %s: registry %s: %s" % (path, server, exc)) from None
             if not found or not found[0] or not found[1]:
@@ -735,7 +735,7 @@ def reconcile_namespace(client, ns, spec, desired, check_mode):
     return result
 
 
-def reconcile_pull_secret(client, spec, check_mode=False, desired=None):
+def reconcile_pull_secret(client, spec, check_mode=False, desired=None, run_command=None):
     """Reconcile a pull secret across namespaces. ``spec`` holds the module options.
 
     Returns a dict with ``changed``, ``namespaces`` (per-namespace results), ``totals``,
@@ -747,7 +747,7 @@ def reconcile_pull_secret(client, spec, check_mode=False, desired=None):
     present = spec.get("state", "present") == "present"
     if present and desired is None:
         if spec.get("config_file"):
-            desired = payload_from_config_file(spec["config_file"], spec.get("resolve_helpers"))
+            desired = payload_from_config_file(spec["config_file"], spec.get("resolve_helpers"), run_command=run_command)
         else:
             desired = payload_from_registries(spec.get("registries"))
     targets = resolve_namespaces(client, spec)

@@ -70,12 +70,12 @@ def _target(data, server, store, fmt):
     return "helper", store
 
 
-def _helper_get(helper, key):
+def _helper_get(helper, key, run_command):
     """(username, secret) the helper holds for ``key``, or None (credential_store
     maps every helper's way of saying "nothing stored" to None)."""
     from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
 
-    got = cs.get(helper, key)
+    got = cs.get(helper, key, run_command=run_command)
     return None if got is None else tuple(got)
 
 
@@ -130,6 +130,7 @@ def login(
     owner=None,
     group=None,
     mode=None,
+    run_command=None,
 ):
     """Store the login. With ``keep_identity_token`` an existing identity token for the
     same user is kept and returned in ``Outcome.existing_identity_token`` (to be checked
@@ -163,7 +164,7 @@ def login(
             dc.set_auth(data, key, dc.auth_entry(username, password, identity_token), fmt)
             return
         # a credential helper (CredentialStoreError names a helper that is not installed)
-        current = _helper_get(helper, key)
+        current = _helper_get(helper, key, run_command)
         want = _wanted(username, password, identity_token)
         new = want
         if current is not None and identity_token and keep_identity_token and current[0] == TOKEN_USERNAME:
@@ -176,7 +177,7 @@ def login(
             if not check_mode:
                 from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
 
-                cs.store(helper, key, new[0], new[1])
+                cs.store(helper, key, new[0], new[1], run_command=run_command)
         # the file must send clients to this helper and hold no stale inline secret
         if store != "auto" and not (fmt == "docker" and data.get("credsStore") == helper):
             dc.set_helper(data, key, helper, fmt)
@@ -191,7 +192,8 @@ def login(
     return out
 
 
-def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=None, group=None, mode=None):
+def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=None, group=None, mode=None,
+           run_command=None):
     """Remove the login: inline entries under every legacy key, and the helper's copy."""
     out = Outcome()
     key = dc.normalize_registry(registry, fmt)
@@ -199,14 +201,14 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
     state = {}
 
     def erase(helper):
-        current = _helper_get(helper, key)
+        current = _helper_get(helper, key, run_command)
         if current is not None:
             state["helper_changed"] = True
             out.diffs.append(_helper_diff(helper, key, current, None))
             if not check_mode:
                 from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
 
-                cs.erase(helper, key)
+                cs.erase(helper, key, run_command=run_command)
 
     def mutate(data):
         kind, helper = _target(data, key, store, fmt)
@@ -245,18 +247,20 @@ def _domain_error(exc):
     return False
 
 
-def safe_run(params, check_mode=False, environ=None):
+def safe_run(params, check_mode=False, environ=None, run_command=None):
     """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
     try:
-        return run(params, check_mode=check_mode, environ=environ)
+        return run(params, check_mode=check_mode, environ=environ, run_command=run_command)
     except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
         if _domain_error(e):
             raise LoginError(str(e)) from None
         raise
 
 
-def run(params, check_mode=False, environ=None):
+def run(params, check_mode=False, environ=None, run_command=None):
     """The module's whole job, from its parameters. Returns (result dict, secret_for_action or None).
+
+    ``run_command`` (``AnsibleModule.run_command``) runs credential helpers.
 
     Raises DockerConfigError, CredentialStoreError, RegistryError or LoginError.
     """
@@ -267,7 +271,8 @@ def run(params, check_mode=False, environ=None):
     registry = params["registry"]
     dc.normalize_registry(registry, fmt)  # bad names fail before anything else
     if state == "absent":
-        out = logout(path, registry, fmt, store, check_mode, params.get("owner"), params.get("group"), params.get("mode"))
+        out = logout(path, registry, fmt, store, check_mode, params.get("owner"), params.get("group"), params.get("mode"),
+                     run_command=run_command)
         result = {"changed": out.changed, "registry": out.key, "config_path": out.config_path, "store": out.store,
                   "verified": False, "auth_scheme": None}
         if out.diffs:
@@ -307,6 +312,7 @@ def run(params, check_mode=False, environ=None):
         owner=params.get("owner"),
         group=params.get("group"),
         mode=params.get("mode"),
+        run_command=run_command,
     )
     existing = out.existing_identity_token
     if existing and not params.get("_verified_scheme"):
@@ -317,7 +323,8 @@ def run(params, check_mode=False, environ=None):
                                     params.get("timeout") or 30):
             out = login(path, registry, params["username"], password, fmt=fmt, store=store,
                         identity_token=identity_token, keep_identity_token=False, check_mode=check_mode,
-                        owner=params.get("owner"), group=params.get("group"), mode=params.get("mode"))
+                        owner=params.get("owner"), group=params.get("group"), mode=params.get("mode"),
+                        run_command=run_command)
         existing = None
     result = {
         "changed": out.changed,

@@ -397,7 +397,7 @@ def main():
         module.fail_json(msg="parallel must be at least 1, got %d" % p["parallel"])
     try:
         client = KubeClient.from_auth(dict((k, p[k]) for k in AUTH_KEYS), pool_size=p["parallel"])
-        result = reconcile_pull_secret(client, p, check_mode=module.check_mode)
+        result = reconcile_pull_secret(client, p, check_mode=module.check_mode, run_command=module.run_command)
     except KubeError as exc:
         module.fail_json(msg=str(exc))
     diff = result.pop("diff")

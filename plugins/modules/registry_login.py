@@ -277,7 +277,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        result, existing_token = safe_run(module.params, check_mode=module.check_mode)
+        result, existing_token = safe_run(module.params, check_mode=module.check_mode, run_command=module.run_command)
     except LoginError as e:
         module.fail_json(msg=str(e))
     if existing_token:

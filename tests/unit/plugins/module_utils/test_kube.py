@@ -58,7 +58,7 @@ class FakeStore:
         self.known = known
         self.asked = []
 
-    def get(self, helper, server):
+    def get(self, helper, server, run_command=None):
         self.asked.append((helper, server))
         return self.known.get((helper, server))
 
