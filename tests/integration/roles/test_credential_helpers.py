@@ -309,3 +309,39 @@ def test_gcloud_helper_is_checked_not_installed(tmp_path, playbook, mirror):
     assert r.rc == 0, r.output
     assert not _changed(r)
     assert not list((tmp_path / "bin").iterdir())
+
+
+BUILTIN_GCR = "2.1.30"
+
+
+def test_builtin_gcr_pin_is_enforced(tmp_path, playbook, mirror):
+    """With no release override the built-in gcr pin applies: an archive that is not the real
+    2.1.30 release fails its checksum and nothing is installed."""
+    fake_dir = tmp_path / "mirror" / "gcr" / BUILTIN_GCR
+    fake_dir.mkdir(parents=True)
+    name = f"docker-credential-gcr_linux_amd64-{BUILTIN_GCR}.tar.gz"
+    (fake_dir / name).write_bytes(_targz({"docker-credential-gcr": "#!/bin/sh\necho not the release\n"}))
+    ev = _vars(tmp_path, mirror, credential_helpers_install=["gcr"])
+    del ev["credential_helpers_releases"]
+    r = playbook(PLAY, extra_vars=ev)
+    assert r.rc != 0
+    assert mirror.hits[f"/gcr/{BUILTIN_GCR}/{name}"] == 1
+    assert "d5c90c03d90271873a8619b1f73023a0266ae3fc91965ce9c81d7903e4b54eb6" in r.output
+    assert not (tmp_path / "bin" / "docker-credential-gcr").exists()
+
+
+def test_release_override_replaces_builtin_keys(tmp_path, playbook, mirror):
+    """An override that gives only version and sha256 keeps the built-in url, arch names and
+    binary, and its sha256 map replaces the built-in one."""
+    rel = {"gcr": {"version": GCR_VERSION, "sha256": {"amd64": mirror.gcr[1]}}}
+    ev = _vars(tmp_path, mirror, credential_helpers_install=["gcr"], credential_helpers_releases=rel)
+    r = playbook(PLAY, extra_vars=ev)
+    assert r.rc == 0, r.output
+    out = subprocess.run([str(tmp_path / "bin" / "docker-credential-gcr"), "version"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"docker-credential-gcr {GCR_VERSION}"
+    # a version given without its own pin does not inherit the built-in 2.1.30 pins
+    rel = {"gcr": {"version": "9.9.9", "sha256": {}}}
+    r = playbook(PLAY, extra_vars=dict(ev, credential_helpers_releases=rel))
+    assert r.rc != 0
+    assert "no sha256 pinned for docker-credential-gcr 9.9.9" in _failed_msg(r)
