@@ -23,16 +23,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import copy
 import fnmatch
 import json
 import os
 import re
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import dockerconfigjson
 from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import (
@@ -94,10 +96,22 @@ AUTH_ARG_SPEC = dict(
     ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=_env("K8S_AUTH_SSL_CA_CERT")),
     client_cert=dict(type="path", aliases=["cert_file"], fallback=_env("K8S_AUTH_CERT_FILE")),
     client_key=dict(type="path", aliases=["key_file"], fallback=_env("K8S_AUTH_KEY_FILE")),
+    tls_server_name=dict(type="str", fallback=_env("K8S_AUTH_TLS_SERVER_NAME")),
     proxy=dict(type="str", fallback=_env("K8S_AUTH_PROXY")),
+    no_proxy=dict(type="str", fallback=_env("K8S_AUTH_NO_PROXY")),
+    proxy_headers=dict(
+        type="dict",
+        options=dict(
+            # K8S_AUTH_PROXY_HEADERS_* are read in _configure_proxy (a sub-option fallback would only
+            # apply when proxy_headers itself is given)
+            proxy_basic_auth=dict(type="str", no_log=True),
+            user_agent=dict(type="str"),
+        ),
+    ),
     in_cluster=dict(type="bool"),
 )
 AUTH_KEYS = tuple(AUTH_ARG_SPEC)
+PROXY_HEADER_KEYS = ("proxy_basic_auth", "user_agent")
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path, not a secret
 
@@ -145,6 +159,7 @@ def build_configuration(auth, environ=None):
     environ = os.environ if environ is None else environ
     auth = dict((k, v) for k, v in (auth or {}).items() if v is not None)
     cfg = k8s_client.Configuration()
+    context_name = None
     kubeconfig = auth.get("kubeconfig")
     in_cluster = auth.get("in_cluster")
     use_kubeconfig = bool(kubeconfig or auth.get("context"))
@@ -168,6 +183,7 @@ def build_configuration(auth, environ=None):
                 )
             except Exception as exc:  # noqa: BLE001 - any loader failure is a bad kubeconfig
                 raise _kubeconfig_error("given as a dictionary", exc) from None
+            context_name = auth.get("context") or kubeconfig.get("current-context")
         else:
             if kubeconfig and not isinstance(kubeconfig, str):
                 raise KubeError("kubeconfig must be a path or a dictionary, got %s" % type(kubeconfig).__name__)
@@ -185,6 +201,7 @@ def build_configuration(auth, environ=None):
                 )
             except Exception as exc:  # noqa: BLE001 - any loader failure is a bad kubeconfig
                 raise _kubeconfig_error(paths, exc) from None
+            context_name = auth.get("context") or _current_context(paths)
     if auth.get("host"):
         cfg.host = auth["host"].rstrip("/")
     if auth.get("api_key"):
@@ -198,12 +215,167 @@ def build_configuration(auth, environ=None):
             if not os.path.isfile(auth[opt]):
                 raise KubeError("%s %s does not exist or is not a file" % (opt, auth[opt]))
             setattr(cfg, attr, auth[opt])
-    if auth.get("proxy"):
-        cfg.proxy = auth["proxy"]
+    if auth.get("tls_server_name"):
+        cfg.tls_server_name = auth["tls_server_name"]
+    _check_client_cert(cfg, auth)
+    _configure_proxy(cfg, auth, environ)
     if not cfg.host or cfg.host == "http://localhost":
         if not (use_kubeconfig or in_cluster or auth.get("host")):
             raise KubeError("no Kubernetes API server: give kubeconfig, context or host")
+    # how messages name the cluster: its URL, and the kubeconfig context when there is one
+    cfg.cloud_registry_cluster = cfg.host.rstrip("/") + (" (context %s)" % context_name if context_name else "")
     return cfg
+
+
+def _current_context(paths):
+    try:
+        return k8s_config.list_kube_config_contexts(config_file=paths)[1]["name"]
+    except Exception:  # noqa: BLE001 - only used to name the cluster in messages
+        return None
+
+
+def _check_client_cert(cfg, auth):
+    """Load the client certificate/key once now, so a bad pair fails before any request, naming
+    where it came from (the options or the kubeconfig user) and never showing key material."""
+    if not cfg.cert_file and not cfg.key_file:
+        return
+    if auth.get("client_cert") or auth.get("client_key"):
+        what = "client_cert %s / client_key %s" % (auth.get("client_cert") or "(from the kubeconfig)",
+                                                   auth.get("client_key") or "(from the kubeconfig)")
+    else:
+        what = "the kubeconfig user's client-certificate / client-key"
+    if not cfg.cert_file:
+        raise KubeError("%s: a client key without a client certificate; give client_cert as well" % what)
+
+    def no_password():
+        return b""  # an encrypted key fails here instead of prompting on a terminal
+
+    try:
+        ssl.create_default_context().load_cert_chain(cfg.cert_file, cfg.key_file or None, password=no_password)
+    except ssl.SSLError as exc:
+        text = str(exc)
+        if "KEY_VALUES_MISMATCH" in text or "key values mismatch" in text:
+            why = "the key does not belong to the certificate"
+        elif "bad decrypt" in text or "BAD_DECRYPT" in text or "PASSWORD" in text.upper():
+            why = "the key is encrypted with a passphrase (give an unencrypted key)"
+        else:
+            why = "not a PEM certificate and matching PEM private key (%s)" % (exc.reason or str(exc)[:120])
+        raise KubeError("cannot use %s: %s. Give a client certificate and its own key, issued by the cluster's "
+                        "client CA" % (what, why)) from None
+    except (IOError, OSError) as exc:
+        raise KubeError("cannot read %s: %s" % (what, exc.strerror or exc.__class__.__name__)) from None
+
+
+def _split_proxy_userinfo(url):
+    """(url without user:password@, "user:password" or None)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = "[%s]" % netloc
+    if parts.port:
+        netloc += ":%d" % parts.port
+    userinfo = "%s:%s" % (unquote(parts.username or ""), unquote(parts.password or ""))
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), userinfo
+
+
+def _proxy_header_options(auth, environ):
+    """proxy_headers with K8S_AUTH_PROXY_HEADERS_* filling what is not given."""
+    given = dict((k, v) for k, v in ((auth or {}).get("proxy_headers") or {}).items() if v)
+    for key in PROXY_HEADER_KEYS:
+        if key not in given and environ.get("K8S_AUTH_PROXY_HEADERS_" + key.upper()):
+            given[key] = environ["K8S_AUTH_PROXY_HEADERS_" + key.upper()]
+    return given
+
+
+def proxy_secrets(auth, environ=None):
+    """Secret strings of the proxy options, for the module's no_log values."""
+    environ = os.environ if environ is None else environ
+    userinfos = [_proxy_header_options(auth, environ).get("proxy_basic_auth")]
+    url = (auth or {}).get("proxy")
+    if url:
+        try:
+            userinfos.append(_split_proxy_userinfo(url)[1])
+            userinfos.append((urlsplit(url).password or "") and ":" + urlsplit(url).password)
+        except ValueError:
+            pass
+    out = set()
+    for userinfo in filter(None, userinfos):
+        password = userinfo.split(":", 1)[-1]
+        out.update([userinfo, password, unquote(password)])
+        out.add(base64.b64encode(userinfo.encode("utf-8")).decode("ascii"))
+    return sorted(s for s in out if s)
+
+
+_KUBECONFIG_SECRET_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token",
+                           "client-secret")
+
+
+def kubeconfig_secrets(auth):
+    """Secret strings of a kubeconfig given as a dictionary (token, password, client-key-data,
+    auth-provider tokens), for the module's no_log values: the dictionary is a module argument
+    and would otherwise show in -vvv output."""
+    kubeconfig = (auth or {}).get("kubeconfig")
+    out = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _KUBECONFIG_SECRET_KEYS and isinstance(value, str) and value:
+                    out.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    if isinstance(kubeconfig, dict):
+        for user in kubeconfig.get("users") or []:
+            walk(user)
+    return sorted(out)
+
+
+def _configure_proxy(cfg, auth, environ):
+    """proxy / no_proxy / proxy_headers as kubectl and kubernetes.core use them.
+
+    A proxy given explicitly (the option or the kubeconfig cluster's ``proxy-url``) is used for the
+    API server even when E(NO_PROXY) names it (as kubectl does); only O(no_proxy) exempts hosts.
+    ``user:password@`` in the proxy URL becomes the ``Proxy-Authorization`` header (urllib3 does
+    not send it by itself).
+    """
+    from_env = bool(getattr(cfg, "_proxy_from_env", False)) and not auth.get("proxy")
+    if auth.get("proxy"):
+        cfg.proxy = auth["proxy"]
+    if not cfg.proxy:
+        return
+    try:
+        parsed = urlsplit(cfg.proxy)
+        url, userinfo = _split_proxy_userinfo(cfg.proxy)
+    except ValueError:
+        parsed = url = userinfo = None
+    if parsed is None or parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
+        raise KubeError("proxy must be a URL such as http://proxy.example.com:3128, got %s"
+                        % _redact_url(cfg.proxy))
+    headers = dict(getattr(cfg, "proxy_headers", None) or {})
+    wanted = _proxy_header_options(auth, environ)
+    if userinfo and not parsed.scheme.startswith("socks"):  # SOCKS proxies take user:password from the URL
+        wanted.setdefault("proxy_basic_auth", userinfo)  # proxy_headers.proxy_basic_auth wins
+        cfg.proxy = url
+    if wanted:
+        headers.update(urllib3.make_headers(**wanted))
+    cfg.proxy_headers = headers or None
+    if auth.get("no_proxy") is not None:
+        cfg.no_proxy = auth["no_proxy"]
+    elif not from_env:
+        cfg.no_proxy = None
+
+
+def _redact_url(url):
+    try:
+        return _split_proxy_userinfo(url)[0]
+    except ValueError:
+        return "(an unparsable URL)"
 
 
 class KubeClient:
@@ -213,6 +385,11 @@ class KubeClient:
         _require_library()
         self.cfg = configuration
         self.host = configuration.host.rstrip("/")
+        self.cluster = getattr(configuration, "cloud_registry_cluster", None) or self.host
+        self.insecure = not configuration.verify_ssl and self.host.startswith("https:")
+        if self.insecure:
+            # the caller warns once (validate_certs: false was asked for); not once per request on stderr
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         configuration.connection_pool_maxsize = max(int(pool_size), 1)
         configuration.retries = False
         try:
@@ -257,10 +434,7 @@ class KubeClient:
                 timeout=self.timeout, retries=False, preload_content=True,
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise KubeError(
-                "cannot reach the Kubernetes API at %s: %s. Check host / the kubeconfig's cluster server, proxy "
-                "and TLS options, and that the API server is running" % (self.host, _reason(exc)), fatal=True
-            ) from None
+            raise connection_error(exc, self.cluster, self.cfg) from None
         text = resp.data.decode("utf-8", "replace") if resp.data else ""
         if 200 <= resp.status < 300:
             try:
@@ -268,7 +442,7 @@ class KubeClient:
             except ValueError:
                 raise KubeError("the API server at %s answered %s %s with something that is not JSON"
                                 % (self.host, method, path)) from None
-        raise status_error(resp.status, text, self.host)
+        raise status_error(resp.status, text, self.cluster)
 
     # -- verbs on paths
     def get(self, path, query=None):
@@ -286,6 +460,65 @@ class KubeClient:
             if not token:
                 return items
             query["continue"] = token
+
+
+def _chain(exc):
+    """exc and its reasons / causes, outermost first."""
+    seen = []
+    while exc is not None and exc not in seen and len(seen) < 8:
+        seen.append(exc)
+        exc = getattr(exc, "reason", None) if isinstance(getattr(exc, "reason", None), BaseException) \
+            else (exc.__cause__ or exc.__context__)
+    return seen
+
+
+def connection_error(exc, host, cfg=None):
+    """KubeError for a request that got no HTTP answer: TLS, proxy or network, each with its fix."""
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain)
+    proxy = _redact_url(cfg.proxy) if cfg is not None and getattr(cfg, "proxy", None) else None
+    via = " through the proxy %s" % proxy if proxy else ""
+    if any(isinstance(e, urllib3.exceptions.ProxyError) for e in chain) or "Tunnel connection failed" in text:
+        match = re.search(r"Tunnel connection failed: (\d{3}[^'\\\)]*)", text)
+        if match and match.group(1)[:3] in ("407", "401"):
+            fix = ("the proxy wants (other) credentials: give proxy_headers.proxy_basic_auth (user:password) or "
+                   "user:password@ in proxy")
+        elif match:
+            fix = "allow CONNECT to the API server's host and port on the proxy, or set no_proxy for it"
+        else:
+            fix = "check proxy (scheme, host, port) and that the proxy is running"
+        return KubeError(
+            "cannot reach the Kubernetes API at %s through the proxy %s: %s. Fix: %s"
+            % (host, proxy or "(from the environment)", match.group(1).strip() if match else _reason(exc), fix),
+            fatal=True,
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        detail = re.search(r"certificate verify failed: (.+?)\s*\(_ssl", text)
+        detail = detail.group(1).strip().rstrip(".") if detail else "certificate verify failed"
+        if "Hostname mismatch" in detail or "IP address mismatch" in detail:
+            fix = ("connect with a name the certificate is valid for (host / the kubeconfig's server), or give "
+                   "tls_server_name (the kubeconfig's tls-server-name)")
+        else:
+            fix = ("give ca_cert (the CA bundle that signed the API server's certificate; in a kubeconfig "
+                   "certificate-authority or certificate-authority-data), or set validate_certs: false to skip "
+                   "the check (insecure)")
+        return KubeError("the TLS certificate of the Kubernetes API server at %s%s could not be verified (%s). "
+                         "Fix: %s" % (host, via, detail, fix), fatal=True)
+    if any(m in text for m in ("alert unknown ca", "alert bad certificate", "alert certificate required",
+                               "alert certificate unknown", "alert access denied")):
+        return KubeError(
+            "the Kubernetes API server at %s rejected the TLS client certificate (%s). Fix: give client_cert / "
+            "client_key (or the kubeconfig user's client-certificate / client-key) issued by the cluster's "
+            "client CA" % (host, _reason(exc)), fatal=True)
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return KubeError(
+            "cannot speak TLS with the Kubernetes API at %s%s: the server does not answer TLS (plain HTTP?). "
+            "Fix: check the scheme of host / the kubeconfig's server (http:// or https://)" % (host, via),
+            fatal=True)
+    return KubeError(
+        "cannot reach the Kubernetes API at %s%s: %s. Check host / the kubeconfig's cluster server, proxy "
+        "and TLS options, and that the API server is running" % (host, via, _reason(exc)), fatal=True
+    )
 
 
 def _reason(exc):
@@ -311,10 +544,12 @@ def status_error(code, text, host):
     reason = status.get("reason") or ""
     hint = ""
     if code == 401:
-        hint = (": the API server at %s rejected the credentials; check api_key, the kubeconfig user or the "
-                "client certificate" % host)
+        hint = (": the API server at %s rejected the credentials (none of a valid bearer token or a client "
+                "certificate signed by its client CA). Fix: check api_key, the kubeconfig user (token, "
+                "client-certificate / client-key) or client_cert / client_key" % host)
     elif code == 403:
-        hint = ": the identity lacks RBAC permission for this; grant it (Role/ClusterRole) or choose other namespaces"
+        hint = (": the identity lacks RBAC permission for this on %s; grant it (Role/ClusterRole) or choose other "
+                "namespaces" % host)
     return KubeError("%s (%s %s)%s" % (message, code, reason or "error", hint), code=code, reason=reason,
                      fatal=code == 401)
 

@@ -351,6 +351,8 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.kube import (
     AUTH_KEYS,
     KubeClient,
     KubeError,
+    kubeconfig_secrets,
+    proxy_secrets,
     reconcile_pull_secret,
 )
 
@@ -395,8 +397,14 @@ def main():
         module.fail_json(msg="give namespaces (a non-empty list), namespace_selector or all_namespaces: true")
     if p["parallel"] < 1:
         module.fail_json(msg="parallel must be at least 1, got %d" % p["parallel"])
+    auth = dict((k, p[k]) for k in AUTH_KEYS)
+    # user:password@ in a proxy URL, tokens and keys of a kubeconfig given as a dictionary
+    module.no_log_values.update(proxy_secrets(auth) + kubeconfig_secrets(auth))
     try:
-        client = KubeClient.from_auth(dict((k, p[k]) for k in AUTH_KEYS), pool_size=p["parallel"])
+        client = KubeClient.from_auth(auth, pool_size=p["parallel"])
+        if client.insecure:
+            module.warn("the TLS certificate of the Kubernetes API server at %s is not verified (validate_certs: "
+                        "false or the kubeconfig's insecure-skip-tls-verify); give ca_cert instead" % client.cluster)
         result = reconcile_pull_secret(client, p, check_mode=module.check_mode, run_command=module.run_command)
     except KubeError as exc:
         module.fail_json(msg=str(exc))
