@@ -23,6 +23,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.gcp_api import
     service_agent,
     update_policy,
 )
+from fixtures.google_cloud import crc32c as _bitwise  # the stand-in's own bitwise reference, independent of gcp_api
 
 ROLE = "roles/secretmanager.secretAccessor"
 COND = {"title": "t", "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"}
@@ -43,15 +44,6 @@ COND = {"title": "t", "expression": "request.time < timestamp('2030-01-01T00:00:
 )
 def test_crc32c_vectors(data, expected):
     assert crc32c(data) == expected
-
-
-def _bitwise(data):
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _unused in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
 
 
 @given(st.binary(max_size=512), st.binary(max_size=512))
