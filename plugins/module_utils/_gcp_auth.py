@@ -121,6 +121,14 @@ def scopes(options):
     return list(value)
 
 
+def _parse_json(raw, error):
+    """``raw`` (UTF-8 bytes) decoded as JSON, else GcpAuthError(``error``), which must not quote ``raw``."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError:
+        raise GcpAuthError(error) from None
+
+
 def load_key_info(options):
     """The credentials JSON as a dict (from ``credentials_json`` or ``credentials_file``).
 
@@ -136,12 +144,7 @@ def load_key_info(options):
             raw = json.dumps(raw_json, indent=2).encode("utf-8")
         else:
             raw = raw_json.encode("utf-8") if isinstance(raw_json, str) else bytes(raw_json)
-            try:
-                info = json.loads(raw.decode("utf-8"))
-            except ValueError:
-                raise GcpAuthError(
-                    "credentials_json is not valid JSON; pass the content of a service-account key file"
-                ) from None
+            info = _parse_json(raw, "credentials_json is not valid JSON; pass the content of a service-account key file")
     elif path is not None:
         source = os.path.expanduser(path)
         try:
@@ -151,13 +154,9 @@ def load_key_info(options):
             raise GcpAuthError(
                 "cannot read credentials_file %s: %s; check the path and its permissions" % (source, exc.strerror)
             ) from None
-        try:
-            info = json.loads(raw.decode("utf-8"))
-        except ValueError:
-            raise GcpAuthError(
-                "credentials_file %s is not valid JSON; it must be a Google credentials (service-account key) file"
-                % source
-            ) from None
+        info = _parse_json(
+            raw, "credentials_file %s is not valid JSON; it must be a Google credentials (service-account key) file" % source
+        )
     else:
         raise GcpAuthError(
             "auth_kind=serviceaccount needs credentials_file or credentials_json (a service-account key)"

@@ -602,6 +602,22 @@ def ensure_secret_iam(client, params, check_mode=False, sleep=time.sleep):
         result["members"] = members
         return members
 
+    def converge_policy(edit):
+        """Apply ``edit(policy, role, members)`` to the secret's IAM policy; record the diff; return changed."""
+        pol_before, pol_after, changed = update_policy(
+            client,
+            project,
+            secret_id,
+            lambda p: edit(p, role, members),
+            check_mode,
+            params.get("iam_retries", 5),
+            sleep=sleep,
+        )
+        before["policy"] = {role: role_members(pol_before, role)}
+        after["policy"] = {role: role_members(pol_after, role)}
+        result["policy_changed"] = changed
+        return changed
+
     if state == "present":
         resolve_members()  # fail early (bad project) before anything is written
 
@@ -624,20 +640,8 @@ def ensure_secret_iam(client, params, check_mode=False, sleep=time.sleep):
                 client.delete_secret(project, secret_id)
             return result
         resolve_members()
-        pol_before, pol_after, changed = update_policy(
-            client,
-            project,
-            secret_id,
-            lambda p: policy_without_members(p, role, members),
-            check_mode,
-            params.get("iam_retries", 5),
-            sleep=sleep,
-        )
-        before["policy"] = {role: role_members(pol_before, role)}
-        after["policy"] = {role: role_members(pol_after, role)}
+        result["changed"] = converge_policy(policy_without_members)
         after["secret"] = before["secret"]
-        result["policy_changed"] = changed
-        result["changed"] = changed
         return result
 
     # -- secret
@@ -720,18 +724,7 @@ def ensure_secret_iam(client, params, check_mode=False, sleep=time.sleep):
         before["policy"] = {role: []}
         after["policy"] = {role: sorted(members)}
     else:
-        pol_before, pol_after, changed = update_policy(
-            client,
-            project,
-            secret_id,
-            lambda p: policy_with_members(p, role, members),
-            check_mode,
-            params.get("iam_retries", 5),
-            sleep=sleep,
-        )
-        before["policy"] = {role: role_members(pol_before, role)}
-        after["policy"] = {role: role_members(pol_after, role)}
-        result["policy_changed"] = changed
+        converge_policy(policy_with_members)
     result["changed"] = result["changed"] or result["policy_changed"]
 
     # -- Artifact Registry remote repository

@@ -37,6 +37,12 @@ import urllib.parse
 import uuid
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import (
+    bare_registry,
+    fingerprint,
+    from_env,
+    http_options,
+)
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 
 PROVIDER = "alibaba"
@@ -110,19 +116,19 @@ def roa_signature(method, headers, path, query, secret):
 # --------------------------------------------------------------------------- credentials
 
 def _credentials_file(options):
-    return os.path.expanduser(options.get("credentials_file") or os.environ.get("ALIBABA_CLOUD_CREDENTIALS_FILE")
-                              or DEFAULT_CREDENTIALS_FILE)
+    return os.path.expanduser(from_env(options, "credentials_file", "ALIBABA_CLOUD_CREDENTIALS_FILE",
+                                       default=DEFAULT_CREDENTIALS_FILE))
 
 
 def _profile(options):
-    return options.get("profile") or os.environ.get("ALIBABA_CLOUD_PROFILE") or "default"
+    return from_env(options, "profile", "ALIBABA_CLOUD_PROFILE", default="default")
 
 
 def credentials(options):
     """(access_key_id, access_key_secret, security_token or None), from options, env, or the profile file."""
-    key_id = options.get("access_key_id") or os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
-    secret = options.get("access_key_secret") or os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-    token = options.get("security_token") or os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN")
+    key_id = from_env(options, "access_key_id", "ALIBABA_CLOUD_ACCESS_KEY_ID")
+    secret = from_env(options, "access_key_secret", "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+    token = from_env(options, "security_token", "ALIBABA_CLOUD_SECURITY_TOKEN")
     if key_id or secret:
         if not (key_id and secret):
             raise TokenError("registry_token provider=alibaba: give both access_key_id and access_key_secret "
@@ -164,11 +170,8 @@ def credentials(options):
 
 def analyse(options):
     """(edition, registry host or None, region, instance name or None)."""
-    registry = (options.get("registry") or "").strip().lower()
-    if "://" in registry:
-        registry = registry.split("://", 1)[1]
-    registry = registry.rstrip("/")
-    region = options.get("region") or os.environ.get("ALIBABA_CLOUD_REGION_ID")
+    registry = bare_registry(options.get("registry")).lower()
+    region = from_env(options, "region", "ALIBABA_CLOUD_REGION_ID")
     ent = _ENTERPRISE_RE.match(registry) if registry else None
     per = _PERSONAL_RE.match(registry) if registry else None
     if options.get("instance_id") or ent:
@@ -199,8 +202,8 @@ def identity(options):
         "region=%s" % (region or ""),
         "instance=%s" % (options.get("instance_id") or ""),
         "key=%s" % key_id,
-        "secret=%s" % (hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16] if secret else ""),
-        "sts=%s" % (hashlib.sha256(token.encode("utf-8")).hexdigest()[:16] if token else ""),
+        "secret=%s" % fingerprint(secret),
+        "sts=%s" % fingerprint(token),
         "profile_file=%s" % ("" if options.get("access_key_id") else _credentials_file(options) + "#" + _profile(options)),
         "endpoint=%s" % (options.get("endpoint_url") or ""),
     ])
@@ -210,11 +213,6 @@ def identity(options):
 
 def _endpoint(options, region):
     return (options.get("endpoint_url") or "https://cr.%s.aliyuncs.com" % region).rstrip("/")
-
-
-def _http_kw(options):
-    return {"ca_path": options.get("ca_path"), "allow_http": options.get("allow_http"),
-            "timeout": options.get("timeout") or 30, "ok": None}
 
 
 def _api_error(result, url, what, method="GET"):
@@ -243,7 +241,7 @@ def _rpc(options, region, creds, action, params):
     query["Signature"] = rpc_signature("GET", query, secret)
     url = _endpoint(options, region) + "/?" + "&".join(
         "%s=%s" % (percent_encode(k), percent_encode(v)) for k, v in sorted(query.items()))
-    result = _http.request("GET", url, PROVIDER, headers={"Accept": "application/json"}, **_http_kw(options))
+    result = _http.request("GET", url, PROVIDER, headers={"Accept": "application/json"}, **http_options(options))
     if result.status != 200:
         raise _api_error(result, url, "cr:%s" % action)
     data = _http.json_body(PROVIDER, url, result)
@@ -312,7 +310,7 @@ def mint_personal(options, registry, region, creds):
         headers["x-acs-security-token"] = token
     headers["Authorization"] = "acs %s:%s" % (key_id, roa_signature("GET", headers, path, None, secret))
     url = _endpoint(options, region) + path
-    result = _http.request("GET", url, PROVIDER, headers=headers, **_http_kw(options))
+    result = _http.request("GET", url, PROVIDER, headers=headers, **http_options(options))
     if result.status != 200:
         raise _api_error(result, url, "cr:GetAuthorizationToken")
     data = _http.json_body(PROVIDER, url, result).get("data") or {}

@@ -21,12 +21,16 @@ __metaclass__ = type
 
 import base64
 import datetime
-import hashlib
 import json
-import os
 import re
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import (
+    bare_registry,
+    fingerprint,
+    from_env,
+    http_options,
+)
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 
 PROVIDER = "azure"
@@ -36,19 +40,8 @@ DEFAULT_SCOPE = "https://management.azure.com/.default"
 _REGISTRY_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]+)?$")
 
 
-def _h(value):
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16] if value else ""
-
-
-def _opt(options, name, env):
-    return options.get(name) or os.environ.get(env) or ""
-
-
 def _registry(options):
-    registry = (options.get("registry") or "").strip()
-    if "://" in registry:
-        registry = registry.split("://", 1)[1]
-    registry = registry.rstrip("/")
+    registry = bare_registry(options.get("registry"))
     if not registry or not _REGISTRY_RE.match(registry):
         raise TokenError("registry_token provider=azure: registry=%r is not a registry host; give the login server, "
                          "e.g. registry=myregistry.azurecr.io" % (options.get("registry"),))
@@ -59,11 +52,11 @@ def identity(options):
     return "|".join([
         "azure",
         "registry=%s" % (options.get("registry") or ""),
-        "tenant=%s" % _opt(options, "tenant_id", "AZURE_TENANT_ID"),
-        "client=%s" % _opt(options, "client_id", "AZURE_CLIENT_ID"),
-        "secret=%s" % _h(_opt(options, "client_secret", "AZURE_CLIENT_SECRET")),
-        "aad_token=%s" % _h(options.get("aad_access_token") or ""),
-        "authority=%s" % _opt(options, "authority_host", "AZURE_AUTHORITY_HOST"),
+        "tenant=%s" % from_env(options, "tenant_id", "AZURE_TENANT_ID"),
+        "client=%s" % from_env(options, "client_id", "AZURE_CLIENT_ID"),
+        "secret=%s" % fingerprint(from_env(options, "client_secret", "AZURE_CLIENT_SECRET")),
+        "aad_token=%s" % fingerprint(options.get("aad_access_token") or ""),
+        "authority=%s" % from_env(options, "authority_host", "AZURE_AUTHORITY_HOST"),
         "scope=%s" % (options.get("aad_scope") or ""),
         "endpoint=%s" % (options.get("endpoint_url") or ""),
     ])
@@ -81,15 +74,15 @@ def jwt_claims(token):
 
 
 def aad_token(options):
-    tenant = _opt(options, "tenant_id", "AZURE_TENANT_ID")
-    client_id = _opt(options, "client_id", "AZURE_CLIENT_ID")
-    secret = _opt(options, "client_secret", "AZURE_CLIENT_SECRET")
+    tenant = from_env(options, "tenant_id", "AZURE_TENANT_ID")
+    client_id = from_env(options, "client_id", "AZURE_CLIENT_ID")
+    secret = from_env(options, "client_secret", "AZURE_CLIENT_SECRET")
     missing = [n for n, v in (("tenant_id", tenant), ("client_id", client_id), ("client_secret", secret)) if not v]
     if missing:
         raise TokenError("registry_token provider=azure: give aad_access_token, or all of tenant_id, client_id and "
                          "client_secret (missing: %s; also read from AZURE_TENANT_ID/AZURE_CLIENT_ID/"
                          "AZURE_CLIENT_SECRET)" % ", ".join(missing))
-    authority = (_opt(options, "authority_host", "AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY).rstrip("/")
+    authority = (from_env(options, "authority_host", "AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY).rstrip("/")
     if "://" not in authority:
         authority = "https://" + authority
     url = "%s/%s/oauth2/v2.0/token" % (authority, tenant)
@@ -102,8 +95,7 @@ def aad_token(options):
             "scope": options.get("aad_scope") or DEFAULT_SCOPE,
         },
         headers={"Accept": "application/json"},
-        ca_path=options.get("ca_path"), allow_http=options.get("allow_http"), timeout=options.get("timeout") or 30,
-        ok=None,
+        **http_options(options)
     )
     if result.status != 200:
         raise _http.status_error(PROVIDER, "POST", url, result, hint=(
@@ -119,7 +111,7 @@ def aad_token(options):
 
 def mint(options):
     registry = _registry(options)
-    tenant = _opt(options, "tenant_id", "AZURE_TENANT_ID")
+    tenant = from_env(options, "tenant_id", "AZURE_TENANT_ID")
     token = options.get("aad_access_token")
     if not token:
         token, tenant = aad_token(options)
@@ -128,11 +120,7 @@ def mint(options):
     form = {"grant_type": "access_token", "service": registry, "access_token": token}
     if tenant:
         form["tenant"] = tenant
-    result = _http.request(
-        "POST", url, PROVIDER, form=form, headers={"Accept": "application/json"},
-        ca_path=options.get("ca_path"), allow_http=options.get("allow_http"), timeout=options.get("timeout") or 30,
-        ok=None,
-    )
+    result = _http.request("POST", url, PROVIDER, form=form, headers={"Accept": "application/json"}, **http_options(options))
     if result.status != 200:
         hint = None
         if result.status in (400, 401):

@@ -19,10 +19,9 @@ __metaclass__ = type
 import base64
 import binascii
 import datetime
-import hashlib
-import os
 import urllib.parse
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import fingerprint, from_env
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 
 BOTO3_MIN = "1.28.0"
@@ -42,27 +41,23 @@ PROVIDER = "ecr"
 USERNAME = "AWS"
 
 
-def _h(value):
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16] if value else ""
-
-
 def _region(options):
-    return options.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return from_env(options, "region", "AWS_REGION", "AWS_DEFAULT_REGION", default=None)
 
 
 def identity(options):
     """provider + principal (profile / access key id / role) + region + registry id + endpoint."""
-    key_id = options.get("aws_access_key_id") or os.environ.get("AWS_ACCESS_KEY_ID") or ""
-    secret = options.get("aws_secret_access_key") or os.environ.get("AWS_SECRET_ACCESS_KEY") or ""
-    token = options.get("aws_session_token") or os.environ.get("AWS_SESSION_TOKEN") or ""
+    key_id = from_env(options, "aws_access_key_id", "AWS_ACCESS_KEY_ID")
+    secret = from_env(options, "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")
+    token = from_env(options, "aws_session_token", "AWS_SESSION_TOKEN")
     parts = [
         "ecr",
-        "profile=%s" % (options.get("profile") or os.environ.get("AWS_PROFILE") or ""),
+        "profile=%s" % from_env(options, "profile", "AWS_PROFILE"),
         "key=%s" % key_id,
-        "secret=%s" % _h(secret),
-        "session=%s" % _h(token),
+        "secret=%s" % fingerprint(secret),
+        "session=%s" % fingerprint(token),
         "role=%s" % (options.get("role_arn") or ""),
-        "external_id=%s" % _h(options.get("external_id") or ""),
+        "external_id=%s" % fingerprint(options.get("external_id") or ""),
         "region=%s" % (_region(options) or ""),
         "registry_id=%s" % (options.get("registry_id") or ""),
         "endpoint=%s" % (options.get("endpoint_url") or ""),

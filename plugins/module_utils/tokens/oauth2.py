@@ -23,21 +23,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import hashlib
 import re
 import urllib.parse
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
+from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import fingerprint, http_options
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 
 PROVIDER = "oauth2"
 DEFAULT_CLIENT_ID = "cloud_registry.auth"
 DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
 _PARAM_RE = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
-
-
-def _h(value):
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16] if value else ""
 
 
 def registry_base(options):
@@ -77,7 +73,7 @@ def identity(options):
         "oauth2",
         "registry=%s" % base,
         "user=%s" % (options.get("username") or ""),
-        "password=%s" % _h(options.get("password") or ""),
+        "password=%s" % fingerprint(options.get("password") or ""),
         "scope=%s" % " ".join(sorted(scopes(options))),
         "type=%s" % (options.get("token_type") or "access_token"),
         "realm=%s" % (options.get("realm") or ""),
@@ -105,11 +101,6 @@ def parse_challenge(header):
     return params
 
 
-def _kw(options, ok=None):
-    return {"ca_path": options.get("ca_path"), "allow_http": options.get("allow_http"),
-            "timeout": options.get("timeout") or 30, "ok": ok}
-
-
 def discover(options, base):
     """realm, service of the registry (options win over the challenge)."""
     realm = options.get("realm")
@@ -117,7 +108,7 @@ def discover(options, base):
     if realm:
         return realm, service
     url = base + "/v2/"
-    result = _http.request("GET", url, PROVIDER, headers={"Accept": "application/json"}, **_kw(options))
+    result = _http.request("GET", url, PROVIDER, headers={"Accept": "application/json"}, **http_options(options))
     if result.status == 200:
         raise TokenError("registry_token provider=oauth2: %s answers /v2/ without authentication, so it has no token "
                          "service to mint from; give realm= if its token service is elsewhere" % base)
@@ -170,7 +161,7 @@ def _fetch_access_token(options, realm, service, scope_list, username, password,
     headers = {"Accept": "application/json"}
     if username or password:
         headers["Authorization"] = _http.basic_auth(username or "", password or "")
-    result = _http.request("GET", url, PROVIDER, headers=headers, **_kw(options))
+    result = _http.request("GET", url, PROVIDER, headers=headers, **http_options(options))
     if result.status != 200:
         raise _token_error(result, realm, username)
     return _http.json_body(PROVIDER, realm, result)
@@ -190,7 +181,7 @@ def _fetch_refresh_token(options, realm, service, scope_list, username, password
         form["service"] = service
     if scope_list:
         form["scope"] = " ".join(scope_list)
-    result = _http.request("POST", realm, PROVIDER, form=form, headers={"Accept": "application/json"}, **_kw(options))
+    result = _http.request("POST", realm, PROVIDER, form=form, headers={"Accept": "application/json"}, **http_options(options))
     if result.status in (404, 405):  # service implements only the GET flow
         return _fetch_access_token(options, realm, service, scope_list, username, password, offline=True)
     if result.status != 200:

@@ -132,6 +132,13 @@ def test_bad_key_files_fail_clearly(tmp_path, content, match):
     assert str(path) in str(err.value)
 
 
+def test_bad_credentials_json_fails_clearly_without_quoting_it():
+    raw = '{"type": "service_account", "private_key": "SECRET-KEY-MATERIAL"'  # truncated: not JSON
+    with pytest.raises(TokenError, match="credentials_json is not valid JSON; pass the content of a service-account key") as err:
+        gcp.mint({"credentials_json": raw})
+    assert "SECRET-KEY-MATERIAL" not in str(err.value)
+
+
 def test_missing_key_file(tmp_path):
     with pytest.raises(TokenError, match="cannot read credentials_file .*missing.json"):
         gcp.identity({"credentials_file": str(tmp_path / "missing.json")})
