@@ -18,6 +18,7 @@ ARGUMENT_SPEC = dict(
     password_file=dict(type="path", no_log=False),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     config_path=dict(type="path"),
+    user=dict(type="str"),
     format=dict(type="str", default="docker", choices=["docker", "containers"]),
     store=dict(type="str", default="auto"),
     verify=dict(type="bool", default=True),

@@ -25,6 +25,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import stat
 
 NOT_FOUND = "credentials not found in native keychain"
 # Older docker-credential-pass builds (Debian bookworm's 0.6.4) say this instead.
@@ -72,12 +73,34 @@ def _require(name, environ=None):
     return path
 
 
+def find_program(program, environ=None):
+    """Absolute path of ``program`` on this host's PATH (plus the usual sbin/bin dirs), or None."""
+    return _which(program, _search_path(environ))
+
+
 def _which(program, search):
     for directory in search:
         candidate = os.path.join(directory, program)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def _session_bus(env):
+    """Point helpers that need D-Bus (secretservice) at the user's session bus.
+
+    A login session has DBUS_SESSION_BUS_ADDRESS; a task run through ``su`` or ``sudo``
+    does not, and libsecret would then try X11 autolaunch and fail. When the variable is
+    unset and the user's bus socket exists, use it, as the login session would.
+    """
+    if env.get("DBUS_SESSION_BUS_ADDRESS"):
+        return
+    bus = "/run/user/%d/bus" % os.geteuid()
+    try:
+        if stat.S_ISSOCK(os.stat(bus).st_mode):
+            env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + bus
+    except OSError:
+        pass
 
 
 def _run(name, action, stdin, timeout, environ, run_command):
@@ -87,6 +110,7 @@ def _run(name, action, stdin, timeout, environ, run_command):
     env = dict(os.environ if environ is None else environ)
     search = _search_path(env)
     env["PATH"] = os.pathsep.join(search)
+    _session_bus(env)
     argv = [path, action]
     stopper = _which("timeout", search) if timeout else None
     if stopper:

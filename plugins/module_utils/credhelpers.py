@@ -12,6 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import stat
+
 from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store, docker_config
 from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import DockerConfigError
 
@@ -22,6 +25,48 @@ PRESETS = {
         ["gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "staging-k8s.gcr.io", "marketplace.gcr.io"],
     ),
 }
+
+
+SECRETSERVICE = "secretservice"
+PROBE_TIMEOUT = 10
+
+
+def secretservice_usable(account, run_command=None, environ=None):
+    """Whether docker-credential-secretservice can work for ``account``: ``(usable, reason)``.
+
+    It needs the user's D-Bus session bus (``/run/user/UID/bus``); on a headless host there
+    is none and every docker pull of a registry it serves fails. With a bus, the helper is
+    asked to ``list`` as that user (through ``runuser`` when this runs as root), with
+    ``DISPLAY`` unset so it cannot wait for a desktop prompt. ``usable`` is None when it
+    cannot be told (another user's bus, and not root).
+    """
+    if credential_store.helper_path(SECRETSERVICE, environ) is None:
+        return False, "docker-credential-secretservice is not installed"
+    bus = "/run/user/%d/bus" % account.uid
+    try:
+        is_socket = stat.S_ISSOCK(os.stat(bus).st_mode)
+    except OSError:
+        is_socket = False
+    if not is_socket:
+        return False, "no D-Bus session bus at %s" % bus
+    if run_command is None:
+        return None, "no way to run the helper"
+    env_prog = credential_store.find_program("env", environ)
+    argv = [env_prog, "-u", "DISPLAY", "HOME=%s" % account.home, "DBUS_SESSION_BUS_ADDRESS=unix:path=%s" % bus,
+            credential_store.helper_path(SECRETSERVICE, environ), "list"]
+    timeout = credential_store.find_program("timeout", environ)
+    if timeout:
+        argv = [timeout, "--kill-after=2", str(PROBE_TIMEOUT)] + argv
+    if os.geteuid() != account.uid:
+        runuser = credential_store.find_program("runuser", environ) if os.geteuid() == 0 else None
+        if runuser is None:
+            return None, "cannot run the helper as %s (run as root, or as that user)" % account.name
+        argv = [runuser, "-u", account.name, "--"] + argv
+    rc = run_command(argv)[0]
+    if rc != 0:
+        return False, "docker-credential-secretservice list failed as %s (rc %s: keyring locked or no secret service)" % (
+            account.name, rc)
+    return True, "answers on %s" % bus
 
 
 def wanted_helpers(helpers=None, registries=None, helper=None, preset=None, allow_any=False):
@@ -67,8 +112,17 @@ def configure(
     group=None,
     mode=None,
     environ=None,
+    headless_fallback=None,
+    account=None,
+    run_command=None,
 ):
-    """Apply the requested credHelpers/credsStore state; returns a result dict (no secrets)."""
+    """Apply the requested credHelpers/credsStore state; returns a result dict (no secrets).
+
+    With ``headless_fallback`` (``file`` or a helper name), secretservice is never left in
+    charge where it cannot work for the file's user (``account``, default the current one):
+    its credHelpers entries are not written and a credsStore naming it (asked for, or already
+    in the file) becomes the fallback (``file`` removes credsStore).
+    """
     wanted = wanted_helpers(helpers, registries, helper, preset, allow_any=state == "absent")
     if creds_store is not None and fmt != "docker":
         raise DockerConfigError(
@@ -78,8 +132,25 @@ def configure(
         docker_config.validate_helper_name(creds_store)
     if state == "absent" and creds_store:
         raise DockerConfigError("with state=absent, give creds_store='' to remove credsStore (a name is ambiguous)")
-    if not wanted and creds_store is None and not (exclusive and state == "present"):
+    if not wanted and creds_store is None and not (exclusive and state == "present") and headless_fallback is None:
         raise DockerConfigError("nothing to configure: give helpers, registries + helper, preset or creds_store")
+
+    usable, reason = None, None
+    if headless_fallback is not None and state == "present":
+        if headless_fallback == SECRETSERVICE:
+            raise DockerConfigError("headless_fallback cannot be secretservice: use file or another helper such as pass")
+        if headless_fallback != "file":
+            docker_config.validate_helper_name(headless_fallback)
+        usable, reason = secretservice_usable(account or docker_config.user_account(), run_command, environ)
+    headless = usable is False
+    fallback_store = "" if headless_fallback == "file" else headless_fallback
+    fell_back = []
+    if headless:
+        if creds_store == SECRETSERVICE:
+            creds_store = fallback_store
+            fell_back.append("credsStore")
+        fell_back.extend(sorted(docker_config.helper_key(k, fmt) for k, v in wanted.items() if v == SECRETSERVICE))
+        wanted = dict((k, v) for k, v in wanted.items() if v != SECRETSERVICE)
 
     keys = {}
     for registry, name in wanted.items():
@@ -100,6 +171,13 @@ def configure(
     report = {"added": [], "removed": [], "updated": []}
 
     def mutate(data):
+        if headless and creds_store is None and data.get("credsStore") == SECRETSERVICE:
+            if "credsStore" not in fell_back:
+                fell_back.insert(0, "credsStore")
+            if fallback_store:
+                data["credsStore"] = fallback_store
+            else:
+                del data["credsStore"]
         current = data.get("credHelpers") or {}
         if state == "present":
             for key, name in keys.items():
@@ -143,6 +221,9 @@ def configure(
         "cred_helpers": (final if final is not None else update.after).get("credHelpers", {}),
         "creds_store": (final if final is not None else update.after).get("credsStore"),
         "missing_helpers": missing,
+        "secretservice_usable": usable,
+        "secretservice_reason": reason,
+        "headless_fallback": fell_back,
         "diff": update.diff(),
     }
     return result

@@ -295,6 +295,55 @@ def default_config_path(fmt="docker", environ=None, home=None):
     raise DockerConfigError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
 
 
+class Account:
+    """A local account whose file this is."""
+
+    def __init__(self, name, home, uid, gid):
+        self.name = name
+        self.home = home
+        self.uid = uid
+        self.gid = gid
+
+
+def user_account(user=None):
+    """The local account ``user`` (a name or a numeric uid); the current user when None."""
+    import pwd
+
+    try:
+        if user is None:
+            pw = pwd.getpwuid(os.geteuid())
+        elif isinstance(user, int) or str(user).isdigit():
+            pw = pwd.getpwuid(int(user))
+        else:
+            pw = pwd.getpwnam(user)
+    except KeyError:
+        raise DockerConfigError(
+            "user %s does not exist on this host: create it first (ansible.builtin.user) or leave it out" % (user,)
+        ) from None
+    return Account(pw.pw_name, pw.pw_dir, pw.pw_uid, pw.pw_gid)
+
+
+def for_user(user, config_path=None, fmt="docker", owner=None, group=None, environ=None):
+    """Where and as whom to write: ``(path, owner, group, account)``.
+
+    With ``user``, the default path is that user's own file under their home (the
+    environment of the process running the module is not theirs, so $DOCKER_CONFIG and
+    $REGISTRY_AUTH_FILE are not looked at), and the file and the directories created for
+    it belong to them unless ``owner`` / ``group`` say otherwise. Without ``user``: the
+    current user's defaults and the given owner/group.
+    """
+    if not user:
+        return config_path or default_config_path(fmt, environ=environ), owner, group, None
+    account = user_account(user)
+    path = config_path or default_config_path(fmt, environ={}, home=account.home)
+    return (
+        path,
+        owner if owner not in (None, "") else str(account.uid),
+        group if group not in (None, "") else str(account.gid),
+        account,
+    )
+
+
 def resolve_path(path):
     """The file a write goes to: symlinks are followed like the docker CLI does."""
     path = os.path.abspath(os.path.expanduser(path))
@@ -497,7 +546,7 @@ def _owner_of_new_dir(path, uid, gid):
 
 
 def _makedirs(directory, uid, gid, check_mode):
-    """Create missing parents 0700 (owned like the file) and return whether any was made."""
+    """Create missing parents 0700 (owned like the file); return the missing ones, innermost first."""
     missing = []
     d = directory
     while d and not os.path.isdir(d):
@@ -509,7 +558,7 @@ def _makedirs(directory, uid, gid, check_mode):
             break
         d = parent
     if check_mode:
-        return bool(missing)
+        return missing
     for d in reversed(missing):
         try:
             os.mkdir(d, 0o700)
@@ -518,7 +567,16 @@ def _makedirs(directory, uid, gid, check_mode):
                 raise DockerConfigError("cannot create directory %s: %s" % (d, e.strerror)) from None
         os.chmod(d, 0o700)
         _owner_of_new_dir(d, uid, gid)
-    return bool(missing)
+    return missing
+
+
+def _remove_new_dirs(created):
+    """Take back directories made for a file that needed no write (only while they are empty)."""
+    for d in created:
+        try:
+            os.rmdir(d)
+        except OSError:
+            return
 
 
 class _DirLock:
@@ -624,8 +682,8 @@ def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, grou
         raise DockerConfigError("%s is a directory, not a %s file: remove or rename it" % (path, _fmt_name(fmt)))
     uid, gid, mode = _uid(owner), _gid(group), parse_mode(mode)
     directory = os.path.dirname(real)
-    dirs_missing = _makedirs(directory, uid, gid, check_mode)
-    if dirs_missing and check_mode:
+    created_dirs = _makedirs(directory, uid, gid, check_mode)
+    if created_dirs and check_mode:
         data = {}
         before = {}
         new = copy.deepcopy(data)
@@ -653,15 +711,17 @@ def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, grou
                         os.chmod(real, mode)
                 except OSError as e:
                     raise DockerConfigError("cannot set owner/mode of %s: %s" % (path, e.strerror)) from None
-        return ConfigUpdate(
-            changed,
-            masked(data),
-            masked(new, data),
-            real,
-            content_changed=content_changed,
-            attrs_changed=attrs_changed,
-            created=content_changed and not exists,
-        )
+    if created_dirs and not changed:
+        _remove_new_dirs(created_dirs)
+    return ConfigUpdate(
+        changed,
+        masked(data),
+        masked(new, data),
+        real,
+        content_changed=content_changed,
+        attrs_changed=attrs_changed,
+        created=content_changed and not exists,
+    )
 
 
 # --------------------------------------------------------------------------

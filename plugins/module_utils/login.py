@@ -265,14 +265,15 @@ def run(params, check_mode=False, environ=None, run_command=None):
     Raises DockerConfigError, CredentialStoreError, RegistryError or LoginError.
     """
     fmt = params.get("format") or "docker"
-    path = params.get("config_path") or dc.default_config_path(fmt, environ=environ)
+    path, owner, group, dummy = dc.for_user(
+        params.get("user"), params.get("config_path"), fmt, params.get("owner"), params.get("group"), environ=environ
+    )
     state = params.get("state") or "present"
     store = params.get("store") or "auto"
     registry = params["registry"]
     dc.normalize_registry(registry, fmt)  # bad names fail before anything else
     if state == "absent":
-        out = logout(path, registry, fmt, store, check_mode, params.get("owner"), params.get("group"), params.get("mode"),
-                     run_command=run_command)
+        out = logout(path, registry, fmt, store, check_mode, owner, group, params.get("mode"), run_command=run_command)
         result = {"changed": out.changed, "registry": out.key, "config_path": out.config_path, "store": out.store,
                   "verified": False, "auth_scheme": None}
         if out.diffs:
@@ -309,8 +310,8 @@ def run(params, check_mode=False, environ=None, run_command=None):
         identity_token=identity_token,
         keep_identity_token=params.get("_keep_identity_token", True),
         check_mode=check_mode,
-        owner=params.get("owner"),
-        group=params.get("group"),
+        owner=owner,
+        group=group,
         mode=params.get("mode"),
         run_command=run_command,
     )
@@ -323,7 +324,7 @@ def run(params, check_mode=False, environ=None, run_command=None):
                                     params.get("timeout") or 30):
             out = login(path, registry, params["username"], password, fmt=fmt, store=store,
                         identity_token=identity_token, keep_identity_token=False, check_mode=check_mode,
-                        owner=params.get("owner"), group=params.get("group"), mode=params.get("mode"),
+                        owner=owner, group=group, mode=params.get("mode"),
                         run_command=run_command)
         existing = None
     result = {

@@ -79,8 +79,29 @@ options:
       - The file to edit.
       - Default for O(format=docker) is C($DOCKER_CONFIG/config.json), else C(~/.docker/config.json) of the user the
         module runs as; for O(format=containers) C($REGISTRY_AUTH_FILE), else C(~/.config/containers/auth.json).
+      - With O(user), the default is that user's C(~/.docker/config.json) (or C(~/.config/containers/auth.json)).
       - A symlink is followed and its target edited, like the docker CLI does.
     type: path
+    version_added: 0.1.0
+  user:
+    description:
+      - The local user (name or uid) whose file this is, typically with C(become) as root.
+      - Their home gives the default O(config_path); the file and the directories created for it belong to them
+        unless O(owner) / O(group) say otherwise. A user that does not exist is an error and nothing is written.
+    type: str
+    version_added: 0.1.0
+  headless_fallback:
+    description:
+      - Keep C(docker-credential-secretservice) out of charge where it cannot work for the file's user (O(user), else
+        the user the module runs as). It needs that user's D-Bus session bus (C(/run/user/UID/bus)); on a headless
+        host there is none, and every pull of a registry it serves fails.
+      - When it cannot work, C(credHelpers) entries naming it are not written, and a C(credsStore) naming it (asked
+        for with O(creds_store) or already in the file) is replaced by this store; V(file) removes C(credsStore) so
+        logins stay in the file. A warning says so. When it can work, nothing changes.
+      - With a bus present, the helper is asked to C(list) as that user (as root this uses C(runuser)), so a locked
+        or missing secret service is caught too.
+      - With this option alone (no helpers, no O(creds_store)) the module only checks and repairs C(credsStore).
+    type: str
     version_added: 0.1.0
   format:
     description:
@@ -157,10 +178,15 @@ EXAMPLES = r"""
     helpers:
       123456789012.dkr.ecr.eu-west-1.amazonaws.com: ecr-login
       registry.cn-beijing.aliyuncs.com: acr-helper
-    config_path: /home/alice/.docker/config.json
-    owner: alice
-    group: alice
+    user: alice
     require_helper: true
+  become: true
+
+- name: Store every other registry's login in secretservice, unless this is a headless server
+  cloud_registry.auth.credhelper_config:
+    creds_store: secretservice
+    headless_fallback: file
+    user: alice
   become: true
 
 - name: Store every other registry's login in pass
@@ -214,6 +240,20 @@ missing_helpers:
   type: list
   elements: str
   sample: ["gcloud"]
+secretservice_usable:
+  description:
+    - With O(headless_fallback), whether C(docker-credential-secretservice) can work for the file's user; null when
+      not checked, or when it could not be told (another user's session bus without root).
+  returned: always
+  type: bool
+  sample: false
+headless_fallback:
+  description:
+    - What was kept away from secretservice because it cannot work here (C(credsStore) and/or registry keys).
+  returned: always
+  type: list
+  elements: str
+  sample: ["credsStore"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -222,7 +262,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_sto
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credhelpers import configure
 from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import (
     DockerConfigError,
-    default_config_path,
+    for_user,
 )
 
 
@@ -237,6 +277,8 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             exclusive=dict(type="bool", default=False),
             config_path=dict(type="path"),
+            user=dict(type="str"),
+            headless_fallback=dict(type="str"),
             format=dict(type="str", default="docker", choices=["docker", "containers"]),
             require_helper=dict(type="bool", default=False),
             owner=dict(type="str"),
@@ -244,13 +286,14 @@ def main():
             mode=dict(type="raw"),
         ),
         mutually_exclusive=[("helpers", "registries")],
-        required_one_of=[("helpers", "registries", "preset", "creds_store")],
+        required_one_of=[("helpers", "registries", "preset", "creds_store", "headless_fallback")],
         supports_check_mode=True,
     )
     p = module.params
     try:
+        path, owner, group, account = for_user(p["user"], p["config_path"], p["format"], p["owner"], p["group"])
         result = configure(
-            p["config_path"] or default_config_path(p["format"]),
+            path,
             helpers=p["helpers"],
             registries=p["registries"],
             helper=p["helper"],
@@ -261,9 +304,12 @@ def main():
             fmt=p["format"],
             require_helper=p["require_helper"],
             check_mode=module.check_mode,
-            owner=p["owner"],
-            group=p["group"],
+            owner=owner,
+            group=group,
             mode=p["mode"],
+            headless_fallback=p["headless_fallback"],
+            account=account,
+            run_command=module.run_command,
         )
     except (DockerConfigError, CredentialStoreError) as e:
         module.fail_json(msg=str(e))
@@ -274,6 +320,16 @@ def main():
             "%s: %s not on PATH; pulls from these registries fail until it is installed "
             "(cloud_registry.auth.credential_helpers role)" % (result["config_path"], missing)
         )
+    if result["headless_fallback"]:
+        who = account.name if account else "the user running this module"
+        module.warn(
+            "%s: docker-credential-secretservice cannot work for %s on this host (%s); %s instead of secretservice, "
+            "so the docker CLI keeps working" % (
+                result["config_path"], who, result.pop("secretservice_reason"),
+                "using %s" % p["headless_fallback"] if p["headless_fallback"] != "file" else "keeping logins in the file",
+            ) + " (%s)" % ", ".join(result["headless_fallback"])
+        )
+    result.pop("secretservice_reason", None)
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)

@@ -76,7 +76,17 @@ options:
         module runs as (so with C(become_user) it is that user's file).
       - Default for O(format=containers) is C($REGISTRY_AUTH_FILE), else C($XDG_CONFIG_HOME/containers/auth.json),
         else C(~/.config/containers/auth.json).
+      - With O(user), the default is that user's C(~/.docker/config.json) (or C(~/.config/containers/auth.json)).
     type: path
+    version_added: 0.1.0
+  user:
+    description:
+      - The local user (name or uid) whose file this is, typically with C(become) as root and O(store=file).
+      - Their home gives the default O(config_path); the file and the directories created for it belong to them
+        unless O(owner) / O(group) say otherwise. A user that does not exist is an error and nothing is written.
+      - A credential helper store keeps secrets in the keyring of the user the module runs as: for a helper, run the
+        task as that user (C(become_user)) rather than as root.
+    type: str
     version_added: 0.1.0
   format:
     description:
@@ -205,9 +215,8 @@ EXAMPLES = r"""
     registry: registry.example.com:5000
     username: deploy
     password: "{{ vault_registry_password }}"
-    config_path: /home/app/.docker/config.json
-    owner: app
-    group: app
+    user: app  # /home/app/.docker/config.json, owned by app
+    store: file
     ca_cert: /etc/pki/registry-ca.pem
 
 - name: Keep the secret in pass (docker-credential-pass) instead of the file

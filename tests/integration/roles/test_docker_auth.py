@@ -25,6 +25,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
 from registry_env import make_ca, push_image, start_registry  # noqa: E402
 
+from support.desktop_session import as_user, drop_user, make_user, start_session  # noqa: E402
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 PASSWORD = "pw-" + secrets.token_hex(8)
@@ -164,3 +166,67 @@ def test_wrong_password_changes_nothing(tmp_path, playbook, registry, users):
     assert r.rc != 0
     assert "wrong-" + PASSWORD not in r.output
     assert not (Path(u1.pw_dir) / ".docker" / "config.json").exists()
+
+
+@pytest.fixture
+def desktop_and_headless():
+    desk, head = make_user("crad"), make_user("crah")
+    try:
+        start_session(desk)
+        yield desk, head
+    finally:
+        drop_user(desk)
+        drop_user(head)
+
+
+def test_secretservice_where_it_works_file_where_it_cannot(tmp_path, playbook, registry, desktop_and_headless):
+    """The same role vars on a workstation user (real session bus + gnome-keyring) and a headless
+    user: the first gets credsStore secretservice and the secret in the keyring, the second the
+    file; both pull with their own skopeo."""
+    desk, head = desktop_and_headless
+    ev = {
+        "docker_auth_users": [{"name": desk.pw_name}, {"name": head.pw_name}],
+        "docker_auth_creds_store": "secretservice",
+        "docker_auth_logins": [
+            {"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "secretservice"},
+        ],
+        "docker_auth_ca_cert": str(registry.ca_path),
+        "ansible_become_method": "ansible.builtin.su",
+        "ansible_python_interpreter": "/usr/bin/python3",  # the users cannot run the test venv's python
+    }
+    runs = [playbook(PLAY, extra_vars=ev, check=c, diff=True) for c in (True, False, True, False)]
+    for r in runs:
+        assert r.rc == 0, r.output
+        assert PASSWORD not in r.output
+    assert [_changed(r) for r in runs] == [True, True, False, False]
+    notes = [line for line in runs[1].output.splitlines() if "cannot work for" in line]
+    assert notes and all(head.pw_name in n and desk.pw_name not in n for n in notes), notes
+
+    desk_cfg = json.loads((Path(desk.pw_dir) / ".docker" / "config.json").read_text())
+    assert desk_cfg == {"credsStore": "secretservice"}  # the secret is in the keyring, not the file
+    listed = as_user(desk, "docker-credential-secretservice", "list")
+    assert json.loads(listed.stdout) == {registry.host: "alice"}
+    head_cfg = json.loads((Path(head.pw_dir) / ".docker" / "config.json").read_text())
+    assert "credsStore" not in head_cfg and registry.host in head_cfg["auths"]
+
+    got = as_user(desk, "docker-credential-secretservice", "get", stdin=registry.host)
+    assert json.loads(got.stdout)["Secret"] == PASSWORD  # the keyring holds the real secret
+
+    # each user's own client pulls with what the role wrote: the docker CLI as the workstation
+    # user (it runs the helper on that user's session bus), skopeo as the headless one
+    registry.trust_docker()
+    ref = f"{registry.host}/demo/tiny:1"
+    subprocess.run(["usermod", "-aG", "docker", desk.pw_name], check=True)
+    cert_dir = Path(tempfile.mkdtemp(prefix="cra-ca-"))
+    cert_dir.chmod(0o755)
+    shutil.copy(registry.ca_path, cert_dir / "ca.crt")
+    (cert_dir / "ca.crt").chmod(0o644)
+    try:
+        res = as_user(desk, "docker", "pull", ref)
+        assert res.returncode == 0, res.stderr
+        res = as_user(head, "skopeo", "inspect", "--cert-dir", str(cert_dir), f"docker://{ref}", session=False)
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["Name"] == f"{registry.host}/demo/tiny"
+    finally:
+        shutil.rmtree(cert_dir)
+        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True, check=False)

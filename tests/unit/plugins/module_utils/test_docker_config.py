@@ -259,3 +259,34 @@ def test_parse_mode(mode, expected):
 def test_parse_mode_rejects_symbolic():
     with pytest.raises(DockerConfigError):
         dc.parse_mode("u=rw")
+
+
+def test_for_user_resolves_home_and_owner():
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    path, owner, group, account = dc.for_user("nobody")
+    assert path == os.path.join(nobody.pw_dir, ".docker", "config.json")
+    assert (owner, group) == (str(nobody.pw_uid), str(nobody.pw_gid))
+    assert account.name == "nobody" and dc.for_user(str(nobody.pw_uid))[3].name == "nobody"
+    # the module process's own $DOCKER_CONFIG is not the user's
+    path, owner, group, dummy = dc.for_user("nobody", fmt="containers", owner="root")
+    assert path == os.path.join(nobody.pw_dir, ".config", "containers", "auth.json")
+    assert (owner, group) == ("root", str(nobody.pw_gid))
+    # an explicit path wins; no user: everything passes through
+    assert dc.for_user("nobody", "/x/c.json")[0] == "/x/c.json"
+    assert dc.for_user(None, "/x/c.json", owner="7") == ("/x/c.json", "7", None, None)
+
+
+def test_for_user_unknown_user_names_it():
+    with pytest.raises(DockerConfigError, match="user no-such-user-x does not exist on this host: create it first"):
+        dc.for_user("no-such-user-x")
+
+
+def test_update_with_nothing_to_write_creates_no_directory(tmp_path):
+    path = tmp_path / "home" / ".docker" / "config.json"
+    upd = dc.update_config(str(path), lambda data: None)
+    assert not upd.changed and not (tmp_path / "home").exists()
+    upd = dc.update_config(str(path), lambda data: data.update(psFormat="x"))
+    assert upd.changed and json.loads(path.read_text()) == {"psFormat": "x"}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
