@@ -216,6 +216,9 @@ def build_configuration(auth, environ=None):
                 raise KubeError("%s %s does not exist or is not a file" % (opt, auth[opt]))
             setattr(cfg, attr, auth[opt])
     if auth.get("tls_server_name"):
+        if "tls_server_name" not in vars(cfg):
+            raise KubeError("tls_server_name needs a newer python 'kubernetes' package than the one installed "
+                            "(pip install -U kubernetes)")
         cfg.tls_server_name = auth["tls_server_name"]
     _check_client_cert(cfg, auth)
     _configure_proxy(cfg, auth, environ)

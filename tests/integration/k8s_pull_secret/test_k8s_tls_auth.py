@@ -448,3 +448,25 @@ def test_kubeconfig_proxy_url_is_used(tmp_path, pki, tls_api, deployer, admin_ku
     assert run.rc == 0, run.output
     assert_written(admin_kubectl)
     assert connects(tinyproxy) and all(str(tls_api.port) in t for t in connects(tinyproxy))
+
+
+# ---------------------------------------------------------------- the k8s_pull_secrets role passes them on
+ROLE_PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "k8s_pull_secrets.yml"
+
+
+@pytest.mark.matrix
+def test_role_cluster_entry_with_tls_and_proxy(tmp_path, pki, tls_api, deployer, admin_kubectl, tinyproxy, playbook):
+    cert, key = deployer
+    cluster = {"name": "tls-cluster", "host": tls_api.url, "ca_cert": str(pki.ca_cert), "client_cert": str(cert),
+               "client_key": str(key), "tls_server_name": "kubernetes.default.svc", "proxy": tinyproxy["url"],
+               "proxy_headers": {"proxy_basic_auth": f"{PROXY_USER}:{PROXY_PASSWORD}"},
+               "namespaces": NAMESPACES}
+    extra = {"k8s_pull_secrets_clusters": [cluster], "k8s_pull_secrets_registries": [REGISTRY],
+             "k8s_pull_secrets_service_accounts": ["default"]}
+    run = playbook(ROLE_PLAYBOOK, extra_vars=extra, verbosity=3, json_output=False,
+                   env={"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+    assert run.rc == 0, run.output
+    assert_written(admin_kubectl)
+    assert tls_api.stats()["users"][DEPLOYER] >= 2
+    assert connects(tinyproxy) and all(str(tls_api.port) in t for t in connects(tinyproxy))
+    assert_no_material(run.output, PROXY_PASSWORD, keys=(key,))
