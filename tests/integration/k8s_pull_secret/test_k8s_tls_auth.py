@@ -248,8 +248,7 @@ def tls_kubeconfig(pki, api, cert, key, dead_port) -> dict:
     }
 
 
-@pytest.mark.matrix
-@pytest.mark.parametrize("form", ["path", "dict"])
+@pytest.mark.parametrize("form", ["path", pytest.param("dict", marks=pytest.mark.matrix)])
 def test_kubeconfig_embedded_data_and_context(tmp_path, pki, tls_api, deployer, admin_kubectl, playbook, form):
     cert, key = deployer
     kc = tls_kubeconfig(pki, tls_api, cert, key, free_port())
@@ -276,7 +275,6 @@ def test_kubeconfig_embedded_data_and_context(tmp_path, pki, tls_api, deployer, 
 
 
 # ---------------------------------------------------------------- (c) bearer token over TLS
-@pytest.mark.matrix
 @pytest.mark.parametrize("source", ["options", "environment"])
 def test_bearer_token_over_tls(tmp_path, pki, tls_api, admin_kubectl, playbook, source):
     if source == "options":
@@ -380,8 +378,7 @@ def test_client_key_that_does_not_match(tmp_path, pki, tls_api, deployer, admin_
 
 
 # ---------------------------------------------------------------- (f) through a real forward proxy
-@pytest.mark.matrix
-@pytest.mark.parametrize("auth_form", ["url-userinfo", "proxy_headers"])
+@pytest.mark.parametrize("auth_form", [pytest.param("url-userinfo", marks=pytest.mark.matrix), "proxy_headers"])
 def test_proxy_tinyproxy(tmp_path, pki, tls_api, deployer, admin_kubectl, tinyproxy, playbook, auth_form):
     cert, key = deployer
     common = dict(host=tls_api.url, ca_cert=str(pki.ca_cert), client_cert=str(cert), client_key=str(key))
@@ -454,7 +451,6 @@ def test_kubeconfig_proxy_url_is_used(tmp_path, pki, tls_api, deployer, admin_ku
 ROLE_PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "k8s_pull_secrets.yml"
 
 
-@pytest.mark.matrix
 def test_role_cluster_entry_with_tls_and_proxy(tmp_path, pki, tls_api, deployer, admin_kubectl, tinyproxy, playbook):
     cert, key = deployer
     cluster = {"name": "tls-cluster", "host": tls_api.url, "ca_cert": str(pki.ca_cert), "client_cert": str(cert),
