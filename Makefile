@@ -51,8 +51,8 @@ molecule: deps dockerd
 	@tests/setup/run-tests.sh molecule
 base-image: dockerd
 	@tests/setup/base-image.sh
-ee: deps
-	.venv/bin/ansible-builder create -f execution-environment.yml --context .tmp/ee
+ee: deps dockerd
+	@tests/setup/ee-build.sh
 perf: deps dockerd
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/perf/run-all.sh
 
