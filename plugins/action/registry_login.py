@@ -40,6 +40,20 @@ def _material(*parts):
     return json.dumps([to_text(p) if p is not None else None for p in parts])
 
 
+def _endpoint_key(registry):
+    """One cache key for every spelling of a registry that is verified at the same place:
+    ``https://reg:5000/``, ``reg:5000`` and ``REG:5000/v2/`` are one registry, Docker Hub
+    has many names, and only an explicit ``http://`` changes where verification goes."""
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+
+    text = registry.strip().lower()
+    try:
+        key = dc.normalize_registry(text)
+    except dc.DockerConfigError:
+        return text  # verification names the problem
+    return ("http://" if text.startswith("http://") else "") + key
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
@@ -98,7 +112,7 @@ class ActionModule(ActionBase):
             except (IOError, OSError):
                 ca_material = "unreadable:" + p["ca_cert"]  # verify() names the problem
         material = _material(
-            "verify", p["registry"].strip().lower(), p["username"], password, p["validate_certs"], p.get("ca_cert"), ca_material
+            "verify", _endpoint_key(p["registry"]), p["username"], password, p["validate_certs"], p.get("ca_cert"), ca_material
         )
 
         def compute():
@@ -127,7 +141,7 @@ class ActionModule(ActionBase):
         return public["scheme"], secret
 
     def _token_still_valid(self, p, token):
-        material = _material("token", p["registry"], token, p["validate_certs"], p.get("ca_cert"))
+        material = _material("token", _endpoint_key(p["registry"]), token, p["validate_certs"], p.get("ca_cert"))
 
         def compute():
             from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg

@@ -84,7 +84,7 @@ options:
       - The local user (name or uid) whose file this is, typically with C(become) as root and O(store=file).
       - Their home gives the default O(config_path); the file and the directories created for it belong to them
         unless O(owner) / O(group) say otherwise. A user that does not exist is an error and nothing is written.
-      - A credential helper store keeps secrets in the keyring of the user the module runs as: for a helper, run the
+      - A credential helper store keeps secrets in the keyring of the user the module runs as; for a helper, run the
         task as that user (C(become_user)) rather than as root.
     type: str
     version_added: 0.1.0

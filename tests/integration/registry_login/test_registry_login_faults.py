@@ -318,3 +318,23 @@ def test_run_cache_leaves_no_plain_secret(playbook, tmp_path, token_registry):
         assert reg.password.encode() not in body and token.encode() not in body
         assert reg.password not in p.name and reg.username not in p.name
         assert oct(p.stat().st_mode & 0o777) == "0o600"
+
+
+def test_spellings_of_one_registry_share_one_verification(playbook, tmp_path, htpasswd_registry):
+    """``host:port``, ``https://host:port/`` and ``HOST:port/v2/`` are one registry: hosts that
+    spell it differently share one verification; an explicit ``http://`` is another endpoint."""
+    reg = htpasswd_registry
+    spellings = [reg.host, f"https://{reg.host}/", f"{reg.host.upper()}/v2/", f"https://{reg.host}"]
+    lines = ["[all]"] + [
+        f"s{i} ansible_connection=local cfg={tmp_path / f's{i}' / 'config.json'} spelled='{s}'"
+        for i, s in enumerate(spellings)
+    ]
+    (tmp_path / "spell.ini").write_text("\n".join(lines) + "\n")
+    pb = play({"registry": "{{ spelled }}", "username": reg.username, "password": reg.password,
+               "config_path": "{{ cfg }}", "ca_cert": str(reg.ca_path)})
+    before = reg.verifications()
+    run = playbook(pb, inventory=tmp_path / "spell.ini", forks=4)
+    assert run.rc == 0, run.output
+    assert reg.verifications() - before == 1
+    for i in range(len(spellings)):
+        assert list(json.loads((tmp_path / f"s{i}" / "config.json").read_text())["auths"]) == [reg.host]
