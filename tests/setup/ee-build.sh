@@ -11,7 +11,9 @@
 # base image ID, the ansible-builder version). When an image with the same hash exists,
 # nothing is built.
 #
-# Usage: tests/setup/ee-build.sh [--force] [--print-name]
+# Usage: tests/setup/ee-build.sh [--force] [--no-cache] [--print-name]
+#   --force     build even when the label says the image is up to date (Docker's layer cache is used)
+#   --no-cache  build every layer again (a cold build; implies --force)
 #   EE_IMAGE=<name:tag>        image to build (default cloud-registry-auth/ee:latest)
 #   EE_BUILD_CA=<pem file>     CA bundle the build trusts, for TLS-intercepting proxies
 #                              (default: $SSL_CERT_FILE, else the system bundle; "none" to skip);
@@ -30,9 +32,11 @@ WORK=$ROOT/.tmp/ee-build
 LABEL=io.cloud-registry-auth.ee-inputs
 
 force=0
+builder_opts=()
 for arg in "$@"; do
   case $arg in
     --force) force=1 ;;
+    --no-cache) force=1; builder_opts+=(--no-cache) ;;
     --print-name) echo "$IMAGE"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
@@ -72,6 +76,7 @@ if ! "$BIN/ansible-builder" build \
     -f "$WORK/execution-environment.yml" \
     --context "$WORK/context" \
     --container-runtime docker \
+    "${builder_opts[@]}" \
     --tag "$IMAGE" \
     --extra-build-cli-args "--network host --label $LABEL=$want" \
     -v 3 >"$WORK/build.log" 2>&1; then
