@@ -47,6 +47,11 @@ BIN=$(dirname "$PYTHON")
 [ -x "$BIN/ansible-builder" ] || { echo "ansible-builder not found in $BIN: pip install ansible-builder" >&2; exit 1; }
 docker info >/dev/null 2>&1 || { echo "Docker Engine not reachable: run tests/setup/dockerd.sh" >&2; exit 1; }
 
+# one build at a time (both CI legs, or a test and `make ee`, may call this)
+mkdir -p "$ROOT/.tmp"
+exec 9>"$ROOT/.tmp/ee-build.lock"
+flock 9
+
 tests/setup/base-image.sh
 BASE=$(tests/setup/base-image.sh --print-name)
 BASE_ID=$(docker image inspect -f '{{ .Id }}' "$BASE")
