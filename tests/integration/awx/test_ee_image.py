@@ -162,6 +162,17 @@ def test_ee_has_runner_libraries_and_collections(ee):
     libs = ee.run("python3", "-c", "import google.auth, kubernetes, requests")
     assert libs.returncode == 0, libs.stderr
 
+    # pip installs were pinned by CI leg 1's constraints (tests/setup/ee-build.sh)
+    pins = dict(
+        line.split("==", 1) for line in (REPO / "tests/setup/constraints-py311.txt").read_text().splitlines() if "==" in line
+    )
+    core = ee.run("python3", "-c", "import ansible.release; print(ansible.release.__version__)")
+    assert core.stdout.strip() == pins["ansible-core"], core.stdout + core.stderr
+
+    # the build-time CA and build files are gone from the image
+    leftovers = ee.run("sh", "-c", "ls -d /usr/local/share/ca-certificates/ee-build-ca.crt /opt/ee-build /output 2>/dev/null")
+    assert leftovers.stdout.strip() == ""
+
     listed = ee.run("ansible-galaxy", "collection", "list", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     installed = {}
