@@ -17,6 +17,7 @@ Everything talks to 127.0.0.1 only (gcloud's metadata probing goes to the stand-
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -36,6 +37,26 @@ pytestmark = pytest.mark.docker
 
 PULLER = "puller@demo-project.iam.gserviceaccount.com"
 GCR_USERNAMES = ("oauth2accesstoken", "_dcgcloud_token")  # what GCR/AR accept with an access token
+
+
+JSON_KEY_USERNAMES = ("_json_key", "_json_key_base64")  # GAR/GCR's key-file login
+
+
+def json_key_is_active(google, username, password):
+    """What GAR checks for a ``_json_key`` login: the password is a service-account key file
+    whose private key is an active key of that account (here: the one the stand-in issued)."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        text = base64.b64decode(password, validate=True).decode() if username == "_json_key_base64" else password
+        info = json.loads(text)
+        account = google.service_accounts[info["client_email"]]
+        key = serialization.load_pem_private_key(info["private_key"].encode(), password=None)
+    except (ValueError, KeyError, TypeError):
+        return False
+    return info.get("private_key_id") == account["key_id"] and (
+        key.public_key().public_numbers() == account["public_key"].public_numbers()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +80,8 @@ def gcr(google, tmp_path_factory):
 
     def check_credentials(username, password):
         seen.append(username)
+        if username in JSON_KEY_USERNAMES:
+            return json_key_is_active(google, username, password)
         if username not in GCR_USERNAMES or not password:
             return False
         url = google.url + "/tokeninfo?" + urllib.parse.urlencode({"access_token": password})
@@ -307,3 +330,54 @@ def test_lookup_application_default_credentials(playbook, google, gcr, tmp_path)
     assert google.count("token_ok") == minted + 1
     pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
     assert pull.returncode == 0, pull.stderr
+
+
+KEY_AUTH_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: login
+      vars:
+        cred: "{{{{ lookup('cloud_registry.auth.registry_token', 'gcp', credentials_file='{key}',
+                          key_auth='{key_auth}', registry='{registry}') }}}}"
+      cloud_registry.auth.registry_login:
+        registry: "{{{{ cred.registry }}}}"
+        username: "{{{{ cred.username }}}}"
+        password: "{{{{ cred.password }}}}"
+        config_path: "{config}"
+        ca_cert: "{ca}"
+"""
+
+
+@pytest.mark.parametrize("key_auth, username", [("json_key", "_json_key"), ("json_key_base64", "_json_key_base64")])
+def test_key_auth_login_and_docker_pull(playbook, google, gcr, tmp_path, key_auth, username):
+    """The key-file login of the Artifact Registry docs (``docker login -u _json_key``), end to end:
+    the lookup hands out the key as a password, registry_login verifies it against the registry's
+    token service, and the real docker CLI pulls with the stored login."""
+    cfg = tmp_path / "docker" / "config.json"
+    pb = KEY_AUTH_PLAY.format(key=google.key_path, key_auth=key_auth, registry=gcr.host, config=cfg, ca=gcr.ca_path)
+    runs = [playbook(pb), playbook(pb, verbosity=4, json_output=False)]
+    assert runs[0].rc == 0, runs[0].output
+    assert runs[0].result("login")["changed"] and runs[0].result("login")["auth_scheme"] == "bearer"
+    assert runs[1].rc == 0 and google.key["private_key_id"] not in runs[1].output
+    assert "PRIVATE KEY" not in runs[0].output + runs[1].output
+    entry = json.loads(cfg.read_text())["auths"][gcr.host]
+    # like `docker login`: the registry's refresh token is kept, the key file itself is not
+    assert base64.b64decode(entry["auth"]).decode() == username + ":" and entry["identitytoken"]
+    assert "PRIVATE KEY" not in cfg.read_text()
+    pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
+    assert pull.returncode == 0, pull.stderr
+    assert username in gcr.seen_usernames
+
+
+def test_key_auth_with_a_key_google_does_not_know_is_refused(playbook, google, gcr, tmp_path):
+    """A well-formed key file of the right account but a different private key: the registry
+    refuses it, and nothing is written."""
+    stranger = GoogleCloudStub().add_service_account(PULLER)  # same email, another key, not registered here
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(stranger))
+    cfg = tmp_path / "docker" / "config.json"
+    run = playbook(KEY_AUTH_PLAY.format(key=other, key_auth="json_key", registry=gcr.host, config=cfg, ca=gcr.ca_path))
+    assert run.rc != 0
+    assert "PRIVATE KEY" not in run.output
+    assert not cfg.exists()
