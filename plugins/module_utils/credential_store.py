@@ -86,6 +86,15 @@ def _which(program, search):
     return None
 
 
+def session_bus(uid):
+    """The D-Bus session bus socket of user ``uid`` (``/run/user/UID/bus``), or None when there is none."""
+    bus = "/run/user/%d/bus" % uid
+    try:
+        return bus if stat.S_ISSOCK(os.stat(bus).st_mode) else None
+    except OSError:
+        return None
+
+
 def _session_bus(env):
     """Point helpers that need D-Bus (secretservice) at the user's session bus.
 
@@ -93,14 +102,9 @@ def _session_bus(env):
     does not, and libsecret would then try X11 autolaunch and fail. When the variable is
     unset and the user's bus socket exists, use it, as the login session would.
     """
-    if env.get("DBUS_SESSION_BUS_ADDRESS"):
-        return
-    bus = "/run/user/%d/bus" % os.geteuid()
-    try:
-        if stat.S_ISSOCK(os.stat(bus).st_mode):
-            env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + bus
-    except OSError:
-        pass
+    bus = None if env.get("DBUS_SESSION_BUS_ADDRESS") else session_bus(os.geteuid())
+    if bus:
+        env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + bus
 
 
 def _run(name, action, stdin, timeout, environ, run_command):

@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import stat
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store, docker_config
 from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import DockerConfigError
@@ -40,20 +39,17 @@ def secretservice_usable(account, run_command=None, environ=None):
     ``DISPLAY`` unset so it cannot wait for a desktop prompt. ``usable`` is None when it
     cannot be told (another user's bus, and not root).
     """
-    if credential_store.helper_path(SECRETSERVICE, environ) is None:
+    helper = credential_store.helper_path(SECRETSERVICE, environ)
+    if helper is None:
         return False, "docker-credential-secretservice is not installed"
-    bus = "/run/user/%d/bus" % account.uid
-    try:
-        is_socket = stat.S_ISSOCK(os.stat(bus).st_mode)
-    except OSError:
-        is_socket = False
-    if not is_socket:
-        return False, "no D-Bus session bus at %s" % bus
+    bus = credential_store.session_bus(account.uid)
+    if bus is None:
+        return False, "no D-Bus session bus at /run/user/%d/bus" % account.uid
     if run_command is None:
         return None, "no way to run the helper"
-    env_prog = credential_store.find_program("env", environ)
+    env_prog = credential_store.find_program("env", environ) or "env"
     argv = [env_prog, "-u", "DISPLAY", "HOME=%s" % account.home, "DBUS_SESSION_BUS_ADDRESS=unix:path=%s" % bus,
-            credential_store.helper_path(SECRETSERVICE, environ), "list"]
+            helper, "list"]
     timeout = credential_store.find_program("timeout", environ)
     if timeout:
         argv = [timeout, "--kill-after=2", str(PROBE_TIMEOUT)] + argv

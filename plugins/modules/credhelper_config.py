@@ -314,6 +314,7 @@ def main():
     except (DockerConfigError, CredentialStoreError) as e:
         module.fail_json(msg=str(e))
     diff = result.pop("diff")
+    reason = result.pop("secretservice_reason")
     if result["missing_helpers"]:
         missing = ", ".join("docker-credential-" + name for name in result["missing_helpers"])
         module.warn(
@@ -325,11 +326,10 @@ def main():
         module.warn(
             "%s: docker-credential-secretservice cannot work for %s on this host (%s); %s instead of secretservice, "
             "so the docker CLI keeps working" % (
-                result["config_path"], who, result.pop("secretservice_reason"),
+                result["config_path"], who, reason,
                 "using %s" % p["headless_fallback"] if p["headless_fallback"] != "file" else "keeping logins in the file",
             ) + " (%s)" % ", ".join(result["headless_fallback"])
         )
-    result.pop("secretservice_reason", None)
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)
