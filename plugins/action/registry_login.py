@@ -33,7 +33,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_logi
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import RunCache
 
 MODULE = "cloud_registry.auth.registry_login"
-INTERNAL = ("_verified_scheme", "_identity_token", "_keep_identity_token")
+INTERNAL = ("_verified_scheme", "_secrets_file")
 
 
 def _material(*parts):
@@ -68,29 +68,34 @@ class ActionModule(ActionBase):
             argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_if=REQUIRED_IF
         )
         module_args = dict(self._task.args)  # paths stay as the user wrote them (expanded on the host)
-        on_controller = params["state"] == "present" and params["verify"] and params["verify_from"] == "controller"
-        token_opts = None
+        # a password_file is read on the host and verified there: no secret travels back from a host
+        on_controller = (params["state"] == "present" and params["verify"] and params["verify_from"] == "controller"
+                         and params.get("password") is not None)
+        secrets = {}
         if on_controller:
-            password = params.get("password")
-            if password is None:
-                password = self._slurp_password(params["password_file"], task_vars)
-                module_args.pop("password_file", None)
-                module_args["password"] = password
+            password = params["password"]
+            secrets["password"] = password
             scheme, identity_token = self._verify(params, password)
             module_args["_verified_scheme"] = scheme
             if identity_token:
-                module_args["_identity_token"] = identity_token
-            token_opts = params
-
-        res = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-        existing = res.pop("_existing_identity_token", None)
-        if existing and token_opts is not None and not res.get("failed"):
-            if not self._token_still_valid(token_opts, existing):
-                module_args["_keep_identity_token"] = False
-                res = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-                res.pop("_existing_identity_token", None)
-        result.update(res)
+                secrets["_identity_token"] = identity_token
+        elif module_args.get("password") is not None:
+            secrets["password"] = module_args["password"]
+        if secrets:
+            module_args.pop("password", None)
+            module_args["_secrets_file"] = self._send_secrets(secrets)
+        result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
         return result
+
+    def _send_secrets(self, secrets):
+        """Put the secrets in a file of the task's private remote temp dir (removed with
+        it, and by the module as soon as it read them): module arguments are logged by
+        ansible-core itself under ANSIBLE_DEBUG, a file's content is not."""
+        tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()
+        path = self._connection._shell.join_path(tmpdir, "registry_login_secrets.json")
+        self._transfer_data(path, json.dumps(secrets))
+        self._fixup_perms2([tmpdir, path])
+        return path
 
     # -- helpers -----------------------------------------------------------
     def _cache(self):
@@ -139,41 +144,3 @@ class ActionModule(ActionBase):
         if not public.get("ok"):
             raise AnsibleActionFail(public.get("error") or "verification failed")
         return public["scheme"], secret
-
-    def _token_still_valid(self, p, token):
-        material = _material("token", _endpoint_key(p["registry"]), token, p["validate_certs"], p.get("ca_cert"))
-
-        def compute():
-            from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
-
-            try:
-                ok = reg.check_identity_token(
-                    p["registry"], token, validate_certs=p["validate_certs"], ca_cert=p.get("ca_cert"), timeout=p["timeout"]
-                )
-            except reg.RegistryError as e:
-                return {"ok": False, "error": to_text(e)}, None
-            return {"ok": True, "valid": bool(ok)}, None
-
-        cache = self._cache()
-        public = compute()[0] if cache is None else cache.get_or_compute(material, compute)[0]
-        if not public.get("ok"):
-            raise AnsibleActionFail(public.get("error"))
-        return public.get("valid", False)
-
-    def _slurp_password(self, path, task_vars):
-        """password_file lives on the host: read it from there (never shown)."""
-        res = self._execute_module(
-            module_name="ansible.builtin.slurp", module_args={"src": path}, task_vars=task_vars
-        )
-        if res.get("failed"):
-            raise AnsibleActionFail(
-                "cannot read password_file %s on the host: %s" % (path, to_text(res.get("msg", "unknown error")))
-            )
-        try:
-            text = base64.b64decode(res.get("content", "")).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise AnsibleActionFail("password_file %s on the host is not UTF-8 text" % path) from None
-        text = text.rstrip("\r\n")
-        if not text:
-            raise AnsibleActionFail("password_file %s on the host is empty" % path)
-        return text

@@ -411,6 +411,7 @@ from ansible.utils.display import Display  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import spawn_reaper  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.token_cache import TokenCache  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.module_utils import redact  # noqa: E402
 
 display = Display()
 
@@ -423,11 +424,11 @@ SECRET_OPTIONS = (
 _CONTROL = ("_terms", "provider", "min_ttl", "cache_dir", "run_cache_dir")
 
 
-def _scrub(text, secrets):
-    for value in secrets:
-        if value and len(value) >= 4:
-            text = text.replace(value, "********")
-    return text
+USER_OPTIONS = ("username", "client_id", "access_key_id", "aws_access_key_id")
+
+
+def _scrub(text, secrets, usernames=()):
+    return redact.scrub(text, [v for v in secrets if isinstance(v, str)], usernames)
 
 
 # secrets the providers read from the environment themselves (as their own tools do)
@@ -491,6 +492,7 @@ class LookupModule(LookupBase):
                 continue
             options[name] = self.get_option(name)
         secrets = _secret_values(options)
+        users = [options[u] for u in USER_OPTIONS if isinstance(options.get(u), str)] + ["oauth2accesstoken", "<token>"]
         min_ttl = self.get_option("min_ttl")
         if min_ttl is None or int(min_ttl) < 0:
             raise AnsibleError("registry_token: min_ttl must be a number of seconds >= 0")
@@ -501,14 +503,14 @@ class LookupModule(LookupBase):
             cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"),
                                reaper=spawn_reaper)
             cred = cache.get_or_mint(PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl,
-                                     scrub=lambda text: _scrub(text, secrets))
+                                     scrub=lambda text: _scrub(text, secrets, users))
         except TokenError as exc:
-            raise AnsibleError(_scrub(str(exc), secrets)) from None
+            raise AnsibleError(_scrub(str(exc), secrets, users)) from None
         except AnsibleError:
             raise
         except Exception as exc:  # a provider bug must not leak a secret through its message
             raise AnsibleError("registry_token provider=%s: unexpected %s: %s" % (
-                provider, type(exc).__name__, _scrub(str(exc), secrets)[:300])) from None
+                provider, type(exc).__name__, _scrub(str(exc), secrets, users)[:300])) from None
         source = {"run": "the run cache", "disk": "cache_dir", "mint": "a new mint"}[cache.last_source]
         display.vvv("registry_token: provider=%s identity=%s...: credential from %s, expires %s" % (
             provider, cache.display_id(PROVIDERS[provider], ident), source, cred.as_dict()["expires_at"] or "never"))

@@ -27,6 +27,8 @@ import os
 import re
 import stat
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils import redact
+
 NOT_FOUND = "credentials not found in native keychain"
 # Older docker-credential-pass builds (Debian bookworm's 0.6.4) say this instead.
 NOT_FOUND_TEXTS = (NOT_FOUND, "is not in the password store")
@@ -138,7 +140,8 @@ def store(name, server, username, secret, run_command=None, timeout=30, environ=
     rc, out, err = _run(name, "store", payload, timeout, environ, run_command)
     if rc != 0:
         raise CredentialStoreError(
-            "%s%s could not store credentials for %s: %s" % (PREFIX, name, server, _scrub(_error_text(out, err), secret))
+            "%s%s could not store credentials for %s: %s"
+            % (PREFIX, name, server, redact.scrub(_error_text(out, err), [secret], [username]))
         )
 
 
@@ -149,7 +152,7 @@ def get(name, server, run_command=None, timeout=30, environ=None):
         message = _error_text(out, err)
         if _not_found(out, err):
             return None
-        raise CredentialStoreError("%s%s could not read credentials for %s: %s" % (PREFIX, name, server, message))
+        raise CredentialStoreError("%s%s could not read credentials for %s: %s" % (PREFIX, name, server, _record_free(message)))
     try:
         data = json.loads(out)
     except ValueError:
@@ -168,7 +171,7 @@ def erase(name, server, run_command=None, timeout=30, environ=None):
         if _not_found(out, err):
             return False
         raise CredentialStoreError(
-            "%s%s could not erase credentials for %s: %s" % (PREFIX, name, server, _error_text(out, err))
+            "%s%s could not erase credentials for %s: %s" % (PREFIX, name, server, _record_free(_error_text(out, err)))
         )
     return True
 
@@ -189,7 +192,8 @@ def _not_found(out, err):
     return any(text in out or text in err for text in NOT_FOUND_TEXTS)
 
 
-def _scrub(text, secret):
-    if secret and secret in text:
-        return text.replace(secret, "********")
+def _record_free(text):
+    """A helper's error text, unless it carries a credential record (its secret is unknown here)."""
+    if re.search(r'"?(Secret|Username|password|auth)"?\s*[:=]', text, re.IGNORECASE):
+        return "(its message carries a credential record and is not shown)"
     return text

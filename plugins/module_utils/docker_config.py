@@ -29,7 +29,6 @@ import base64
 import binascii
 import copy
 import errno
-import fcntl
 import grp
 import ipaddress
 import json
@@ -37,7 +36,8 @@ import os
 import pwd
 import re
 import stat
-import tempfile
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils import safe_path
 
 MASK = "********"
 CHANGED_MASK = "******** (changed)"
@@ -54,7 +54,8 @@ DOCKER_HUB_ALIASES = frozenset(
 FORMATS = ("docker", "containers")
 SECRET_FIELDS = ("auth", "password", "identitytoken", "registrytoken", "identityToken", "registryToken")
 
-_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_MAX_HOST = 253
 _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PATH_SEGMENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
@@ -108,6 +109,10 @@ def _split_server(server):
         host, sep, port = hostport.partition(":")
         if not sep:
             port = None
+        if len(host) > _MAX_HOST:
+            raise DockerConfigError(
+                "registry %r: the host name is %d characters long; DNS allows %d" % (server[:80] + "...", len(host), _MAX_HOST)
+            )
         labels = host.split(".")
         if not all(_HOST_LABEL.match(label) for label in labels):
             raise DockerConfigError(
@@ -345,9 +350,19 @@ def for_user(user, config_path=None, fmt="docker", owner=None, group=None, envir
 
 
 def resolve_path(path):
-    """The file a write goes to: symlinks are followed like the docker CLI does."""
-    path = os.path.abspath(os.path.expanduser(path))
-    return os.path.realpath(path)
+    """The real path a write of ``path`` goes to (symlinks followed as :mod:`safe_path` allows)."""
+    res = _resolve(path)
+    try:
+        return res.path
+    finally:
+        res.close()
+
+
+def _resolve(path, fmt="docker"):
+    try:
+        return safe_path.resolve(path, what=_fmt_name(fmt))
+    except safe_path.UnsafePathError as e:
+        raise DockerConfigError(str(e)) from None
 
 
 # --------------------------------------------------------------------------
@@ -378,36 +393,123 @@ def validate(data, path, fmt="docker"):
         raise DockerConfigError("%s: 'credsStore' must be a string" % path)
 
 
-def load(path, fmt="docker"):
-    """The parsed file; ``{}`` when it does not exist. Never guesses on a broken file."""
-    real = resolve_path(path)
-    try:
-        with open(real, "rb") as f:
-            raw = f.read()
-    except IOError as e:
-        if e.errno == errno.ENOENT:
-            return {}
-        if e.errno == errno.EISDIR:
-            raise DockerConfigError("%s is a directory, not a %s file: remove or rename it" % (path, _fmt_name(fmt))) from None
-        raise DockerConfigError("cannot read %s: %s" % (path, e.strerror)) from None
+class Number:
+    """A JSON number kept as the text it was written as: ``1e400`` or
+    ``0.10000000000000000001`` survive a round trip byte for byte (a float would
+    turn the first into ``Infinity``, which no JSON reader accepts)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+    def __eq__(self, other):
+        return isinstance(other, Number) and other.text == self.text
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __repr__(self):
+        return self.text
+
+
+class _Object(dict):
+    """A parsed JSON object that remembers the values of keys given more than once."""
+
+    __slots__ = ("dups",)
+
+
+def _object_pairs(pairs):
+    obj = _Object()
+    obj.dups = None
+    for key, value in pairs:
+        if key in obj:
+            if obj.dups is None:
+                obj.dups = {}
+            obj.dups.setdefault(key, [obj[key]]).append(value)
+        obj[key] = value
+    return obj
+
+
+def _no_constant(name):
+    raise ValueError("%s is not JSON (the docker CLI rejects it)" % name)
+
+
+def _plain(node, top=False):
+    """Plain dicts from _Object, duplicate keys resolved like Go's encoding/json reads
+    them into the docker CLI's ConfigFile: a top-level object field given twice is
+    merged (Go fills the same map twice), anything else: the last one wins."""
+    if isinstance(node, dict):
+        out = {}
+        dups = getattr(node, "dups", None) or {}
+        for key, value in node.items():
+            if top and key in dups and all(isinstance(v, dict) for v in dups[key]):
+                merged = {}
+                for v in dups[key]:
+                    merged.update(_plain(v))
+                out[key] = merged
+            else:
+                out[key] = _plain(value)
+        return out
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def parse(raw, path, fmt="docker"):
+    """The config in ``raw`` (bytes); DockerConfigError (naming ``path``) when the docker CLI would not read it."""
     if not raw.strip():
         # The docker CLI treats an empty file as an empty config; so do we.
         return {}
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DockerConfigError("%s is not UTF-8 text: fix or remove the file; it was left unchanged" % path) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_object_pairs, parse_float=Number, parse_int=Number,
+                          parse_constant=_no_constant)
+    except RecursionError:
+        raise DockerConfigError(
+            "%s is nested too deeply to be a %s: fix or remove the file; it was left unchanged" % (path, _fmt_name(fmt))
+        ) from None
+    except ValueError as e:
         raise DockerConfigError(
             "%s is not valid JSON (%s): fix or remove the file; it was left unchanged" % (path, _safe_json_error(e))
         ) from None
+    data = _plain(data, top=True)
     validate(data, path, fmt)
     return data
 
 
+def load(path, fmt="docker"):
+    """The parsed file; ``{}`` when it does not exist. Never guesses on a broken file."""
+    res = _resolve(path, fmt)
+    try:
+        return _load_resolved(res, path, fmt)
+    finally:
+        res.close()
+
+
+def _load_resolved(res, path, fmt):
+    try:
+        raw = safe_path.read_bytes(res)
+    except IsADirectoryError:
+        raise DockerConfigError("%s is a directory, not a %s file: remove or rename it" % (path, _fmt_name(fmt))) from None
+    except OSError as e:
+        raise DockerConfigError("cannot read %s: %s" % (path, e.strerror)) from None
+    if raw is None:
+        return {}
+    return parse(raw, path, fmt)
+
+
 def _safe_json_error(err):
     # json error messages carry a position, never file content.
-    if isinstance(err, ValueError) and hasattr(err, "msg"):
-        return "%s at line %s column %s" % (err.msg, getattr(err, "lineno", "?"), getattr(err, "colno", "?"))
-    return "not UTF-8 text"
+    if hasattr(err, "lineno"):
+        return "%s at line %s column %s" % (err.msg, err.lineno, err.colno)
+    return str(err)
 
 
 def _fmt_name(fmt):
@@ -469,15 +571,39 @@ def masked(data, other=None):
             for k, v in node.items():
                 p = peer.get(k) if isinstance(peer, dict) else None
                 if k in SECRET_FIELDS and isinstance(v, str):
-                    out[k] = _mask_value(k, v, p, mark_changed=other is not None)
+                    out[_shown_text(k)] = _mask_value(k, v, p, mark_changed=other is not None)
                 else:
-                    out[k] = walk(v, p)
+                    out[_shown_text(k)] = walk(v, p)
             return out
         if isinstance(node, list):
             return [walk(v, None) for v in node]
+        if isinstance(node, Number):
+            return _shown_number(node)
+        if isinstance(node, str):
+            return _shown_text(node)
         return node
 
     return walk(copy.deepcopy(data), other)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _shown_text(text):
+    """Text for a result or diff: a lone surrogate shown as U+FFFD, as Go reads it."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _shown_number(num):
+    """A JSON number for a result or diff: its value where Python holds it exactly, else its text."""
+    try:
+        return int(num.text)
+    except ValueError:
+        pass
+    value = float(num.text)
+    if value in (float("inf"), float("-inf")) or repr(value) != num.text:
+        return num.text
+    return value
 
 
 # --------------------------------------------------------------------------
@@ -540,123 +666,68 @@ def parse_mode(mode):
     raise DockerConfigError("mode %r is not an octal mode such as '0600' (symbolic modes are not supported here)" % mode)
 
 
-def _owner_of_new_dir(path, uid, gid):
-    if uid != -1 or gid != -1:
-        os.chown(path, uid, gid)
-
-
-def _makedirs(directory, uid, gid, check_mode):
-    """Create missing parents 0700 (owned like the file); return the missing ones, innermost first."""
-    missing = []
-    d = directory
-    while d and not os.path.isdir(d):
-        if os.path.exists(d):
-            raise DockerConfigError("%s exists and is not a directory: cannot write a config below it" % d)
-        missing.append(d)
-        parent = os.path.dirname(d)
-        if parent == d:
-            break
-        d = parent
-    if check_mode:
-        return missing
-    for d in reversed(missing):
-        try:
-            os.mkdir(d, 0o700)
-        except OSError as e:
-            if e.errno != errno.EEXIST:
-                raise DockerConfigError("cannot create directory %s: %s" % (d, e.strerror)) from None
-        os.chmod(d, 0o700)
-        _owner_of_new_dir(d, uid, gid)
-    return missing
-
-
-def _remove_new_dirs(created):
-    """Take back directories made for a file that needed no write (only while they are empty)."""
-    for d in created:
-        try:
-            os.rmdir(d)
-        except OSError:
+def _dump(node, out, indent):
+    if isinstance(node, dict):
+        if not node:
+            out.append("{}")
             return
+        inner = indent + "\t"
+        out.append("{\n")
+        for i, (key, value) in enumerate(node.items()):
+            out.append(inner + _dump_str(key) + ": ")
+            _dump(value, out, inner)
+            out.append(",\n" if i < len(node) - 1 else "\n")
+        out.append(indent + "}")
+    elif isinstance(node, list):
+        if not node:
+            out.append("[]")
+            return
+        inner = indent + "\t"
+        out.append("[\n")
+        for i, value in enumerate(node):
+            out.append(inner)
+            _dump(value, out, inner)
+            out.append(",\n" if i < len(node) - 1 else "\n")
+        out.append(indent + "]")
+    elif isinstance(node, str):
+        out.append(_dump_str(node))
+    elif isinstance(node, Number):
+        out.append(node.text)
+    elif node is True:
+        out.append("true")
+    elif node is False:
+        out.append("false")
+    elif node is None:
+        out.append("null")
+    elif isinstance(node, int):
+        out.append(str(node))
+    elif isinstance(node, float):
+        if node != node or node in (float("inf"), float("-inf")):
+            raise DockerConfigError("a config value is not a finite number: it cannot be written as JSON")
+        out.append(repr(node))
+    else:
+        raise DockerConfigError("a config value of type %s cannot be written as JSON" % type(node).__name__)
 
 
-class _DirLock:
-    """flock on the directory that holds the file: serialises read-modify-write
-    across processes without leaving a lock file beside the config."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.fd = None
-
-    def __enter__(self):
-        if os.path.isdir(self.directory):
-            self.fd = os.open(self.directory, os.O_RDONLY)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
-        return False
+def _dump_str(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # a lone surrogate (valid as a JSON escape): keep the escape, as it was read
+        return json.dumps(text, ensure_ascii=True)
+    return json.dumps(text, ensure_ascii=False)
 
 
 def dumps(data):
-    """Serialise like the docker CLI (tab indentation), with a final newline."""
-    return json.dumps(data, indent="\t", ensure_ascii=False) + "\n"
+    """Serialise like the docker CLI (tab indentation), with a final newline; numbers
+    are written as they were read."""
+    out = []
+    _dump(data, out, "")
+    return "".join(out) + "\n"
 
 
-def atomic_write(real_path, content, uid=-1, gid=-1, mode=None):
-    """Temp file in the same directory, fsync, keep/set owner and mode, rename, fsync dir."""
-    directory = os.path.dirname(real_path)
-    try:
-        st = os.stat(real_path)
-    except OSError:
-        st = None
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(real_path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        if st is not None:
-            new_mode = stat.S_IMODE(st.st_mode) if mode is None else mode
-            new_uid = st.st_uid if uid == -1 else uid
-            new_gid = st.st_gid if gid == -1 else gid
-        else:
-            new_mode = 0o600 if mode is None else mode
-            new_uid, new_gid = uid, gid
-        os.chmod(tmp, new_mode)
-        if new_uid != -1 or new_gid != -1:
-            if new_uid != os.geteuid() or new_gid != os.getegid():
-                os.chown(tmp, new_uid, new_gid)
-        os.rename(tmp, real_path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise DockerConfigError("cannot write %s: %s" % (real_path, e.strerror)) from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
-def _attrs_differ(real_path, uid, gid, mode):
-    try:
-        st = os.stat(real_path)
-    except OSError:
+def _attrs_differ(st, uid, gid, mode):
+    if st is None:
         return False
     if uid != -1 and st.st_uid != uid:
         return True
@@ -667,60 +738,104 @@ def _attrs_differ(real_path, uid, gid, mode):
     return False
 
 
-def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, group=None, mode=None):
+def check_mode_bits(mode, path):
+    """A credentials file is for its owner: no setuid/setgid/sticky, no world access."""
+    if mode is None:
+        return None
+    if mode & 0o7000:
+        raise DockerConfigError(
+            "mode %04o for %s has setuid/setgid/sticky bits: a credentials file takes none (use 0600)" % (mode, path))
+    if mode & 0o007:
+        raise DockerConfigError(
+            "mode %04o for %s lets every user of the host read the credentials: use 0600 (or 0640 with a group)"
+            % (mode, path))
+    return mode
+
+
+def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, group=None, mode=None, want_diff=True):
     """Locked read-modify-write of a config file.
 
     ``mutate(data)`` edits the loaded dict in place (it may raise
     DockerConfigError to abort; nothing is written then). The result is
-    validated before it replaces the file. Returns a ConfigUpdate whose
-    ``before``/``after`` are masked.
+    validated before it replaces the file. The path is resolved through
+    :mod:`safe_path` (another user's symlinks are followed only into their own
+    directories). Directories are created only when something is written, and
+    never removed. Returns a ConfigUpdate whose ``before``/``after`` are masked
+    (built only with ``want_diff``).
     """
     if fmt not in FORMATS:
         raise DockerConfigError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
-    real = resolve_path(path)
-    if os.path.isdir(real):
-        raise DockerConfigError("%s is a directory, not a %s file: remove or rename it" % (path, _fmt_name(fmt)))
-    uid, gid, mode = _uid(owner), _gid(group), parse_mode(mode)
-    directory = os.path.dirname(real)
-    created_dirs = _makedirs(directory, uid, gid, check_mode)
-    if created_dirs and check_mode:
-        data = {}
-        before = {}
+    uid, gid = _uid(owner), _gid(group)
+    mode = check_mode_bits(parse_mode(mode), path)
+    res = _resolve(path, fmt)
+    try:
+        if res.st is not None and stat.S_ISDIR(res.st.st_mode):
+            raise DockerConfigError("%s is a directory, not a %s file: remove or rename it" % (path, _fmt_name(fmt)))
+        if not res.dir_exists:
+            # nothing exists yet: decide without creating anything
+            new = {}
+            mutate(new)
+            validate(new, path, fmt)
+            if not new or check_mode:
+                return _update_result(bool(new), {}, new, res.path, bool(new), False, bool(new), want_diff)
+            try:
+                safe_path.make_dirs(res, uid, gid)
+            except OSError as e:
+                raise DockerConfigError("cannot create the directory for %s: %s" % (path, e.strerror)) from None
+            res.close()
+            res = _resolve(path, fmt)
+        return _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode, want_diff)
+    except safe_path.UnsafePathError as e:
+        raise DockerConfigError(str(e)) from None
+    finally:
+        res.close()
+
+
+def _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode, want_diff):
+    with safe_path.DirLock(res.dir_fd):
+        # what another writer did before we got the lock counts
+        st = _restat(res)
+        data = _load_resolved(res, path, fmt)
         new = copy.deepcopy(data)
         mutate(new)
         validate(new, path, fmt)
-        changed = new != before
-        return ConfigUpdate(changed, {}, masked(new, {}), real, content_changed=changed, created=changed)
-    with _DirLock(directory):
-        exists = os.path.exists(real)
-        data = load(real, fmt)
-        new = copy.deepcopy(data)
-        mutate(new)
-        validate(new, path, fmt)
+        exists = st is not None
         content_changed = new != data or (not exists and bool(new))
-        attrs_changed = exists and _attrs_differ(real, uid, gid, mode)
+        attrs_changed = _attrs_differ(st, uid, gid, mode)
         changed = content_changed or attrs_changed
         if changed and not check_mode:
-            if content_changed:
-                atomic_write(real, dumps(new), uid, gid, mode)
-            else:
-                try:
-                    if uid != -1 or gid != -1:
-                        os.chown(real, uid, gid)
-                    if mode is not None:
-                        os.chmod(real, mode)
-                except OSError as e:
-                    raise DockerConfigError("cannot set owner/mode of %s: %s" % (path, e.strerror)) from None
-    if created_dirs and not changed:
-        _remove_new_dirs(created_dirs)
+            safe_path.remove_stale_temps(res)
+            try:
+                # attrs too are set on a new copy: an existing file is never chowned in place
+                safe_path.replace_file(res, dumps(new).encode("utf-8"), uid, gid, mode)
+            except OSError as e:
+                raise DockerConfigError("cannot write %s: %s" % (res.path, e.strerror)) from None
+    return _update_result(changed, data, new, res.path, content_changed, attrs_changed,
+                          content_changed and not exists, want_diff)
+
+
+def _restat(res):
+    try:
+        res.st = os.stat(res.name, dir_fd=res.dir_fd, follow_symlinks=False)
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            raise DockerConfigError("cannot look at %s: %s" % (res.path, e.strerror)) from None
+        res.st = None
+    if res.st is not None and stat.S_ISLNK(res.st.st_mode):
+        # became a symlink since it was resolved: someone is racing us
+        raise DockerConfigError("%s was replaced by a symbolic link while it was being updated: run again" % res.path)
+    return res.st
+
+
+def _update_result(changed, before, after, real, content_changed, attrs_changed, created, want_diff):
     return ConfigUpdate(
         changed,
-        masked(data),
-        masked(new, data),
+        masked(before) if want_diff else None,
+        masked(after, before) if want_diff else None,
         real,
         content_changed=content_changed,
         attrs_changed=attrs_changed,
-        created=content_changed and not exists,
+        created=created,
     )
 
 

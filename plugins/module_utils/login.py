@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import sys
 
@@ -87,8 +88,8 @@ def _wanted(username, password, identity_token):
 
 
 class Outcome:
-    """What a login/logout did. ``existing_identity_token`` is a secret handed to the
-    action plugin only (it pops it before the result is shown)."""
+    """What a login/logout did. ``existing_identity_token``: the identity token of an
+    earlier login that was kept (a secret: checked on the host, never returned)."""
 
     def __init__(self):
         self.changed = False
@@ -250,7 +251,7 @@ def _domain_error(exc):
 def safe_run(params, check_mode=False, environ=None, run_command=None):
     """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
     try:
-        return run(params, check_mode=check_mode, environ=environ, run_command=run_command)
+        return run(take_secrets(params), check_mode=check_mode, environ=environ, run_command=run_command)
     except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
         if _domain_error(e):
             raise LoginError(str(e)) from None
@@ -258,7 +259,7 @@ def safe_run(params, check_mode=False, environ=None, run_command=None):
 
 
 def run(params, check_mode=False, environ=None, run_command=None):
-    """The module's whole job, from its parameters. Returns (result dict, secret_for_action or None).
+    """The module's whole job, from its parameters. Returns the result dict (no secret in it).
 
     ``run_command`` (``AnsibleModule.run_command``) runs credential helpers.
 
@@ -269,7 +270,7 @@ def run(params, check_mode=False, environ=None, run_command=None):
         params.get("user"), params.get("config_path"), fmt, params.get("owner"), params.get("group"), environ=environ
     )
     state = params.get("state") or "present"
-    store = params.get("store") or "auto"
+    store_kind_param = store = params.get("store") or "auto"
     registry = params["registry"]
     dc.normalize_registry(registry, fmt)  # bad names fail before anything else
     if state == "absent":
@@ -278,7 +279,7 @@ def run(params, check_mode=False, environ=None, run_command=None):
                   "verified": False, "auth_scheme": None}
         if out.diffs:
             result["diff"] = out.diffs if len(out.diffs) > 1 else out.diffs[0]
-        return result, None
+        return result
 
     password = params.get("password")
     if params.get("password_file") and password is None:
@@ -300,33 +301,19 @@ def run(params, check_mode=False, environ=None, run_command=None):
         )
         scheme, identity_token = res.scheme, res.identity_token
         verified = True
-    out = login(
-        path,
-        registry,
-        params["username"],
-        password,
-        fmt=fmt,
-        store=store,
-        identity_token=identity_token,
-        keep_identity_token=params.get("_keep_identity_token", True),
-        check_mode=check_mode,
-        owner=owner,
-        group=group,
-        mode=params.get("mode"),
-        run_command=run_command,
-    )
-    existing = out.existing_identity_token
-    if existing and not params.get("_verified_scheme"):
-        # verified on this host: check the kept token here as well
-        from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import check_identity_token
 
-        if not check_identity_token(registry, existing, params.get("validate_certs", True), params.get("ca_cert"),
-                                    params.get("timeout") or 30):
-            out = login(path, registry, params["username"], password, fmt=fmt, store=store,
-                        identity_token=identity_token, keep_identity_token=False, check_mode=check_mode,
-                        owner=owner, group=group, mode=params.get("mode"),
-                        run_command=run_command)
-        existing = None
+    def store(keep):
+        return login(path, registry, params["username"], password, fmt=fmt, store=store_kind,
+                     identity_token=identity_token, keep_identity_token=keep, check_mode=check_mode,
+                     owner=owner, group=group, mode=params.get("mode"), run_command=run_command)
+
+    store_kind = store_kind_param
+    out = store(True)
+    if out.existing_identity_token:
+        # the host's token of an earlier login is kept only while the token service
+        # still takes it, checked from here: the token never leaves the host
+        if not _token_still_valid(registry, out.existing_identity_token, params):
+            out = store(False)
     result = {
         "changed": out.changed,
         "registry": out.key,
@@ -337,7 +324,40 @@ def run(params, check_mode=False, environ=None, run_command=None):
     }
     if out.diffs:
         result["diff"] = out.diffs if len(out.diffs) > 1 else out.diffs[0]
-    return result, existing
+    return result
+
+
+def _token_still_valid(registry, token, params):
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import RegistryError, check_identity_token
+
+    try:
+        return check_identity_token(registry, token, params.get("validate_certs", True), params.get("ca_cert"),
+                                    params.get("timeout") or 30)
+    except RegistryError:
+        return False  # cannot tell from here: the fresh token replaces it
+
+
+def take_secrets(params):
+    """Move the secrets the action plugin put in ``_secrets_file`` into ``params``; the file is deleted."""
+    path = params.get("_secrets_file")
+    if not path:
+        return params
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+    except (IOError, OSError, ValueError) as e:
+        raise LoginError("cannot read the secrets the action plugin sent (%s): %s" % (
+            path, getattr(e, "strerror", None) or "not JSON")) from None
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    params = dict(params)
+    for key in ("password", "_identity_token"):
+        if data.get(key) is not None:
+            params[key] = data[key]
+    return params
 
 
 __all__ = ["LoginError", "login", "logout", "run", "read_password_file"]

@@ -52,6 +52,8 @@ try:  # Python 3
 except ImportError:  # pragma: no cover - Python 2 is not supported on targets
     raise
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils import redact
+
 DEFAULT_TIMEOUT = 30
 DEFAULT_CLIENT_ID = "cloud_registry.auth"
 USER_AGENT = "cloud_registry.auth/registry_login"
@@ -268,7 +270,13 @@ class _NoRedirect(HTTPRedirectHandler):
 
 
 class _Client:
+    """One registry conversation. ``hold(username, *secrets)`` names the credentials it
+    carries: every error body it hands back has them scrubbed (in every derived form),
+    since some registries and token services echo the request in their errors."""
+
     def __init__(self, validate_certs=True, ca_cert=None, timeout=DEFAULT_TIMEOUT):
+        self.secrets = []
+        self.usernames = []
         self.timeout = timeout
         self.ca_cert = ca_cert
         self.validate_certs = validate_certs
@@ -310,11 +318,21 @@ class _Client:
                 body = exc.read(1024 * 1024)
             except Exception:  # noqa: BLE001 - body is optional
                 body = b""
-            return exc.code, exc.headers, body
+            return exc.code, exc.headers, self._scrubbed(body)
         except URLError as exc:
             raise self._transport_error(url, exc.reason) from None
         except (socket.timeout, ssl.SSLError, OSError) as exc:
             raise self._transport_error(url, exc) from None
+
+    def hold(self, username, *secrets):
+        self.usernames.append(username)
+        self.secrets.extend(s for s in secrets if s)
+
+    def _scrubbed(self, body):
+        if not self.secrets or not body:
+            return body
+        text = body.decode("utf-8", "replace")
+        return redact.scrub(text, self.secrets, self.usernames).encode("utf-8")
 
     def _transport_error(self, url, reason):
         if isinstance(reason, ssl.SSLCertVerificationError if hasattr(ssl, "SSLCertVerificationError") else ssl.SSLError) and (
@@ -469,6 +487,7 @@ def verify(
     Raises ``RegistryError`` (never containing the password or a token).
     """
     client = _Client(validate_certs=validate_certs, ca_cert=ca_cert, timeout=timeout)
+    client.hold(username, password)
     base, status, challenge = _ping(client, registry, validate_certs)
     if status == 200:
         return VerifyResult("none", base)
@@ -493,6 +512,7 @@ def verify(
     token, refresh = fetch_token(
         client, realm, service, username, password, params.get("scope"), client_id=client_id, registry=registry
     )
+    client.hold(username, token, refresh)
     status, _headers, body = client.request(base + "/v2/", headers={"Authorization": "Bearer " + token})
     if status in (401, 403):
         raise RegistryError(
@@ -519,6 +539,7 @@ def check_identity_token(
     (``POST realm grant_type=refresh_token``); False when it refuses it (401/400/403).
     Network errors raise ``RegistryError``."""
     client = _Client(validate_certs=validate_certs, ca_cert=ca_cert, timeout=timeout)
+    client.hold(None, identity_token)
     base, status, challenge = _ping(client, registry, validate_certs)
     if status == 200 or challenge is None or challenge[0] != "bearer" or not challenge[1].get("realm"):
         return False

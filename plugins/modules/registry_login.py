@@ -58,8 +58,8 @@ options:
     description:
       - Path of a file B(on the managed host) that holds the password (like C(docker login --password-stdin)); a
         trailing newline is removed.
-      - With O(verify_from=controller) the action plugin reads the file from the host (one C(slurp) per host) so the
-        credential is still verified once per run on the controller.
+      - The file is read on the host, and the credential is verified there (as with O(verify_from=host)): no secret
+        travels from a host back to the controller.
     type: path
     version_added: 0.1.0
   state:
@@ -148,16 +148,13 @@ options:
       - Internal, set by the action plugin after it verified the credential on the controller. Do not set it.
     type: str
     version_added: 0.1.0
-  _identity_token:
+  _secrets_file:
     description:
-      - Internal, set by the action plugin (the identity token the registry returned). Do not set it.
-    type: str
+      - Internal, set by the action plugin. The password and the identity token reach the module in this file
+        (in the task's private remote temporary directory; the module deletes it), never as module arguments, so
+        they appear in no log, not even ansible-core's own with E(ANSIBLE_DEBUG). Do not set it.
+    type: path
     version_added: 0.1.0
-  _keep_identity_token:
-    description:
-      - Internal, set by the action plugin. Do not set it.
-    type: bool
-    default: true
     version_added: 0.1.0
 attributes:
   action:
@@ -272,8 +269,8 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (  # noqa: E402
     ARGUMENT_SPEC,
+    MODULE_REQUIRED_IF,
     MUTUALLY_EXCLUSIVE,
-    REQUIRED_IF,
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.login import LoginError, safe_run  # noqa: E402
 
@@ -282,16 +279,13 @@ def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
-        required_if=REQUIRED_IF,
+        required_if=MODULE_REQUIRED_IF,
         supports_check_mode=True,
     )
     try:
-        result, existing_token = safe_run(module.params, check_mode=module.check_mode, run_command=module.run_command)
+        result = safe_run(module.params, check_mode=module.check_mode, run_command=module.run_command)
     except LoginError as e:
         module.fail_json(msg=str(e))
-    if existing_token:
-        # handed to the action plugin only, which checks it and removes it from the result
-        result["_existing_identity_token"] = existing_token
     module.exit_json(**result)
 
 

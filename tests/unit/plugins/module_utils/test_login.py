@@ -76,9 +76,9 @@ def test_auto_store_follows_creds_store_and_helpers(tmp_path):
     assert "docker-credential-nosuchhelper-xyz" in str(e.value) and "p" not in str(e.value).split()
     assert cfg.read_bytes() == before
     # store=file ignores the helper, like a plain inline login
-    res, token = lg.run({"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg),
+    res = lg.run({"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg),
                          "verify": False, "store": "file"})
-    assert res["store"] == "file" and token is None and res["verified"] is False and res["auth_scheme"] is None
+    assert res["store"] == "file" and "_existing_identity_token" not in res and res["verified"] is False and res["auth_scheme"] is None
 
 
 def test_logout_removes_every_spelling_and_missing_file_is_ok(tmp_path):
@@ -109,7 +109,7 @@ def test_password_file(tmp_path):
 @pytest.mark.parametrize("fmt, key", [("docker", "https://index.docker.io/v1/"), ("containers", "docker.io")])
 def test_docker_hub_keys(tmp_path, fmt, key):
     cfg = tmp_path / "c.json"
-    res, _unused = lg.run({"registry": "registry-1.docker.io", "username": "u", "password": "p",
+    res = lg.run({"registry": "registry-1.docker.io", "username": "u", "password": "p",
                            "config_path": str(cfg), "verify": False, "format": fmt, "store": "file"})
     assert res["registry"] == key and key in read(cfg)["auths"]
 
