@@ -545,7 +545,12 @@ def status_error(code, text, host):
         status = {}
     message = status.get("message") or text.strip()[:300] or "HTTP %s" % code
     reason = status.get("reason") or ""
+    causes = (status.get("details") or {}).get("causes") or []
     hint = ""
+    if code == 403 and any(isinstance(c, dict) and c.get("reason", c.get("type")) == "NamespaceTerminating"
+                           for c in causes):
+        # NamespaceLifecycle admission: the namespace is being deleted (not an RBAC problem)
+        return KubeError("%s (%s NamespaceTerminating)" % (message, code), code=code, reason="NamespaceTerminating")
     if code == 401:
         hint = (": the API server at %s rejected the credentials (none of a valid bearer token or a client "
                 "certificate signed by its client CA). Fix: check api_key, the kubeconfig user (token, "
@@ -778,7 +783,15 @@ class _NamespaceGone(Exception):
     pass
 
 
+def _gone_message(exc, ns):
+    if exc.reason == "NamespaceTerminating":
+        return "namespace %s does not exist any more (it is being deleted)" % ns
+    return "namespace %s does not exist (deleted or never created)" % ns
+
+
 def _is_ns_not_found(exc, ns):
+    if exc.reason == "NamespaceTerminating":
+        return True
     return exc.code == 404 and ('namespaces "%s" not found' % ns) in str(exc)
 
 
@@ -812,7 +825,7 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
                 if exc.code == 409 and exc.reason == "AlreadyExists":
                     continue  # created by someone else meanwhile: reconcile against it
                 if _is_ns_not_found(exc, ns):
-                    raise _NamespaceGone() from None
+                    raise _NamespaceGone(_gone_message(exc, ns)) from None
                 raise
             return "created", None, _secret_view(body, _masked_view(desired))
         if current.get("type") != PULL_SECRET_TYPE:
@@ -867,6 +880,10 @@ def _remove_secret(client, ns, spec, check_mode):
     query.pop("fieldManager")
     body = {"kind": "DeleteOptions", "apiVersion": "v1",
             "preconditions": {"uid": current["metadata"].get("uid")}}
+    if check_mode:
+        # kube-apiserver reads DeleteOptions from the body when there is one, and then
+        # ignores the query string: dryRun must be in the body too
+        body["dryRun"] = ["All"]
     try:
         client.request("DELETE", _secret_path(ns, name), query, body)
     except KubeError as exc:
@@ -949,13 +966,13 @@ def reconcile_namespace(client, ns, spec, desired, check_mode):
             result["secret"] = action
             if before is not None:
                 diff["before"]["secret"], diff["after"]["secret"] = before, None
-    except _NamespaceGone:
-        result.update(status="missing", msg="namespace %s does not exist (deleted or never created)" % ns)
+    except _NamespaceGone as gone:
+        result.update(status="missing", msg=str(gone))
     except KubeError as exc:
         if exc.fatal:
             raise
         if _is_ns_not_found(exc, ns):
-            result.update(status="missing", msg="namespace %s does not exist (deleted or never created)" % ns)
+            result.update(status="missing", msg=_gone_message(exc, ns))
         else:
             result.update(status="failed", msg="namespace %s: %s" % (ns, exc))
     result["changed"] = result["secret"] in ("created", "updated", "deleted") or any(

@@ -411,8 +411,9 @@ def main():
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff
-    for ns in result["missing_namespaces"]:
-        module.warn("namespace %s does not exist; nothing was done there" % ns)
+    for r in result["namespaces"]:
+        if r["status"] == "missing":
+            module.warn("%s; nothing was done there" % r.get("msg", "namespace %s does not exist" % r["namespace"]))
     if result["failed_namespaces"]:
         msgs = [r["msg"] for r in result["namespaces"] if r["status"] == "failed"]
         module.fail_json(

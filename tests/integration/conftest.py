@@ -55,3 +55,33 @@ def token_registry(tmp_path_factory, registry_ca):
     reg = _start(tmp_path_factory, registry_ca, "token")
     yield reg
     reg.stop()
+
+
+@pytest.fixture(scope="session")
+def kube_cluster():
+    """The real control plane (etcd, kube-apiserver, kube-controller-manager) for the session."""
+    from support.kube import KubeCluster, cluster_dir
+
+    cluster = KubeCluster.start(cluster_dir(None))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kube_node(kube_cluster):
+    """The real node (containerd + kubelet) of the session's cluster: its paths (node.env)."""
+    return kube_cluster.start_node()
+
+
+@pytest.fixture
+def kube_api(kube_cluster, tmp_path):
+    """This test's own cluster-admin identity on the real cluster; namespaces the test
+    made are deleted (and waited for) afterwards."""
+    ident = kube_cluster.identity(tmp_path)
+    try:
+        yield ident
+    finally:
+        ident.close()
+        kube_cluster.cleanup_namespaces()
