@@ -62,7 +62,7 @@ def kube_cluster():
     """The real control plane (etcd, kube-apiserver, kube-controller-manager) for the session."""
     from support.kube import KubeCluster, cluster_dir
 
-    cluster = KubeCluster.start(cluster_dir(None))
+    cluster = KubeCluster.start(cluster_dir())
     try:
         yield cluster
     finally:

@@ -5,15 +5,15 @@ The job (issue #4): a kubernetes.io/dockerconfigjson Secret in N namespaces (def
 plus that secret in each namespace's ``default`` ServiceAccount ``imagePullSecrets``;
 a first run (everything created) and a re-run (nothing to do).
 
-Both sides run as real ``ansible-playbook`` processes against a fresh Kubernetes API
-stand-in (tests/fixtures/kube_apiserver.py, in this process) with N namespaces:
+Both sides run as real ``ansible-playbook`` processes against the REAL kube-apiserver
+(tests/setup/kube-cluster.sh, started by this script), each in N namespaces of its own:
 
 * ours: one ``cloud_registry.auth.k8s_pull_secret`` task (``parallel`` workers);
 * baseline: ``kubernetes.core.k8s`` looped over the namespaces, once for the Secret and
   once for the ServiceAccount (what people write today).
 
 Printed: wall time of each run, the ratios baseline/ours, and the write requests the API
-server received (POST/PUT/PATCH/DELETE) on each run. No timing is asserted anywhere; the
+server received (from its audit log, this side's identity only) on each run. No timing is asserted anywhere; the
 script exits 1 only if a playbook fails or the results differ (e.g. secrets missing).
 
     .venv/bin/python tests/perf/bench_k8s_pull_secret.py [--namespaces 200] [--parallel 16]
@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/: conftest (run_playbook) and fixtures
 
 from conftest import run_playbook  # noqa: E402
-from fixtures.kube_apiserver import KubeApiServer, write_kubeconfig  # noqa: E402
+from support.kube import KubeCluster, cluster_dir  # noqa: E402
 
 PASSWORD = "bench-password-not-a-secret"
 SERVER = "registry.example.com"
@@ -95,16 +95,16 @@ def payload():
     return base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
 
 
-def measure(label, text, tmp, count, parallel):
-    """Fresh stand-in with ``count`` namespaces; first run + re-run; returns the figures."""
-    namespaces = [f"bench-{i:03d}" for i in range(count)]
+def measure(cluster, label, text, tmp, count, parallel):
+    """``count`` namespaces of this side's own; first run + re-run; returns the figures."""
+    tag = "ours" if label == "ours" else "base"
+    namespaces = [f"bench-{tag}-{i:03d}" for i in range(count)]
     out = {}
-    with KubeApiServer() as api:
-        for ns in namespaces:
-            api.create_namespace(ns)
-        work = tmp / label
-        work.mkdir()
-        kubeconfig = write_kubeconfig(work / "kubeconfig.json", api.url)
+    work = tmp / tag
+    api = cluster.identity(work)
+    try:
+        api.kubectl.create_namespaces(*namespaces)
+        kubeconfig = api.kubeconfig
         extra = {"kubeconfig": str(kubeconfig), "namespaces": namespaces, "parallel": parallel,
                  "payload": payload()}
         for phase in ("first", "rerun"):
@@ -125,6 +125,8 @@ def measure(label, text, tmp, count, parallel):
             sa = api.get("serviceaccounts", ns, "default")
             if secret is None or {"name": "regcred"} not in (sa.get("imagePullSecrets") or []):
                 raise SystemExit(f"{label}: namespace {ns} is not configured")
+    finally:
+        api.close()
     return out
 
 
@@ -133,10 +135,15 @@ def main(argv=None):
     parser.add_argument("--namespaces", type=int, default=200)
     parser.add_argument("--parallel", type=int, default=16)
     args, _unknown = parser.parse_known_args(argv)  # tests/perf/run-all.sh passes the same args to every bench
-    with tempfile.TemporaryDirectory(prefix="bench-k8s-") as tmp:
-        tmp = Path(tmp)
-        ours = measure("ours", OURS % {"server": SERVER, "password": PASSWORD}, tmp, args.namespaces, args.parallel)
-        base = measure("kubernetes.core.k8s loop", BASELINE, tmp, args.namespaces, args.parallel)
+    cluster = KubeCluster.start(cluster_dir("bench"))
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-k8s-") as tmp:
+            tmp = Path(tmp)
+            ours = measure(cluster, "ours", OURS % {"server": SERVER, "password": PASSWORD}, tmp, args.namespaces,
+                           args.parallel)
+            base = measure(cluster, "kubernetes.core.k8s loop", BASELINE, tmp, args.namespaces, args.parallel)
+    finally:
+        cluster.stop()
     print(f"\nk8s pull secret benchmark: {args.namespaces} namespaces, secret + default service account")
     print(f"{'':28}{'first run':>12}{'re-run':>12}{'writes 1st':>12}{'writes re-run':>15}")
     for label, r in (("k8s_pull_secret", ours), ("kubernetes.core.k8s loop", base)):

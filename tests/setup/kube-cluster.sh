@@ -103,6 +103,16 @@ start() {
   cert admin "/O=system:masters/CN=kubernetes-admin"
   cert controller-manager "/CN=system:kube-controller-manager"
   cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  # a second serving certificate, chosen by SNI only, of a CA of its own (tls-server-name tests)
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=cloud-registry-auth-sni-ca" \
+    -keyout "$dir/pki/sni-ca.key" -out "$dir/pki/sni-ca.crt" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/pki/sni.key" -subj "/CN=api.cluster.internal" \
+    -out "$dir/pki/sni.csr" 2>/dev/null
+  printf 'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:api.cluster.internal\n' >"$dir/pki/sni.ext"
+  openssl x509 -req -in "$dir/pki/sni.csr" -CA "$dir/pki/sni-ca.crt" -CAkey "$dir/pki/sni-ca.key" -CAcreateserial \
+    -days 30 -sha256 -extfile "$dir/pki/sni.ext" -out "$dir/pki/sni.crt" 2>/dev/null
+  rm -f "$dir/pki/sni.csr" "$dir/pki/sni.ext"
   openssl genrsa -out "$dir/pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$dir/pki/sa.key" -pubout -out "$dir/pki/sa.pub" 2>/dev/null
   cat >"$dir/audit-policy.yaml" <<'AP'
@@ -129,6 +139,7 @@ AP
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
     --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+    --tls-sni-cert-key "$dir/pki/sni.crt,$dir/pki/sni.key:api.cluster.internal" \
     --client-ca-file "$dir/pki/ca.crt" \
     --kubelet-client-certificate "$dir/pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$dir/pki/apiserver-kubelet-client.key" \

@@ -414,6 +414,12 @@ class Identity:
             write_kubeconfig(self.kubeconfig, self._interposer.url, self.token, ca_cert=self.ca_cert)
         return self._interposer.add(when, action, times, **kw)
 
+    def via_interposer(self):
+        """url/token/ca_cert of this identity through its interposer (after add_hook)."""
+        import types
+
+        return types.SimpleNamespace(url=self._interposer.url, token=self.token, ca_cert=self.ca_cert)
+
     def close(self):
         if self._interposer is not None:
             self._interposer.stop()
@@ -434,7 +440,8 @@ class Interposer:
     """A loopback HTTP relay to the real API server (HTTPS, the cluster CA). A hook
     ``{"verb", "resource", "namespace", "name"}`` matched by a relayed request runs its
     action through the real API as the cluster admin before the answer is sent back:
-    ``merge_patch`` (``patch=``: the object changes, its resourceVersion moves) or
+    ``merge_patch`` (``patch=``: the object changes, its resourceVersion moves), ``bump``
+    (an annotation of the tests' changes: only the resourceVersion moves) or
     ``delete_namespace`` (the namespace of the request goes Terminating)."""
 
     def __init__(self, cluster: KubeCluster):
@@ -483,6 +490,9 @@ class Interposer:
             for h in due:
                 h["fired"] += 1
         for h in due:
+            if h["action"] == "bump":  # only the resourceVersion moves (an annotation of the test's)
+                h = dict(h, patch={"metadata": {"annotations": {"crauth-tests/bump": secrets.token_hex(4)}}},
+                         action="merge_patch")
             if h["action"] == "merge_patch":
                 ns, res, name = req["namespace"], req["resource"], req["name"]
                 obj_path = f"/api/v1/namespaces/{ns}/{res}/{name}" if ns else f"/api/v1/{res}/{name}"
@@ -545,8 +555,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cluster_dir(base: Path) -> Path:
+def cluster_dir(name: str = "main") -> Path:
     """Where a session's cluster lives (short: unix socket paths have a length limit)."""
-    d = Path(os.environ.get("CRAUTH_KUBE_DIR") or f"/tmp/crauth-kube-{os.getpid()}")
+    d = Path(f"/tmp/crauth-kube-{os.getpid()}-{name}")
     d.mkdir(parents=True, exist_ok=True)
     return d

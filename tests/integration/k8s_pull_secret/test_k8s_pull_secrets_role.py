@@ -1,6 +1,7 @@
-"""The k8s_pull_secrets role through playbooks/k8s_pull_secrets.yml: two clusters (two API
-stand-ins, two kubeconfigs), static credentials and tokens minted by the registry_token
-lookup (Azure stand-in), read back with the REAL kubectl."""
+"""The k8s_pull_secrets role through playbooks/k8s_pull_secrets.yml: two REAL clusters (the
+session's and a second control plane of this module, each with its own CA and
+kubeconfig), static credentials and tokens minted by the registry_token lookup (Azure
+stand-in), read back with the REAL kubectl."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import socket
 import pytest
 
 from fixtures.azure_stand_in import AzureStandIn
-from fixtures.kube_apiserver import KubeApiServer, Kubectl, write_kubeconfig
+from support.kube import KubeCluster, cluster_dir, write_kubeconfig
 
 PLAYBOOK = __import__("pathlib").Path(__file__).resolve().parents[3] / "playbooks" / "k8s_pull_secrets.yml"
 TASK = "cloud_registry.auth.k8s_pull_secrets : Pull secret in every cluster"
@@ -17,29 +18,36 @@ PASSWORD = "role-static-Passw0rd-7c1d"
 ACR, TENANT, CLIENT, CLIENT_SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "client-secret-VALUE-k8s-42"
 
 
+@pytest.fixture(scope="module")
+def west_cluster():
+    cluster = KubeCluster.start(cluster_dir("west"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def clusters(tmp_path):
-    apis = [KubeApiServer().start(), KubeApiServer().start()]
+def clusters(tmp_path, kube_cluster, west_cluster):
+    idents = [kube_cluster.identity(tmp_path / "east"), west_cluster.identity(tmp_path / "west")]
     try:
         out = []
-        for i, api in enumerate(apis):
-            kc = write_kubeconfig(tmp_path / f"kc{i}.json", api.url, context=f"cluster-{i}")
-            home = tmp_path / f"kubectl{i}"
-            home.mkdir()
-            out.append((api, kc, Kubectl(kc, home)))
+        for i, ident in enumerate(idents):
+            kc = write_kubeconfig(tmp_path / f"kc{i}.json", ident.url, ident.token, context=f"cluster-{i}",
+                                  ca_cert=ident.ca_cert)
+            out.append((ident, kc, ident.kubectl))
         # cluster 0: two listed namespaces; cluster 1: chosen by label, plus one that is not
-        for ns in ("shop", "blog"):
-            out[0][2]("create", "namespace", ns)
-        for ns, env in (("web", "prod"), ("batch", "prod"), ("sandbox", "dev")):
-            out[1][2]("create", "namespace", ns)
-            out[1][2]("label", "namespace", ns, f"env={env}")
+        out[0][2].create_namespaces("shop", "blog")
+        out[1][2].create_namespaces("web", "batch", "sandbox",
+                                    labels={"web": {"env": "prod"}, "batch": {"env": "prod"}, "sandbox": {"env": "dev"}})
         out[1][2]("create", "serviceaccount", "builder", "-n", "web")
         out[1][2]("patch", "sa", "builder", "-n", "web", "--type=merge", "-p",
                   '{"imagePullSecrets":[{"name":"keep-me"}]}')
         yield out
     finally:
-        for api in apis:
-            api.stop()
+        for ident in idents:
+            ident.close()
+            ident.cluster.cleanup_namespaces()
 
 
 def role_vars(clusters, **kw):

@@ -1,6 +1,6 @@
 """Unit tests for module_utils/kube.py: payloads, configuration loading, error mapping,
-imagePullSecrets list logic, and the reconciler against the in-process API stand-in
-(loopback only, no ansible)."""
+imagePullSecrets list logic, and error paths that need no server (the reconciler against
+the real API server: tests/integration/k8s_pull_secret/test_kube_reconcile.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils import dockerconfigjson, kube
 from ansible_collections.cloud_registry.auth.plugins.module_utils.kube import (
     KubeClient,
     KubeError,
@@ -22,7 +21,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.kube import (
     status_error,
     updated_pull_secret_refs,
 )
-from fixtures.kube_apiserver import KubeApiServer, write_kubeconfig
+from support.kube import write_kubeconfig
 
 SECRET = "unit-Secret-Pa55<&>"
 
@@ -194,87 +193,12 @@ def test_status_error(code, body, expect):
     assert expect in str(err) and err.code == code
 
 
-# ---------------------------------------------------------------- reconciler (in-process stand-in)
-@pytest.fixture
-def api():
-    server = KubeApiServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def _client(api, pool=8):
-    return KubeClient.from_auth({"host": api.url}, pool_size=pool)
-
-
 def spec(**kw):
     base = {"name": "regcred", "state": "present", "registries": [
         {"server": "registry.example.com", "username": "u", "password": SECRET}], "service_accounts": ["default"],
         "parallel": 8, "labels": {}, "annotations": {}, "merge": False, "exclude_namespaces": []}
     base.update(kw)
     return base
-
-
-def test_reconcile_many_namespaces_in_parallel_then_no_writes(api):
-    for i in range(40):
-        api.create_namespace(f"ns-{i:02d}", labels={"group": "odd" if i % 2 else "even"})
-    res = reconcile_pull_secret(_client(api), spec(namespace_selector="group=odd"))
-    assert res["changed"] and res["totals"]["created"] == 20 and res["totals"]["service_accounts_patched"] == 20
-    assert [n["namespace"] for n in res["namespaces"]] == [f"ns-{i:02d}" for i in range(1, 40, 2)]
-    assert SECRET not in json.dumps(res)
-    api.reset_stats()
-    again = reconcile_pull_secret(_client(api), spec(namespace_selector="group=odd"))
-    assert not again["changed"] and again["totals"]["unchanged"] == 20
-    assert api.stats()["writes"] == 0
-    stored = dockerconfigjson.decode(api.get("secrets", "ns-01", "regcred")["data"][".dockerconfigjson"])
-    assert stored["auths"]["registry.example.com"]["password"] == SECRET
-
-
-def test_reconcile_check_mode_writes_nothing(api):
-    api.create_namespace("c")
-    res = reconcile_pull_secret(_client(api), spec(namespaces=["c"]), check_mode=True)
-    assert res["changed"] and res["namespaces"][0]["secret"] == "created"
-    assert api.get("secrets", "c", "regcred") is None
-    assert api.stats()["writes"] == 0 and api.stats()["dry_run"] == 2
-
-
-def test_namespace_listing_follows_continue_tokens(api, monkeypatch):
-    for i in range(7):
-        api.create_namespace(f"p{i}")
-    client = _client(api)
-    original = client.list_all
-    monkeypatch.setattr(client, "list_all", lambda path, query=None: original(path, query, page=3))
-    res = reconcile_pull_secret(client, spec(all_namespaces=True, exclude_namespaces=["p6"]))
-    assert res["totals"]["namespaces"] == 6
-    assert api.stats()["by_resource"]["list namespaces"] == 3
-
-
-def test_conflict_retries_are_bounded(api):
-    api.create_namespace("busy")
-    # a writer that changes the service account after every read: the module gives up with a clear message
-    api.add_hook({"verb": "get", "resource": "serviceaccounts", "namespace": "busy"}, "bump", times=100)
-    res = reconcile_pull_secret(_client(api), spec(namespaces=["busy"]))
-    ns = res["namespaces"][0]
-    assert ns["status"] == "failed" and "kept changing" in ns["msg"] and ns["secret"] == "created"
-    assert res["failed_namespaces"] == ["busy"]
-    assert api.stats()["by_resource"]["patch serviceaccounts"] == kube.MAX_ATTEMPTS
-
-
-def test_labels_and_annotations_merge_with_existing(api):
-    api.create_namespace("l")
-    api.put_object("secrets", "l", {"metadata": {"name": "regcred", "labels": {"keep": "me"},
-                                                 "annotations": {"note": "x"}},
-                                    "type": "kubernetes.io/dockerconfigjson",
-                                    "data": {".dockerconfigjson": base64.b64encode(b'{"auths":{}}').decode()}})
-    res = reconcile_pull_secret(_client(api), spec(namespaces=["l"], labels={"team": "a"},
-                                                   annotations={"owner": "ops"}, service_accounts=[]))
-    assert res["namespaces"][0]["secret"] == "updated"
-    meta = api.get("secrets", "l", "regcred")["metadata"]
-    assert meta["labels"] == {"keep": "me", "team": "a"}
-    assert meta["annotations"] == {"note": "x", "owner": "ops"}
-    diff = res["diff"][0]
-    assert diff["after"]["secret"][".dockerconfigjson"]["auths"]["registry.example.com"]["password"] == "********"
 
 
 @pytest.mark.parametrize("selection", [{"all_namespaces": True}, {"namespaces": ["a", "b", "c"]}])

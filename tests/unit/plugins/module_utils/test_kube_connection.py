@@ -14,7 +14,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.kube import (
     kubeconfig_secrets,
     proxy_secrets,
 )
-from fixtures.kube_apiserver import KubePKI
+from support.kube import KubePKI
 
 HOST = "https://10.0.0.1:6443"
 

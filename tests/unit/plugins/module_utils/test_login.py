@@ -78,7 +78,8 @@ def test_auto_store_follows_creds_store_and_helpers(tmp_path):
     # store=file ignores the helper, like a plain inline login
     res = lg.run({"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg),
                          "verify": False, "store": "file"})
-    assert res["store"] == "file" and "_existing_identity_token" not in res and res["verified"] is False and res["auth_scheme"] is None
+    assert res["store"] == "file" and "_existing_identity_token" not in res
+    assert res["verified"] is False and res["auth_scheme"] is None
 
 
 def test_logout_removes_every_spelling_and_missing_file_is_ok(tmp_path):
