@@ -1,6 +1,7 @@
 # cloud_registry.auth — developer entry points.
 #   make demo   run the local demo (local registry with token auth + local fleet)
 #   make test   the whole suite: lint, sanity, unit, integration, molecule (both CI matrix legs)
+#   make kube   build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubelet, crictl
 SHELL := /bin/bash
 ROOT := $(CURDIR)
 PY311 ?= $(shell command -v python3.11 2>/dev/null || echo $(HOME)/.pyenv/versions/3.11.7/bin/python3.11)
@@ -9,7 +10,7 @@ COLL := $(ROOT)/.tmp/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLL)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 
-.PHONY: deps system-deps venv venv313 dockerd collection demo test lint sanity unit integration molecule perf base-image ee clean
+.PHONY: deps system-deps venv venv313 dockerd collection kube demo test lint sanity unit integration molecule perf base-image ee clean
 
 deps: system-deps venv collection
 system-deps:
@@ -33,10 +34,13 @@ collection:
 dockerd: system-deps
 	@tests/setup/dockerd.sh
 
+kube: system-deps
+	@tests/setup/kube-build.sh >/dev/null
+
 demo: deps dockerd
 	@PATH=$(ROOT)/.venv/bin:$$PATH scripts/demo.sh
 
-test: deps venv313 dockerd
+test: deps venv313 dockerd kube
 	@tests/setup/run-tests.sh
 
 lint: deps
@@ -45,15 +49,15 @@ sanity: deps venv313
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/setup/run-tests.sh sanity
 unit: deps
 	@tests/setup/run-tests.sh unit
-integration: deps dockerd
+integration: deps dockerd kube
 	@tests/setup/run-tests.sh integration
-molecule: deps dockerd
+molecule: deps dockerd kube
 	@tests/setup/run-tests.sh molecule
 base-image: dockerd
 	@tests/setup/base-image.sh
 ee: deps dockerd
 	@tests/setup/ee-build.sh
-perf: deps dockerd
+perf: deps dockerd kube
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/perf/run-all.sh
 
 clean:

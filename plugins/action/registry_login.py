@@ -77,7 +77,7 @@ class ActionModule(ActionBase):
             secrets["password"] = password
             scheme, identity_token = self._verify(params, password)
             module_args["_verified_scheme"] = scheme
-            if identity_token:
+            if identity_token and params.get("identity_token", True):
                 secrets["_identity_token"] = identity_token
         elif module_args.get("password") is not None:
             secrets["password"] = module_args["password"]

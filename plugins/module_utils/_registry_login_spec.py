@@ -30,6 +30,7 @@ ARGUMENT_SPEC = dict(
     group=dict(type="str"),
     mode=dict(type="raw"),
     _verified_scheme=dict(type="str"),
+    identity_token=dict(type="bool", default=True),
     _secrets_file=dict(type="path"),
 )
 MUTUALLY_EXCLUSIVE = [("password", "password_file")]

@@ -301,6 +301,8 @@ def run(params, check_mode=False, environ=None, run_command=None):
         )
         scheme, identity_token = res.scheme, res.identity_token
         verified = True
+    if not params.get("identity_token", True):
+        identity_token = None  # for clients that read only username/password (kubelet, containerd CRI)
 
     def store(keep):
         return login(path, registry, params["username"], password, fmt=fmt, store=store_kind,

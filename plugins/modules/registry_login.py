@@ -143,6 +143,16 @@ options:
         mode unless this is set.
     type: raw
     version_added: 0.1.0
+  identity_token:
+    description:
+      - With V(true), an identity (refresh) token the registry's token service returns is stored instead of the
+        password, as C(docker login) does.
+      - With V(false), the username and password are stored even then, for clients that do not read identity
+        tokens - the kubelet and containerd's CRI read only C(username), C(password) and C(auth) from a
+        C(config.json). The M(cloud_registry.auth.node_auth) role sets it for the kubelet's file.
+    type: bool
+    default: true
+    version_added: 0.1.0
   _verified_scheme:
     description:
       - Internal, set by the action plugin after it verified the credential on the controller. Do not set it.

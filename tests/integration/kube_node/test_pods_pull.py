@@ -1,0 +1,251 @@
+"""Pods pull with what the collection wrote, on the REAL node of the tests.
+
+The node is Debian's containerd (CRI) and a kubelet v1.37 registered to the session's
+real control plane (tests/setup/kube-node.sh). The images live in the two local
+registries of the session: htpasswd over TLS, and token auth whose token service hands
+out identity (refresh) tokens. The node trusts their CA through containerd's hosts.toml
+(``ca``), which says nothing about credentials. Every pod uses ``imagePullPolicy:
+Always``, so each one is a fresh pull with the credentials the kubelet finds:
+
+(a) a ``k8s_pull_secret`` secret on the namespace's ServiceAccount (also built from a
+    ``config_file``), (b) the kubelet's ``config.json`` written by ``node_auth`` (no
+    identity token in it: the kubelet cannot use one), (c) a kubelet image credential
+    provider installed and configured by ``node_auth`` and executed by the kubelet; and the
+    same pod without credentials fails to pull. containerd's own auth written by
+    ``node_auth`` is proven by ``crictl pull``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+
+from fixtures.registry_env import push_image
+
+ROLE_PLAY = """
+- name: Node auth
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: cloud_registry.auth.node_auth
+"""
+
+
+def k8s_play(args: dict) -> str:
+    return json.dumps([{"hosts": "localhost", "gather_facts": False,
+                        "tasks": [{"name": "pull secret", "cloud_registry.auth.k8s_pull_secret": args}]}]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def node(kube_cluster, kube_node, htpasswd_registry, token_registry, tmp_path_factory):
+    """The node, with the runnable image in both registries and their CA trusted."""
+    work = tmp_path_factory.mktemp("node-images")
+    images = {}
+    for reg in (htpasswd_registry, token_registry):
+        images[reg.auth] = push_image(reg, "demo/runnable", "1", reg.username, reg.password, work, runnable=True)
+        _trust(kube_node, reg)
+    yield {"cluster": kube_cluster, "env": kube_node, "images": images,
+           "regs": {"htpasswd": htpasswd_registry, "token": token_registry}}
+    for reg in (htpasswd_registry, token_registry):
+        hosts = Path(kube_node["NODE_CERTS_DIR"]) / reg.host / "hosts.toml"
+        hosts.unlink(missing_ok=True)
+
+
+def _trust(env, reg):
+    """hosts.toml with the registry's CA only: what a node admin writes for TLS trust."""
+    d = Path(env["NODE_CERTS_DIR"]) / reg.host
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "hosts.toml").write_text(
+        f'server = "https://{reg.host}"\n\n[host."https://{reg.host}"]\n'
+        f'  capabilities = ["pull", "resolve"]\n  ca = "{reg.ca_path}"\n')
+
+
+def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 120) -> tuple[str, str]:
+    """Start a pod on the node; ('Running', '') or ('Failed', reason) once the kubelet decided."""
+    name = name or "p-" + secrets.token_hex(3)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+           "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "Never",
+                    "terminationGracePeriodSeconds": 0,
+                    "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}]}}
+    cluster.admin("create", "-f", "-", input=json.dumps(pod))
+    deadline = time.monotonic() + timeout
+    state = ("Pending", "")
+    while time.monotonic() < deadline:
+        obj = cluster.admin.json("get", "pod", name, "-n", ns)
+        for cs in obj.get("status", {}).get("containerStatuses") or []:
+            st = cs.get("state", {})
+            if "running" in st:
+                state = ("Running", "")
+            elif st.get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff"):
+                state = ("Failed", st["waiting"].get("message", st["waiting"]["reason"]))
+        if state[0] != "Pending":
+            break
+        time.sleep(0.5)
+    cluster.admin("delete", "pod", name, "-n", ns, "--grace-period=0", "--force", "--wait=false", check=False)
+    return state
+
+
+def _namespace(cluster, name):
+    cluster.admin.create_namespaces(name)
+    return name
+
+
+@pytest.mark.parametrize("auth", ["htpasswd", "token"])
+def test_a_pull_secret_on_the_service_account(node, kube_api, playbook, auth):
+    cluster, reg, image = node["cluster"], node["regs"][auth], node["images"][auth]
+    ns = _namespace(cluster, f"pull-a-{auth}")
+    bare = _namespace(cluster, f"bare-a-{auth}")
+    assert run_pod(cluster, bare, image)[0] == "Failed"  # no credentials: the registry refuses
+    run = playbook(k8s_play({"name": "regcred", "kubeconfig": str(kube_api.kubeconfig), "namespaces": [ns],
+                             "service_accounts": ["default"],
+                             "registries": [{"server": reg.host, "username": reg.username,
+                                             "password": reg.password}]}))
+    assert run.rc == 0, run.output
+    state = run_pod(cluster, ns, image)
+    assert state == ("Running", ""), state
+    assert run_pod(cluster, bare, image)[0] == "Failed"  # still nothing there
+
+
+def test_a_pull_secret_built_from_a_config_file(node, kube_api, playbook, tmp_path):
+    """A docker config.json written by registry_login becomes a pull secret the kubelet
+    can use; one holding an identity token (which the kubelet cannot use) is refused."""
+    cluster = node["cluster"]
+    cfg = tmp_path / "docker" / "config.json"
+    ns = _namespace(cluster, "pull-a-config-file")
+    secret = k8s_play({"name": "regcred", "kubeconfig": str(kube_api.kubeconfig), "namespaces": [ns],
+                       "service_accounts": ["default"], "config_file": str(cfg)})
+    for identity_token in (True, False):
+        tasks = [{"name": f"login {a}", "cloud_registry.auth.registry_login": {
+            "registry": node["regs"][a].host, "username": node["regs"][a].username,
+            "password": node["regs"][a].password, "config_path": str(cfg), "ca_cert": str(node["regs"][a].ca_path),
+            "identity_token": identity_token}} for a in ("htpasswd", "token")]
+        login = playbook(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]) + "\n")
+        assert login.rc == 0, login.output
+        run = playbook(secret)
+        if identity_token:
+            assert run.rc != 0 and "identity token" in run.result("pull secret")["msg"]
+            assert kube_api.get("secrets", ns, "regcred") is None
+            continue
+        assert run.rc == 0, run.output
+    for auth in ("htpasswd", "token"):
+        assert run_pod(cluster, ns, node["images"][auth]) == ("Running", ""), auth
+
+
+@pytest.fixture
+def kubelet_config(node):
+    path = Path(node["env"]["NODE_KUBELET_CONFIG_JSON"])
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def _node_vars(node, **kw):
+    v = {"node_auth_logins": [{"registry": node["regs"][a].host, "username": node["regs"][a].username,
+                               "password": node["regs"][a].password} for a in ("htpasswd", "token")],
+         "node_auth_ca_cert": str(node["regs"]["htpasswd"].ca_path),
+         "node_auth_kubelet_config_path": node["env"]["NODE_KUBELET_CONFIG_JSON"],
+         "node_auth_containers_auth": False,
+         "node_auth_restart_services": False}
+    v.update(kw)
+    return v
+
+
+def test_b_kubelet_config_json_from_node_auth(node, kubelet_config, playbook):
+    cluster = node["cluster"]
+    ns = _namespace(cluster, "pull-b")
+    for auth in ("htpasswd", "token"):
+        assert run_pod(cluster, ns, node["images"][auth])[0] == "Failed", auth
+    run = playbook(ROLE_PLAY, extra_vars=_node_vars(node))
+    assert run.rc == 0, run.output
+    data = json.loads(kubelet_config.read_text())
+    token_entry = data["auths"][node["regs"]["token"].host]
+    # the token registry returns identity tokens, which the kubelet ignores: the password is stored
+    assert "identitytoken" not in token_entry
+    assert base64.b64decode(token_entry["auth"]).decode() == (
+        f"{node['regs']['token'].username}:{node['regs']['token'].password}")
+    # the kubelet caches what it read of config.json for 5 minutes: the role restarts it
+    # (its handler; node_auth_restart_services is off here, so the test does what it would)
+    notice = run.result("cloud_registry.auth.node_auth : Have the kubelet read its changed config.json")
+    assert notice["changed"] is True
+    cluster.restart_kubelet()
+    for auth in ("htpasswd", "token"):
+        assert run_pod(cluster, ns, node["images"][auth]) == ("Running", ""), auth
+    again = playbook(ROLE_PLAY, extra_vars=_node_vars(node))
+    assert again.rc == 0 and not any(s.get("changed") for s in again.stats().values()), again.output
+
+
+PROVIDER = """#!/bin/sh
+# a kubelet image credential provider (credentialprovider.kubelet.k8s.io/v1): reads the
+# CredentialProviderRequest on stdin, answers the registry's credentials
+read -r request
+echo "$request" > "$(dirname "$0")/../last-request.json"
+cat <<EOF
+{"kind":"CredentialProviderResponse","apiVersion":"credentialprovider.kubelet.k8s.io/v1",
+ "cacheKeyType":"Registry","cacheDuration":"1s",
+ "auth":{"%(host)s":{"username":"%(user)s","password":"%(password)s"}}}
+EOF
+"""
+
+
+def test_c_credential_provider_from_node_auth_run_by_the_kubelet(node, playbook, tmp_path):
+    cluster, env = node["cluster"], node["env"]
+    reg = node["regs"]["htpasswd"]
+    ns = _namespace(cluster, "pull-c")
+    src = tmp_path / "local-provider"
+    src.write_text(PROVIDER % {"host": reg.host, "user": reg.username, "password": reg.password})
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    providers = [{"name": "local-provider", "src": str(src), "sha256": digest, "match_images": [reg.host],
+                  "default_cache_duration": "1s"}]
+    v = _node_vars(node, node_auth_logins=[], node_auth_kubelet_config=False,
+                   node_auth_credential_providers=providers,
+                   node_auth_credential_provider_config_path=env["NODE_PROVIDER_CONFIG"],
+                   node_auth_credential_provider_bin_dir=env["NODE_PROVIDER_BIN_DIR"])
+    # a wrong sha256 of the local binary fails before anything is written
+    bad = dict(v, node_auth_credential_providers=[dict(providers[0], sha256="0" * 64)])
+    refused = playbook(ROLE_PLAY, extra_vars=bad)
+    assert refused.rc != 0 and "has sha256 " + digest in refused.output
+    assert not Path(env["NODE_PROVIDER_CONFIG"]).exists()
+    run = playbook(ROLE_PLAY, extra_vars=v)
+    assert run.rc == 0, run.output
+    try:
+        cluster.restart_kubelet()  # the kubelet reads its providers at start
+        state = run_pod(cluster, ns, node["images"]["htpasswd"])
+        assert state == ("Running", ""), state
+        request = json.loads((Path(env["NODE_PROVIDER_BIN_DIR"]).parent / "last-request.json").read_text())
+        assert request["kind"] == "CredentialProviderRequest" and request["image"].startswith(reg.host)
+    finally:
+        Path(env["NODE_PROVIDER_CONFIG"]).unlink(missing_ok=True)
+        cluster.restart_kubelet()
+
+
+def test_containerd_hosts_toml_from_node_auth_with_crictl(node, playbook):
+    cluster, env = node["cluster"], node["env"]
+    images = node["images"]
+    for image in images.values():
+        cluster.crictl("rmi", image)
+        assert cluster.crictl("pull", image).returncode != 0  # no credentials anywhere yet
+    v = _node_vars(node, node_auth_kubelet_config=False, node_auth_containerd="hosts",
+                   node_auth_containerd_certs_dir=env["NODE_CERTS_DIR"],
+                   node_auth_containerd_ca_file=str(node["regs"]["htpasswd"].ca_path))
+    try:
+        run = playbook(ROLE_PLAY, extra_vars=v, json_output=False)
+        assert run.rc == 0, run.output
+        htpasswd, token = node["regs"]["htpasswd"], node["regs"]["token"]
+        # Basic auth registry: containerd sends the header and the pull works without creds
+        pulled = cluster.crictl("pull", images["htpasswd"])
+        assert pulled.returncode == 0, pulled.stderr
+        # token registry: a static header cannot log in there; the role says so and writes none
+        text = (Path(env["NODE_CERTS_DIR"]) / token.host / "hosts.toml").read_text()
+        assert "Authorization" not in text and token.password not in text
+        assert f"{token.host} uses token (Bearer) auth" in run.output
+        assert cluster.crictl("pull", images["token"]).returncode != 0
+        assert htpasswd.password not in run.output and token.password not in run.output
+    finally:
+        for reg in node["regs"].values():
+            _trust(env, reg)
+
