@@ -32,6 +32,7 @@ import errno
 import grp
 import ipaddress
 import json
+import math
 import os
 import pwd
 import re
@@ -702,7 +703,7 @@ def _dump(node, out, indent):
     elif isinstance(node, int):
         out.append(str(node))
     elif isinstance(node, float):
-        if node != node or node in (float("inf"), float("-inf")):
+        if math.isnan(node) or math.isinf(node):
             raise DockerConfigError("a config value is not a finite number: it cannot be written as JSON")
         out.append(repr(node))
     else:

@@ -58,7 +58,7 @@ options:
     description:
       - Path of a file B(on the managed host) that holds the password (like C(docker login --password-stdin)); a
         trailing newline is removed.
-      - The file is read on the host, and the credential is verified there (as with O(verify_from=host)): no secret
+      - The file is read on the host, and the credential is verified there (as with O(verify_from=host)), so no secret
         travels from a host back to the controller.
     type: path
     version_added: 0.1.0
@@ -164,7 +164,6 @@ options:
         (in the task's private remote temporary directory; the module deletes it), never as module arguments, so
         they appear in no log, not even ansible-core's own with E(ANSIBLE_DEBUG). Do not set it.
     type: path
-    version_added: 0.1.0
     version_added: 0.1.0
 attributes:
   action:

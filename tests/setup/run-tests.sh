@@ -46,6 +46,7 @@ run_stage() {
   esac
 }
 
+suite_start=$(date +%s)
 for s in "${stages[@]}"; do
   start=$(date +%s)
   if run_stage "$s"; then
@@ -56,7 +57,7 @@ for s in "${stages[@]}"; do
   fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED stages: ${failed[*]}"
+  echo "FAILED stages: ${failed[*]} (suite: $(( $(date +%s) - suite_start ))s)"
   exit 1
 fi
-echo "all stages passed: ${stages[*]}"
+echo "all stages passed: ${stages[*]} (suite: $(( $(date +%s) - suite_start ))s)"

@@ -335,4 +335,3 @@ def test_unsafe_modes_are_refused(playbook, tmp_path, mode, words):
     res = run.result("write")
     assert res.get("failed") is True and words in res["msg"], res
     assert not cfg.exists()
-

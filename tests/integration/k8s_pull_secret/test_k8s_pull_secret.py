@@ -266,8 +266,8 @@ def test_selector_all_namespaces_and_exclude(kube_api, kubeconfig, kubectl, play
     sel = playbook(play(("pull secret", args(kubeconfig, namespace_selector="env in (prod),pull!=off"))))
     assert sel.rc == 0, sel.output
     assert [n["namespace"] for n in sel.result("pull secret")["namespaces"]] == ["p1"]
-    both = playbook(play(("pull secret", args(kubeconfig, all_namespaces=True,
-                                                   exclude_namespaces=["kube-*", "default", "crauth-*"]))))
+    everywhere = args(kubeconfig, all_namespaces=True, exclude_namespaces=["kube-*", "default", "crauth-*"])
+    both = playbook(play(("pull secret", everywhere)))
     assert both.rc == 0, both.output
     assert [n["namespace"] for n in both.result("pull secret")["namespaces"]] == ["d1", "p1", "p2"]
     assert kubectl("get", "secret", "regcred", "-n", "kube-system", check=False).returncode == 1

@@ -58,8 +58,8 @@ def test_namespace_listing_follows_continue_tokens(kube_api, monkeypatch):
     original = client.list_all
     monkeypatch.setattr(client, "list_all", lambda path, query=None: original(path, query, page=3))
     api.reset_stats()
-    res = reconcile_pull_secret(client, spec(all_namespaces=True, exclude_namespaces=["p6", "kube-*", "default",
-                                                                                       "crauth-*"]))
+    skip = ["p6", "kube-*", "default", "crauth-*"]
+    res = reconcile_pull_secret(client, spec(all_namespaces=True, exclude_namespaces=skip))
     assert res["totals"]["namespaces"] == 6
     # 12 namespaces in all (7 + default, kube-system/public/node-lease, crauth-tests): 4 pages of 3
     assert api.stats()["by_resource"]["list namespaces"] == 4
@@ -86,7 +86,7 @@ def test_labels_and_annotations_merge_with_existing(kube_api):
         "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": base64.b64encode(b'{"auths":{}}').decode()}}))
     res = reconcile_pull_secret(_client(kube_api), spec(namespaces=["l"], labels={"team": "a"},
-                                                   annotations={"owner": "ops"}, service_accounts=[]))
+                                                        annotations={"owner": "ops"}, service_accounts=[]))
     assert res["namespaces"][0]["secret"] == "updated"
     meta = api.get("secrets", "l", "regcred")["metadata"]
     assert meta["labels"] == {"keep": "me", "team": "a"}

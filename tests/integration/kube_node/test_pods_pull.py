@@ -248,4 +248,3 @@ def test_containerd_hosts_toml_from_node_auth_with_crictl(node, playbook):
     finally:
         for reg in node["regs"].values():
             _trust(env, reg)
-

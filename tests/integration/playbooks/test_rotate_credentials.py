@@ -94,3 +94,40 @@ def test_rotation_without_credentials_is_refused(tmp_path, playbook):
     assert r.rc != 0
     assert "needs the new credentials" in r.output
     assert not any(c.exists() for c in configs)
+
+
+def _batches(run) -> int:
+    """How many batches a serial play ran in: its banner is printed once a batch."""
+    return run.output.count("PLAY [Rotate the users' Docker credentials]")
+
+
+@pytest.mark.parametrize("where", ["group_vars", "extra_vars"])
+def test_rotate_serial_from_inventory_group_vars_is_honoured(tmp_path, playbook, registry, where):
+    """docs/fleet.md sets rotate_serial / node_auth_serial in the inventory's group vars:
+    a play's serial never sees those by itself, the playbooks read them from the group."""
+    inv, configs = _inventory(tmp_path)
+    if where == "group_vars":
+        inv.write_text(inv.read_text() + "\n[docker_hosts:vars]\nrotate_serial=2\n")
+    extra = {"cloud_registry_become": False, "docker_auth_ca_cert": str(registry.ca_path),
+             "docker_auth_logins": [{"registry": registry.host, "username": "alice", "password": OLD}]}
+    if where == "extra_vars":
+        extra["rotate_serial"] = 1
+    run = playbook("cloud_registry.auth.rotate_credentials", inventory=inv, extra_vars=extra, json_output=False)
+    assert run.rc == 0, run.output
+    assert _batches(run) == (3 if where == "group_vars" else 5)  # 5 hosts in batches of 2, or of 1
+    assert {_user(c, registry.host) for c in configs} == {"alice"}
+
+
+def test_node_auth_serial_from_group_vars(tmp_path, playbook):
+    hosts = [f"n{i}" for i in range(3)]
+    lines = ["[k8s_nodes]"] + [
+        f"{h} ansible_connection=local ansible_python_interpreter={sys.executable} "
+        f"node_auth_kubelet_config_path={tmp_path / h / 'config.json'} "
+        f"node_auth_containers_auth_path={tmp_path / h / 'auth.json'}" for h in hosts]
+    lines += ["", "[k8s_nodes:vars]", "node_auth_serial=1", "node_auth_restart_services=false"]
+    inv = tmp_path / "nodes.ini"
+    inv.write_text("\n".join(lines) + "\n")
+    run = playbook("cloud_registry.auth.configure_nodes", inventory=inv, extra_vars={"cloud_registry_become": False},
+                   json_output=False)
+    assert run.rc == 0, run.output
+    assert run.output.count("PLAY [Configure registry credentials on Kubernetes nodes]") == 3

@@ -77,7 +77,7 @@ def test_auto_store_follows_creds_store_and_helpers(tmp_path):
     assert cfg.read_bytes() == before
     # store=file ignores the helper, like a plain inline login
     res = lg.run({"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg),
-                         "verify": False, "store": "file"})
+                  "verify": False, "store": "file"})
     assert res["store"] == "file" and "_existing_identity_token" not in res
     assert res["verified"] is False and res["auth_scheme"] is None
 
@@ -111,7 +111,7 @@ def test_password_file(tmp_path):
 def test_docker_hub_keys(tmp_path, fmt, key):
     cfg = tmp_path / "c.json"
     res = lg.run({"registry": "registry-1.docker.io", "username": "u", "password": "p",
-                           "config_path": str(cfg), "verify": False, "format": fmt, "store": "file"})
+                  "config_path": str(cfg), "verify": False, "format": fmt, "store": "file"})
     assert res["registry"] == key and key in read(cfg)["auths"]
 
 
