@@ -753,7 +753,7 @@ def check_mode_bits(mode, path):
     return mode
 
 
-def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, group=None, mode=None, want_diff=True):
+def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, group=None, mode=None):
     """Locked read-modify-write of a config file.
 
     ``mutate(data)`` edits the loaded dict in place (it may raise
@@ -761,8 +761,7 @@ def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, grou
     validated before it replaces the file. The path is resolved through
     :mod:`safe_path` (another user's symlinks are followed only into their own
     directories). Directories are created only when something is written, and
-    never removed. Returns a ConfigUpdate whose ``before``/``after`` are masked
-    (built only with ``want_diff``).
+    never removed. Returns a ConfigUpdate whose ``before``/``after`` are masked.
     """
     if fmt not in FORMATS:
         raise DockerConfigError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
@@ -778,21 +777,21 @@ def update_config(path, mutate, fmt="docker", check_mode=False, owner=None, grou
             mutate(new)
             validate(new, path, fmt)
             if not new or check_mode:
-                return _update_result(bool(new), {}, new, res.path, bool(new), False, bool(new), want_diff)
+                return _update_result(bool(new), {}, new, res.path, bool(new), False, bool(new))
             try:
                 safe_path.make_dirs(res, uid, gid)
             except OSError as e:
                 raise DockerConfigError("cannot create the directory for %s: %s" % (path, e.strerror)) from None
             res.close()
             res = _resolve(path, fmt)
-        return _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode, want_diff)
+        return _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode)
     except safe_path.UnsafePathError as e:
         raise DockerConfigError(str(e)) from None
     finally:
         res.close()
 
 
-def _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode, want_diff):
+def _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode):
     with safe_path.DirLock(res.dir_fd):
         # what another writer did before we got the lock counts
         st = _restat(res)
@@ -812,7 +811,7 @@ def _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode, want_diff
             except OSError as e:
                 raise DockerConfigError("cannot write %s: %s" % (res.path, e.strerror)) from None
     return _update_result(changed, data, new, res.path, content_changed, attrs_changed,
-                          content_changed and not exists, want_diff)
+                          content_changed and not exists)
 
 
 def _restat(res):
@@ -828,11 +827,11 @@ def _restat(res):
     return res.st
 
 
-def _update_result(changed, before, after, real, content_changed, attrs_changed, created, want_diff):
+def _update_result(changed, before, after, real, content_changed, attrs_changed, created):
     return ConfigUpdate(
         changed,
-        masked(before) if want_diff else None,
-        masked(after, before) if want_diff else None,
+        masked(before),
+        masked(after, before),
         real,
         content_changed=content_changed,
         attrs_changed=attrs_changed,
