@@ -31,9 +31,14 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_logi
     REQUIRED_IF,
 )
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import RunCache
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
+    SECRETS_OPTION,
+    refuse_internal,
+    send_secrets,
+)
 
 MODULE = "cloud_registry.auth.registry_login"
-INTERNAL = ("_verified_scheme", "_secrets_file")
+INTERNAL = ("_verified_scheme", SECRETS_OPTION)
 
 
 def _material(*parts):
@@ -61,9 +66,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        for name in INTERNAL:
-            if name in self._task.args:
-                raise AnsibleActionFail("%s is internal to %s and cannot be set in a task" % (name, MODULE))
+        refuse_internal(self._task.args, MODULE, INTERNAL)
         _validation, params = self.validate_argument_spec(
             argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_if=REQUIRED_IF
         )
@@ -71,31 +74,15 @@ class ActionModule(ActionBase):
         # a password_file is read on the host and verified there: no secret travels back from a host
         on_controller = (params["state"] == "present" and params["verify"] and params["verify_from"] == "controller"
                          and params.get("password") is not None)
-        secrets = {}
+        extra = {}
         if on_controller:
-            password = params["password"]
-            secrets["password"] = password
-            scheme, identity_token = self._verify(params, password)
+            scheme, identity_token = self._verify(params, params["password"])
             module_args["_verified_scheme"] = scheme
             if identity_token and params.get("identity_token", True):
-                secrets["_identity_token"] = identity_token
-        elif module_args.get("password") is not None:
-            secrets["password"] = module_args["password"]
-        if secrets:
-            module_args.pop("password", None)
-            module_args["_secrets_file"] = self._send_secrets(secrets)
+                extra["_identity_token"] = identity_token
+        module_args = send_secrets(self, module_args, [("password",)], extra)
         result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
         return result
-
-    def _send_secrets(self, secrets):
-        """Put the secrets in a file of the task's private remote temp dir (removed with
-        it, and by the module as soon as it read them): module arguments are logged by
-        ansible-core itself under ANSIBLE_DEBUG, a file's content is not."""
-        tmpdir = self._connection._shell.tmpdir or self._make_tmp_path()
-        path = self._connection._shell.join_path(tmpdir, "registry_login_secrets.json")
-        self._transfer_data(path, json.dumps(secrets))
-        self._fixup_perms2([tmpdir, path])
-        return path
 
     # -- helpers -----------------------------------------------------------
     def _cache(self):

@@ -31,11 +31,6 @@ ARGUMENT_SPEC = dict(
     mode=dict(type="raw"),
     _verified_scheme=dict(type="str"),
     identity_token=dict(type="bool", default=True),
-    _secrets_file=dict(type="path"),
 )
 MUTUALLY_EXCLUSIVE = [("password", "password_file")]
 REQUIRED_IF = [("state", "present", ("username",)), ("state", "present", ("password", "password_file"), True)]
-# what the module itself checks: the action plugin checked REQUIRED_IF on the task's
-# arguments and hands the password over in _secrets_file
-MODULE_REQUIRED_IF = [("state", "present", ("username",)),
-                      ("state", "present", ("password", "password_file", "_secrets_file"), True)]

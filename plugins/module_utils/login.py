@@ -25,7 +25,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import sys
 
@@ -251,7 +250,7 @@ def _domain_error(exc):
 def safe_run(params, check_mode=False, environ=None, run_command=None):
     """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
     try:
-        return run(take_secrets(params), check_mode=check_mode, environ=environ, run_command=run_command)
+        return run(params, check_mode=check_mode, environ=environ, run_command=run_command)
     except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
         if _domain_error(e):
             raise LoginError(str(e)) from None
@@ -337,29 +336,6 @@ def _token_still_valid(registry, token, params):
                                     params.get("timeout") or 30)
     except RegistryError:
         return False  # cannot tell from here: the fresh token replaces it
-
-
-def take_secrets(params):
-    """Move the secrets the action plugin put in ``_secrets_file`` into ``params``; the file is deleted."""
-    path = params.get("_secrets_file")
-    if not path:
-        return params
-    try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
-    except (IOError, OSError, ValueError) as e:
-        raise LoginError("cannot read the secrets the action plugin sent (%s): %s" % (
-            path, getattr(e, "strerror", None) or "not JSON")) from None
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-    params = dict(params)
-    for key in ("password", "_identity_token"):
-        if data.get(key) is not None:
-            params[key] = data[key]
-    return params
 
 
 __all__ = ["LoginError", "login", "logout", "run", "read_password_file"]

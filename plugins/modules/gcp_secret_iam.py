@@ -28,6 +28,7 @@ author:
   - cloud_registry.auth contributors (@cloud-registry)
 extends_documentation_fragment:
   - cloud_registry.auth.gcp_auth
+  - cloud_registry.auth.secrets_transfer
 options:
   project:
     description: Project ID (or number) that holds the secret and the repository.
@@ -277,6 +278,10 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils._gcp_auth impo
     AUTH_MUTUALLY_EXCLUSIVE,
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.gcp_api import GcpApiError, GcpClient, ensure_secret_iam
+from ansible_collections.cloud_registry.auth.plugins.module_utils.secrets_transfer import (
+    SECRETS_ARGSPEC,
+    receive_secrets,
+)
 
 
 def main():
@@ -311,13 +316,14 @@ def main():
         artifactregistry_endpoint=dict(type="str"),
     )
     argument_spec.update(AUTH_ARGSPEC)
+    argument_spec.update(SECRETS_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("secret_value", "secret_file")] + AUTH_MUTUALLY_EXCLUSIVE,
         required_if=[("replication", "user_managed", ["locations"])],
         supports_check_mode=True,
     )
-    params = dict(module.params)
+    params = dict(receive_secrets(module))
     try:
         if params.get("secret_file"):
             try:

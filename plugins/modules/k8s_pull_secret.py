@@ -166,6 +166,7 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - cloud_registry.auth.k8s_auth
+  - cloud_registry.auth.secrets_transfer
 attributes:
   check_mode:
     support: full
@@ -356,6 +357,11 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.kube import (
     reconcile_pull_secret,
 )
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.secrets_transfer import (
+    SECRETS_ARGSPEC,
+    receive_secrets,
+)
+
 
 def main():
     argument_spec = dict(
@@ -385,6 +391,7 @@ def main():
         parallel=dict(type="int", default=16),
     )
     argument_spec.update(AUTH_ARG_SPEC)
+    argument_spec.update(SECRETS_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("namespaces", "namespace_selector", "all_namespaces"), ("registries", "config_file")],
@@ -392,7 +399,7 @@ def main():
         required_if=[("state", "present", ("registries", "config_file"), True)],
         supports_check_mode=True,
     )
-    p = module.params
+    p = receive_secrets(module)
     if not p["all_namespaces"] and not p["namespaces"] and not p["namespace_selector"]:
         module.fail_json(msg="give namespaces (a non-empty list), namespace_selector or all_namespaces: true")
     if p["parallel"] < 1:

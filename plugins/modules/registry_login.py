@@ -31,6 +31,7 @@ author:
   - cloud_registry.auth maintainers (@cloud-registry-auth)
 extends_documentation_fragment:
   - cloud_registry.auth.registry_tls
+  - cloud_registry.auth.secrets_transfer
 options:
   registry:
     description:
@@ -158,13 +159,6 @@ options:
       - Internal, set by the action plugin after it verified the credential on the controller. Do not set it.
     type: str
     version_added: 0.1.0
-  _secrets_file:
-    description:
-      - Internal, set by the action plugin. The password and the identity token reach the module in this file
-        (in the task's private remote temporary directory; the module deletes it), never as module arguments, so
-        they appear in no log, not even ansible-core's own with E(ANSIBLE_DEBUG). Do not set it.
-    type: path
-    version_added: 0.1.0
 attributes:
   action:
     support: full
@@ -278,21 +272,25 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (  # noqa: E402
     ARGUMENT_SPEC,
-    MODULE_REQUIRED_IF,
     MUTUALLY_EXCLUSIVE,
+    REQUIRED_IF,
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.login import LoginError, safe_run  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.module_utils.secrets_transfer import (  # noqa: E402
+    SECRETS_ARGSPEC,
+    receive_secrets,
+)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
+        argument_spec=dict(ARGUMENT_SPEC, **SECRETS_ARGSPEC),
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
-        required_if=MODULE_REQUIRED_IF,
+        required_if=REQUIRED_IF,
         supports_check_mode=True,
     )
     try:
-        result = safe_run(module.params, check_mode=module.check_mode, run_command=module.run_command)
+        result = safe_run(receive_secrets(module), check_mode=module.check_mode, run_command=module.run_command)
     except LoginError as e:
         module.fail_json(msg=str(e))
     module.exit_json(**result)
