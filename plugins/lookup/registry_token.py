@@ -511,6 +511,9 @@ class LookupModule(LookupBase):
         except Exception as exc:  # a provider bug must not leak a secret through its message
             raise AnsibleError("registry_token provider=%s: unexpected %s: %s" % (
                 provider, type(exc).__name__, _scrub(str(exc), secrets, users)[:300])) from None
+        for rejected in cache.rejected:
+            display.warning("registry_token: ignored and removed the cache_dir file %s; only files this collection "
+                            "wrote (0600, yours, with a valid MAC) are used" % rejected)
         source = {"run": "the run cache", "disk": "cache_dir", "mint": "a new mint"}[cache.last_source]
         display.vvv("registry_token: provider=%s identity=%s...: credential from %s, expires %s" % (
             provider, cache.display_id(PROVIDERS[provider], ident), source, cred.as_dict()["expires_at"] or "never"))

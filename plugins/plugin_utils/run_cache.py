@@ -134,20 +134,54 @@ def private_dir(path, what):
 
 
 class FileLock:
-    """Exclusive ``flock`` on ``path`` (created 0600) for a ``with`` block."""
+    """Exclusive ``flock`` on ``path`` (created 0600) for a ``with`` block.
 
-    def __init__(self, path):
+    The lock file may be removed by its holder (``remove()``): a waiter that then gets
+    the lock of the removed file sees that ``path`` is another file (or none) and starts
+    over, so lock files do not have to pile up. ``blocking=False``: ``acquire()`` returns
+    False instead of waiting."""
+
+    def __init__(self, path, blocking=True):
         self.path = path
+        self.blocking = blocking
         self.fd = None
 
+    def acquire(self):
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
+            except (IOError, OSError) as e:
+                os.close(fd)
+                if e.errno in (errno.EAGAIN, errno.EACCES):
+                    return False
+                raise
+            try:
+                current = os.lstat(self.path)
+            except OSError:
+                current = None
+            held = os.fstat(fd)
+            if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+                self.fd = fd
+                return True
+            os.close(fd)  # removed (or replaced) while we waited: lock the file that is there now
+
+    def remove(self):
+        """Delete the lock file while holding it (the lock is released on exit as usual)."""
+        unlink(self.path)
+
+    def release(self):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
     def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.acquire()
         return self
 
     def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
+        self.release()
 
 
 def unlink(path):
@@ -192,13 +226,25 @@ def write_json(path, data):
         raise
 
 
-def read_json(path):
-    """The JSON object at ``path`` (never through a symlink); None if absent; ValueError if corrupt."""
+class NotPrivate(ValueError):
+    """A file that another user could have written (owner or mode)."""
+
+
+def read_json(path, private=False):
+    """The JSON object at ``path`` (never through a symlink); None if absent; ValueError if corrupt.
+
+    ``private``: the file must be a regular file of ours that nobody else can write or read
+    (else ``NotPrivate``, naming the owner and mode)."""
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     with os.fdopen(fd, "rb") as f:
+        if private:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+                raise NotPrivate("owner uid %d, mode %s (want uid %d, 0600)" % (
+                    st.st_uid, oct(stat.S_IMODE(st.st_mode)), os.getuid()))
         raw = f.read()
     try:
         data = json.loads(raw.decode("utf-8"))

@@ -17,9 +17,13 @@ reaper: see that module). This module adds what is specific to minted tokens:
 * the optional persistent ``cache_dir`` (0700, files 0600, survives the run):
   ``<HMAC-SHA256(key, provider, identity)>.json|.lock``, where ``key`` is a random
   32-byte file ``.key`` of that directory, so a name cannot be used to test guesses
-  of a secret that enters the identity as a hash. Entries are plain JSON
-  (there is no key that would survive the run), hold only credentials with an
-  expiry, and are deleted when within ``min_ttl`` of it.
+  of a secret that enters the identity as a hash. Entries are JSON that carry an
+  HMAC (under a key derived from ``.key``) over their name and content: an entry
+  this collection did not write, one moved to another identity's name, or a file
+  another user could have written (owner, mode) is ignored, removed and reported
+  in ``TokenCache.rejected``. Entries hold only credentials with an expiry and are
+  deleted, with their lock files, when within ``min_ttl`` of it; once per run the
+  directory is swept of expired entries, orphaned lock files and stale temp files.
 
 Controller-side only (POSIX: ``fcntl``); lives in plugin_utils because it
 imports ``run_cache``, which module_utils may not.
@@ -32,7 +36,9 @@ __metaclass__ = type
 import datetime
 import hashlib
 import hmac
+import json
 import os
+import time
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils import run_cache
@@ -62,29 +68,52 @@ def _from_dict(data):
     return Credential(data["registry"], data["username"], data["password"], expires)
 
 
-def _read(path, decrypt=None):
-    """The cached Credential at ``path``, or None if absent/unreadable/corrupt (then removed)."""
+def _mac(key, name, data):
+    """HMAC of a cache_dir entry: its name (the identity) and its content."""
+    mac_key = hmac.new(key, b"cloud_registry.auth registry_token cache_dir entry mac", hashlib.sha256).digest()
+    body = dict((k, v) for k, v in data.items() if k != "mac")
+    material = "%s\0%s" % (name, json.dumps(body, sort_keys=True, separators=(",", ":")))
+    return hmac.new(mac_key, material.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _read(path, decrypt=None, mac_key=None, rejected=None):
+    """The cached Credential at ``path``, or None if absent/unreadable/corrupt (then removed).
+
+    With ``mac_key`` (cache_dir entries) the file must be private and carry a valid MAC;
+    what fails is removed and its reason appended to ``rejected``."""
     try:
-        data = run_cache.read_json(path)
+        data = run_cache.read_json(path, private=mac_key is not None)
         if data is None:
             return None
         if data.get("format") != FORMAT:
             raise ValueError("format")
+        if mac_key is not None:
+            name = os.path.basename(path)
+            mac = data.get("mac")
+            if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(mac_key, name, data)):
+                raise run_cache.NotPrivate("its MAC does not match: this collection did not write it there")
         if decrypt is not None:
             data["password"] = decrypt(data["password"])
             if data["password"] is None:
                 raise ValueError("not this run's")
         return _from_dict(data)
+    except run_cache.NotPrivate as exc:
+        if rejected is not None:
+            rejected.append("%s (%s)" % (path, exc))
+        run_cache.unlink(path)
+        return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         run_cache.unlink(path)
         return None
 
 
-def _write(path, cred, encrypt=None):
+def _write(path, cred, encrypt=None, mac_key=None):
     data = cred.as_dict()
     data["format"] = FORMAT
     if encrypt is not None:
         data["password"] = encrypt(data["password"])
+    if mac_key is not None:
+        data["mac"] = _mac(mac_key, os.path.basename(path), data)
     run_cache.write_json(path, data)
 
 
@@ -127,14 +156,62 @@ class TokenCache:
         self.run_dir = self.run.dir
         self.disk_dir = disk_dir
         self.last_source = None  # "run", "disk", "mint" or "failed": what the last get_or_mint did
+        self.rejected = []  # cache_dir files that were ignored and removed, with the reason
+        self._disk_key = None
 
     def prepare(self):
         try:
             self.run.open()
             if self.disk_dir:
                 run_cache.private_dir(self.disk_dir, "cache_dir")
+                self._disk_key = run_cache.load_or_create_key(os.path.join(self.disk_dir, ".key"))
+                self._sweep_disk_once()
         except RunCacheError as exc:
             raise _token_error(exc) from None
+        except OSError as exc:
+            raise _token_error(exc) from None
+
+    def _sweep_disk_once(self):
+        """Once per run (the first process to get here): remove expired or foreign entries,
+        lock files without an entry and temp files left by a crash."""
+        marker = os.path.join(self.run_dir, "cache_dir-swept-" + hashlib.sha256(
+            os.path.realpath(self.disk_dir).encode("utf-8")).hexdigest()[:16])
+        try:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError:
+            return  # swept already in this run (or the run dir refuses: then the next run does it)
+        now = self.now()
+        try:
+            names = os.listdir(self.disk_dir)
+        except OSError:
+            return
+        for name in names:
+            path = os.path.join(self.disk_dir, name)
+            if name.startswith(".tmp-"):
+                try:
+                    if time.time() - os.lstat(path).st_mtime > 300:
+                        run_cache.unlink(path)
+                except OSError:
+                    pass
+            elif name.endswith(".json"):
+                lock = run_cache.FileLock(path[:-5] + ".lock", blocking=False)
+                if not lock.acquire():
+                    continue  # in use right now
+                try:
+                    cred = _read(path, mac_key=self._disk_key, rejected=self.rejected)
+                    if cred is None or cred.expires_at is None or cred.seconds_left(now) <= 0:
+                        run_cache.unlink(path)
+                        lock.remove()
+                finally:
+                    lock.release()
+            elif name.endswith(".lock") and not os.path.exists(path[:-5] + ".json"):
+                lock = run_cache.FileLock(path, blocking=False)
+                if lock.acquire():
+                    try:
+                        if not os.path.exists(path[:-5] + ".json"):
+                            lock.remove()
+                    finally:
+                        lock.release()
 
     def sweep(self):
         """Delete run directories whose ansible main process has exited."""
@@ -186,24 +263,31 @@ class TokenCache:
 
     def disk_entry(self, provider, identity):
         """Path prefix of this identity's ``cache_dir`` entry."""
-        key = run_cache.load_or_create_key(os.path.join(self.disk_dir, ".key"))
-        return os.path.join(self.disk_dir, disk_name(key, provider, identity))
+        if self._disk_key is None:
+            self._disk_key = run_cache.load_or_create_key(os.path.join(self.disk_dir, ".key"))
+        return os.path.join(self.disk_dir, disk_name(self._disk_key, provider, identity))
 
     def _get_or_mint_locked(self, provider, identity, mint, min_ttl):
         """Under the run lock: the cache_dir copy if fresh enough, else a new mint."""
         if self.disk_dir:
             key = os.path.basename(self.disk_entry(provider, identity))
             disk_file = os.path.join(self.disk_dir, key + ".json")
-            with run_cache.FileLock(os.path.join(self.disk_dir, key + ".lock")):
-                cred = _read(disk_file)
+            with run_cache.FileLock(os.path.join(self.disk_dir, key + ".lock")) as lock:
+                cred = _read(disk_file, mac_key=self._disk_key, rejected=self.rejected)
                 if cred is not None and cred.expires_at is not None and fresh(cred, min_ttl, self.now()):
                     self.last_source = "disk"
                 else:
                     if cred is not None:
                         run_cache.unlink(disk_file)  # expired or too close to expiry: do not leave it behind
-                    cred = self._mint(provider, mint, min_ttl)
+                    try:
+                        cred = self._mint(provider, mint, min_ttl)
+                    except TokenError:
+                        lock.remove()  # nothing is cached for this identity: neither is its lock
+                        raise
                     if cred.expires_at is not None:  # never persist a credential without an expiry
-                        _write(disk_file, cred)
+                        _write(disk_file, cred, mac_key=self._disk_key)
+                    else:
+                        lock.remove()
         else:
             cred = self._mint(provider, mint, min_ttl)
         return cred

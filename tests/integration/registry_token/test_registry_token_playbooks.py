@@ -162,6 +162,48 @@ def test_cache_dir_across_runs_min_ttl_and_what_is_left_on_disk(playbook, tmp_pa
         assert_no_secret(run.output, [SECRET, *az.issued_refresh_tokens])
 
 
+def test_cache_dir_entries_it_did_not_write_are_refused(playbook, tmp_path, az):
+    """A planted or edited entry (a user's password in config.json!) and one another user
+    could have written are not used: the run mints, warns, and leaves a private entry."""
+    cache_dir = tmp_path / "tokcache"
+    pb = """
+    - hosts: localhost
+      gather_facts: false
+      tasks:
+        - name: mint
+          ansible.builtin.set_fact:
+            tok: "{{ %s }}"
+          no_log: true
+        - name: show
+          ansible.builtin.debug:
+            msg: "{{ tok.password | hash('sha256') }}"
+    """ % azure_lookup(cache_dir=str(cache_dir))
+    env = {"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")}
+    first = playbook(pb, extra_vars=az_vars(az), env=env)
+    assert first.rc == 0, first.output[-3000:]
+    entry = next(cache_dir.glob("*.json"))
+    data = json.loads(entry.read_text())
+    planted = "planted-password-" + "8d1c"
+    for attack in ("edited", "mode"):
+        az.reset()
+        if attack == "edited":
+            entry.write_text(json.dumps(dict(data, password=planted)))  # the MAC field kept as it was
+        else:
+            entry.write_text(json.dumps(data))
+            entry.chmod(0o644)
+        run = playbook(pb, extra_vars=az_vars(az), env=env, json_output=False)
+        assert run.rc == 0, run.output[-3000:]
+        assert az.stats()["exchange"] == 1, attack  # minted again: the entry was not used
+        assert "ignored and removed the cache_dir file %s" % entry in run.output.replace("\n", " "), attack
+        assert ("MAC does not match" if attack == "edited" else "mode 0o644") in run.output, attack
+        assert planted not in run.output
+        assert stat.S_IMODE(entry.stat().st_mode) == 0o600 and json.loads(entry.read_text())["password"] != planted
+    # an intact entry is still used: nothing minted, no warning
+    az.reset()
+    again = playbook(pb, extra_vars=az_vars(az), env=env, json_output=False)
+    assert again.rc == 0 and az.stats()["exchange"] == 0 and "ignored and removed" not in again.output
+
+
 def test_wrong_secret_fails_every_host_with_one_request(playbook, tmp_path, az):
     pb = """
     - hosts: fleet

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import multiprocessing
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -152,6 +154,104 @@ def test_corrupt_cache_file_is_discarded(tmp_path):
         f.write("{not json")
     cache.get_or_mint("p", "id", mint, 300)
     assert mint.calls == 2
+
+
+def _planted(cache, identity, password, clock, **extra):
+    """A well-formed entry (what an older writer or another tool could put there), no valid MAC."""
+    cred = Credential("r", "u", password, clock() + datetime.timedelta(seconds=3600)).as_dict()
+    cred.update({"format": _cache.FORMAT}, **extra)
+    path = cache.disk_entry("p", identity) + ".json"
+    with open(path, "w") as f:
+        json.dump(cred, f)
+    os.chmod(path, 0o600)
+    return path
+
+
+def test_cache_dir_entries_this_collection_did_not_write_are_refused(tmp_path):
+    clock = Clock()
+    mint = Minter(clock)
+    cache = _cache_for(tmp_path, clock, run_id="1-1")
+    cache.prepare()
+    path = _planted(cache, "id", "planted-password", clock)
+    cred = cache.get_or_mint("p", "id", mint, 300)
+    assert cred.password != "planted-password" and mint.calls == 1
+    assert len(cache.rejected) == 1 and "MAC" in cache.rejected[0] and path in cache.rejected[0]
+    # what it wrote instead carries a MAC that a forged "mac" field cannot match
+    data = json.loads(Path(path).read_text())
+    data["password"] = "forged"  # the mac field kept as it was
+    Path(path).write_text(json.dumps(data))
+    cache2 = _cache_for(tmp_path, clock, run_id="2-1")
+    assert cache2.get_or_mint("p", "id", mint, 300).password != "forged" and mint.calls == 2
+
+
+def test_an_entry_moved_to_another_identity_is_refused(tmp_path):
+    clock = Clock()
+    mint = Minter(clock)
+    cache = _cache_for(tmp_path, clock, run_id="1-1")
+    cache.get_or_mint("p", "alice", mint, 300)
+    alice = cache.disk_entry("p", "alice") + ".json"
+    os.replace(alice, cache.disk_entry("p", "mallory") + ".json")
+    cache2 = _cache_for(tmp_path, clock, run_id="2-1")
+    cache2.get_or_mint("p", "mallory", mint, 300)
+    assert mint.calls == 2 and cache2.last_source == "mint" and "MAC" in cache2.rejected[0]
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o660, 0o604])
+def test_an_entry_others_could_write_or_read_is_refused(tmp_path, mode):
+    clock = Clock()
+    mint = Minter(clock)
+    _cache_for(tmp_path, clock, run_id="1-1").get_or_mint("p", "id", mint, 300)
+    cache = _cache_for(tmp_path, clock, run_id="2-1")
+    path = cache.disk_entry("p", "id") + ".json"
+    os.chmod(path, mode)
+    cache.get_or_mint("p", "id", mint, 300)
+    assert mint.calls == 2 and cache.last_source == "mint"
+    assert oct(mode) in cache.rejected[0]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # replaced by a private one
+
+
+def test_lock_files_do_not_pile_up(tmp_path):
+    clock = Clock()
+    mint = Minter(clock, lifetime=1000)
+    cache = _cache_for(tmp_path, clock, run_id="1-1")
+    for i in range(20):
+        cache.get_or_mint("p", "id-%d" % i, mint, 300)
+    cache.get_or_mint("oauth2", "no-expiry", lambda: Credential("r", "u", "x", None), 300)
+    disk = tmp_path / "disk"
+    assert len(list(disk.glob("*.lock"))) == 20 and len(list(disk.glob("*.json"))) == 20
+    (disk / ".tmp-crashed").write_text("{}")
+    os.utime(disk / ".tmp-crashed", (0, 0))
+    (disk / ("0" * 64 + ".lock")).write_text("")  # a lock whose entry is gone
+    clock.advance(2000)  # all expired
+    cache2 = _cache_for(tmp_path, clock, run_id="2-1")
+    cache2.get_or_mint("p", "id-0", mint, 300)
+    assert sorted(p.name for p in disk.iterdir()) == sorted(
+        [".key", os.path.basename(cache2.disk_entry("p", "id-0")) + ".json",
+         os.path.basename(cache2.disk_entry("p", "id-0")) + ".lock"])
+    assert cache2.rejected == []
+
+
+def test_a_lock_removed_while_waited_for_is_not_shared(tmp_path):
+    path = str(tmp_path / "x.lock")
+    holder = rc.FileLock(path)
+    holder.acquire()
+    got = []
+
+    def waiter():
+        with rc.FileLock(path):
+            got.append(os.stat(path).st_ino)
+    t = threading.Thread(target=waiter)
+    t.start()
+    time.sleep(0.2)
+    holder.remove()
+    third = rc.FileLock(path)
+    assert third.acquire()  # the new file: nobody holds it
+    holder.release()
+    time.sleep(0.2)
+    assert got == []  # the waiter got the removed file's lock, saw it was gone and now waits for the third
+    third.release()
+    t.join(5)
+    assert len(got) == 1
 
 
 def test_a_shared_or_foreign_directory_is_refused(tmp_path):
