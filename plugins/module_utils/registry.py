@@ -403,16 +403,19 @@ def _ping(client, registry, validate_certs):
     """Find a working endpoint; return (base_url, status, challenge).
 
     A certificate that fails verification is final (no plain-HTTP fallback: that
-    would hide a wrong CA). Where every endpoint fails, the first error is raised.
+    would hide a wrong CA). Where every endpoint fails, what an endpoint that
+    answered said wins over the transport errors of the others (a plain-HTTP
+    registry that answers 500 is reported as that, not as the TLS error of the
+    HTTPS try before it); where none answered, the first error is raised.
     """
-    first = None
+    transport, answered = [], None
     for base in endpoints(registry, validate_certs):
         try:
-            status, headers, _body = client.request(base + "/v2/")
+            status, headers, body = client.request(base + "/v2/")
         except RegistryError as exc:
             if exc.kind == "tls" and "could not be verified" in str(exc):
                 raise
-            first = first or exc
+            transport.append(exc)
             continue
         if status == 401:
             return base, status, pick_challenge(parse_challenges(headers.get("WWW-Authenticate", "")))
@@ -425,9 +428,18 @@ def _ping(client, registry, validate_certs):
                 url=base,
             )
         else:
-            err = RegistryError("%s/v2/ answered HTTP %s" % (base, status), kind="protocol", url=base)
-        first = first or err
-    raise first
+            hint = "; the registry itself failed: check its logs and storage" if status >= 500 else ""
+            err = RegistryError("%s/v2/ answered HTTP %s%s%s" % (base, status, _detail_suffix(body), hint),
+                                kind="protocol", url=base)
+        answered = answered or err
+    if answered is not None:
+        raise answered
+    if len(transport) > 1 and all(e.kind == "unreachable" and "did not answer" in str(e) for e in transport):
+        raise RegistryError(
+            "%s did not answer within %s seconds, over HTTPS nor plain HTTP: check that the registry process is "
+            "running and not stuck, or raise timeout" % (registry, client.timeout),
+            kind="unreachable", url=transport[0].url)
+    raise transport[0]
 
 
 def _unauthorized(registry, username, detail="", where=""):

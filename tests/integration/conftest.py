@@ -85,3 +85,21 @@ def kube_api(kube_cluster, tmp_path):
     finally:
         ident.close()
         kube_cluster.cleanup_namespaces()
+
+
+# Tests that share one thing of the machine run on one xdist worker (--dist loadgroup);
+# everything else of a worker is its own (ports, directories, its own control plane).
+SERIAL_GROUPS = {
+    # one kubelet per machine: two would manage the same cgroups
+    "kube_node": lambda item: "kube_node" in item.fixturenames,
+    # useradd/userdel lock /etc/passwd and /etc/shadow and fail when they cannot
+    "system_users": lambda item: item.module.__name__.endswith("test_docker_auth"),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for group, wants in SERIAL_GROUPS.items():
+            if wants(item):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break

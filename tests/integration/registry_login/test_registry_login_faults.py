@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,47 @@ def test_unreachable_registry(playbook, tmp_path):
     assert run.rc != 0
     msg = run.result("login")["msg"]
     assert f"https://127.0.0.1:{port}/v2/" in msg and "cannot reach" in msg
+    assert cfg.read_bytes() == raw
+
+
+class _Broken(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        body = b'{"errors":[{"code":"UNKNOWN","message":"storage driver: disk full"}]}'
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize("verify_from", ["controller", "host"])
+def test_a_failing_or_stuck_plain_http_registry_is_reported_as_what_it_did(playbook, tmp_path, verify_from):
+    """No scheme, loopback: HTTPS is tried first, then plain HTTP. A registry that answers
+    500 there is not a "TLS handshake" problem, and one that hangs is named as hanging."""
+    cfg = tmp_path / "config.json"
+    raw = seed(cfg)
+    broken = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    threading.Thread(target=broken.serve_forever, daemon=True).start()
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(16)  # accepts (the kernel does), never answers
+    try:
+        args = {"username": "u", "password": "p-broken", "config_path": str(cfg), "timeout": 2,
+                "verify_from": verify_from}
+        run = playbook(play(dict(args, registry=f"127.0.0.1:{broken.server_address[1]}")))
+        msg = run.result("login")["msg"]
+        assert run.rc != 0 and "answered HTTP 500: storage driver: disk full" in msg, msg
+        assert "TLS" not in msg and "check its logs" in msg
+        run = playbook(play(dict(args, registry=f"127.0.0.1:{stuck.getsockname()[1]}")))
+        msg = run.result("login")["msg"]
+        assert run.rc != 0 and "did not answer within 2 seconds, over HTTPS nor plain HTTP" in msg, msg
+        assert "TLS" not in msg
+    finally:
+        broken.shutdown()
+        broken.server_close()
+        stuck.close()
     assert cfg.read_bytes() == raw
 
 
