@@ -207,19 +207,19 @@ def configure(
     update = docker_config.update_config(
         config_path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode
     )
-    final = docker_config.load(update.path, fmt) if not check_mode else None
     result = {
         "changed": update.changed,
         "config_path": update.path,
         "added": sorted(report["added"]),
         "updated": sorted(report["updated"]),
         "removed": sorted(report["removed"]),
-        "cred_helpers": (final if final is not None else update.after).get("credHelpers", {}),
-        "creds_store": (final if final is not None else update.after).get("credsStore"),
+        # (masked: no secret there, but names shown as the docker CLI reads them)
+        "cred_helpers": docker_config.masked(update.data.get("credHelpers", {})),
+        "creds_store": docker_config.masked(update.data.get("credsStore")),
         "missing_helpers": missing,
         "secretservice_usable": usable,
         "secretservice_reason": reason,
         "headless_fallback": fell_back,
-        "diff": update.diff(),
+        "diff": update.diff,  # built only when the caller asks for it
     }
     return result

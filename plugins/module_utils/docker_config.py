@@ -612,24 +612,84 @@ def _shown_number(num):
 # --------------------------------------------------------------------------
 
 
-class ConfigUpdate:
-    """Result of update_config. ``before``/``after`` are masked (safe for diffs)."""
+# a diff of a file bigger than this shows only what changed (a whole masked copy of a
+# 100 MB file in every result would cost more than the write itself)
+DIFF_WHOLE_FILE_LIMIT = 256 * 1024
 
-    def __init__(self, changed, before, after, path, content_changed=False, attrs_changed=False, created=False):
+
+def _changed_parts(before, after):
+    """``before``/``after`` cut down to what differs: top-level keys, and inside the
+    objects (``auths``, ``credHelpers``, ...) the entries, that are not the same."""
+    b_out, a_out = {}, {}
+    for key in list(before) + [k for k in after if k not in before]:
+        b, a = before.get(key, _ABSENT), after.get(key, _ABSENT)
+        if b == a:
+            continue
+        if isinstance(b, dict) and isinstance(a, dict):
+            b_sub, a_sub = {}, {}
+            for k in list(b) + [k for k in a if k not in b]:
+                if b.get(k, _ABSENT) != a.get(k, _ABSENT):
+                    if k in b:
+                        b_sub[k] = b[k]
+                    if k in a:
+                        a_sub[k] = a[k]
+            b_out[key], a_out[key] = b_sub, a_sub
+        else:
+            if b is not _ABSENT:
+                b_out[key] = b
+            if a is not _ABSENT:
+                a_out[key] = a
+    return b_out, a_out
+
+
+_ABSENT = object()
+
+
+class ConfigUpdate:
+    """Result of update_config. ``before``/``after`` are masked (safe for diffs) and
+    computed on first use: a run without ``--diff`` never builds them. ``data`` is
+    the new content itself (secrets included: for reading non-secret fields)."""
+
+    def __init__(self, changed, before, after, path, content_changed=False, attrs_changed=False, created=False,
+                 size=0):
         self.changed = changed
-        self.before = before
-        self.after = after
+        self._raw = (before, after)
+        self._masked = None
+        self.data = after
         self.path = path
         self.content_changed = content_changed
         self.attrs_changed = attrs_changed
         self.created = created
+        self.size = size  # bytes of the file as it was read
+
+    def _views(self):
+        if self._masked is None:
+            before, after = self._raw
+            self._masked = (masked(before), masked(after, before))
+        return self._masked
+
+    @property
+    def before(self):
+        return self._views()[0]
+
+    @property
+    def after(self):
+        return self._views()[1]
 
     def diff(self):
+        before, after = self._raw
+        note = ""
+        if self.size > DIFF_WHOLE_FILE_LIMIT:
+            before, after = _changed_parts(before, after)
+            note = ", only the entries that changed"
+            shown = (masked(before), masked(after, before))
+        else:
+            shown = self._views()
         return {
-            "before": self.before,
-            "after": self.after,
-            "before_header": "%s (before)" % self.path,
-            "after_header": "%s (after)" % self.path,
+            "before": shown[0],
+            "after": shown[1],
+            "before_header": "%s (before%s)" % (self.path, note),
+            "after_header": "%s (after%s)" % (self.path, note),
         }
 
 
@@ -811,7 +871,7 @@ def _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode):
             except OSError as e:
                 raise DockerConfigError("cannot write %s: %s" % (res.path, e.strerror)) from None
     return _update_result(changed, data, new, res.path, content_changed, attrs_changed,
-                          content_changed and not exists)
+                          content_changed and not exists, size=st.st_size if st is not None else 0)
 
 
 def _restat(res):
@@ -827,16 +887,9 @@ def _restat(res):
     return res.st
 
 
-def _update_result(changed, before, after, real, content_changed, attrs_changed, created):
-    return ConfigUpdate(
-        changed,
-        masked(before),
-        masked(after, before),
-        real,
-        content_changed=content_changed,
-        attrs_changed=attrs_changed,
-        created=created,
-    )
+def _update_result(changed, before, after, real, content_changed, attrs_changed, created, size=0):
+    return ConfigUpdate(changed, before, after, real, content_changed=content_changed, attrs_changed=attrs_changed,
+                        created=created, size=size)
 
 
 # --------------------------------------------------------------------------

@@ -94,9 +94,21 @@ class Outcome:
         self.changed = False
         self.key = None
         self.store = "file"
-        self.diffs = []
+        self._diffs = []  # diffs, or callables that build one: built only when asked for
         self.existing_identity_token = None
         self.config_path = None
+
+    def add_diff(self, diff, first=False):
+        self._diffs.insert(0, diff) if first else self._diffs.append(diff)
+
+    @property
+    def diffs(self):
+        return [d() if callable(d) else d for d in self._diffs]
+
+    def result_diff(self):
+        """The ``diff`` of a module result (built now), or None when nothing changed."""
+        diffs = self.diffs
+        return (diffs if len(diffs) > 1 else diffs[0]) if diffs else None
 
 
 def _helper_diff(helper, server, before, after):
@@ -173,7 +185,7 @@ def login(
             new = tuple(current)
         if current is None or tuple(current) != tuple(new):
             state["helper_changed"] = True
-            out.diffs.append(_helper_diff(helper, key, current, new))
+            out.add_diff(_helper_diff(helper, key, current, new))
             if not check_mode:
                 from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
 
@@ -188,7 +200,7 @@ def login(
     out.store = "file" if state.get("kind") == "file" else state.get("helper")
     out.changed = bool(upd.changed or state.get("helper_changed"))
     if upd.changed:
-        out.diffs.insert(0, upd.diff())
+        out.add_diff(upd.diff, first=True)
     return out
 
 
@@ -204,7 +216,7 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
         current = _helper_get(helper, key, run_command)
         if current is not None:
             state["helper_changed"] = True
-            out.diffs.append(_helper_diff(helper, key, current, None))
+            out.add_diff(_helper_diff(helper, key, current, None))
             if not check_mode:
                 from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store as cs
 
@@ -231,7 +243,7 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
     out.store = "file" if state.get("kind") == "file" else state.get("helper")
     out.changed = bool(upd.changed or state.get("helper_changed"))
     if upd.changed:
-        out.diffs.insert(0, upd.diff())
+        out.add_diff(upd.diff, first=True)
     return out
 
 
@@ -247,17 +259,17 @@ def _domain_error(exc):
     return False
 
 
-def safe_run(params, check_mode=False, environ=None, run_command=None):
+def safe_run(params, check_mode=False, environ=None, run_command=None, want_diff=False):
     """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
     try:
-        return run(params, check_mode=check_mode, environ=environ, run_command=run_command)
+        return run(params, check_mode=check_mode, environ=environ, run_command=run_command, want_diff=want_diff)
     except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
         if _domain_error(e):
             raise LoginError(str(e)) from None
         raise
 
 
-def run(params, check_mode=False, environ=None, run_command=None):
+def run(params, check_mode=False, environ=None, run_command=None, want_diff=False):
     """The module's whole job, from its parameters. Returns the result dict (no secret in it).
 
     ``run_command`` (``AnsibleModule.run_command``) runs credential helpers.
@@ -276,8 +288,8 @@ def run(params, check_mode=False, environ=None, run_command=None):
         out = logout(path, registry, fmt, store, check_mode, owner, group, params.get("mode"), run_command=run_command)
         result = {"changed": out.changed, "registry": out.key, "config_path": out.config_path, "store": out.store,
                   "verified": False, "auth_scheme": None}
-        if out.diffs:
-            result["diff"] = out.diffs if len(out.diffs) > 1 else out.diffs[0]
+        if want_diff and out.result_diff():
+            result["diff"] = out.result_diff()
         return result
 
     password = params.get("password")
@@ -323,8 +335,8 @@ def run(params, check_mode=False, environ=None, run_command=None):
         "verified": bool(verified),
         "auth_scheme": scheme,
     }
-    if out.diffs:
-        result["diff"] = out.diffs if len(out.diffs) > 1 else out.diffs[0]
+    if want_diff and out.result_diff():
+        result["diff"] = out.result_diff()
     return result
 
 

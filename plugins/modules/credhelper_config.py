@@ -331,7 +331,7 @@ def main():
             ) + " (%s)" % ", ".join(result["headless_fallback"])
         )
     if module._diff:
-        result["diff"] = diff
+        result["diff"] = diff()
     module.exit_json(**result)
 
 

@@ -335,3 +335,36 @@ def test_unsafe_modes_are_refused(playbook, tmp_path, mode, words):
     res = run.result("write")
     assert res.get("failed") is True and words in res["msg"], res
     assert not cfg.exists()
+
+
+@pytest.mark.parametrize("module", sorted(WRITERS))
+def test_a_big_file_costs_no_diff_unless_asked_and_then_only_what_changed(playbook, tmp_path, module):
+    """A 4 MB config.json (20,000 logins of other tools): without --diff the result holds
+    no copy of it; with --diff it holds the changed entries only, masked."""
+    cfg = tmp_path / "config.json"
+    others = {f"mirror-{i}.example.com": {"auth": "b3RoZXI6b3RoZXItcGFzc3dvcmQtMTIzNDU2Nzg5MDEyMzQ1Njc4OTA="}
+              for i in range(20000)}
+    others.update({f"pad-{i}.example.com": {"auth": "x" * 120} for i in range(20000)})
+    cfg.write_text(json.dumps({"auths": others, "credHelpers": {"gcr.io": "gcloud"}}, indent="\t"))
+    cfg.chmod(0o600)
+    assert cfg.stat().st_size > 4_000_000
+    args = WRITERS[module](config_path=str(cfg))
+    run = playbook(play(module, args))
+    assert run.rc == 0, run.output[-2000:]
+    res = run.result("write")
+    assert res["changed"] and "diff" not in res
+    assert len(run.stdout) < 100_000  # no copy of the file in the results
+    args = WRITERS[module](config_path=str(cfg), state="absent")
+    run = playbook(play(module, args), diff=True)
+    res = run.result("write")
+    assert run.rc == 0 and res["changed"], run.output[-2000:]
+    diff = res["diff"][0] if isinstance(res["diff"], list) else res["diff"]
+    assert "only the entries that changed" in diff["before_header"]
+    shown = json.dumps(diff)
+    assert "mirror-7.example.com" not in shown and SECRET not in shown and len(shown) < 2000
+    if module == "registry_login":
+        assert list(diff["before"]["auths"]) == ["registry.example.com:5000"] and diff["after"]["auths"] == {}
+    else:
+        assert list(diff["before"]["credHelpers"]) == ["123456789012.dkr.ecr.eu-west-1.amazonaws.com"]
+    data = json.loads(cfg.read_text())
+    assert len(data["auths"]) == 40000 and data["credHelpers"] == {"gcr.io": "gcloud"}
