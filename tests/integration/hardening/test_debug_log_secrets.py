@@ -114,3 +114,23 @@ def test_a_task_cannot_point_a_module_at_a_secrets_file(playbook, tmp_path, modu
     assert run.rc != 0
     assert "_secrets_file is internal" in run.result("t")["msg"]
     assert planted.exists()
+
+
+@pytest.mark.parametrize("verify_from", ["controller", "host"])
+def test_registry_login_with_an_identity_token_stays_out_of_the_debug_log(playbook, tmp_path, token_registry,
+                                                                          verify_from):
+    cfg = tmp_path / "config.json"
+    args = {"registry": token_registry.host, "username": token_registry.username,
+            "password": token_registry.password, "ca_cert": str(token_registry.ca_path), "config_path": str(cfg),
+            "verify_from": verify_from}
+    run = playbook(one_task("cloud_registry.auth.registry_login", args), verbosity=4, diff=True,
+                   json_output=False, env=DEBUG)
+    assert run.rc == 0, run.output[-3000:]
+    assert "done with _execute_module" in run.output
+    entry = json.loads(cfg.read_text())["auths"][token_registry.host]
+    token = entry["identitytoken"]  # what the token service handed out, stored on the host
+    assert leaked(run.output, token_registry.password, token, user=token_registry.username) == []
+    # a re-run keeps the token (checked from the host): still nothing in the log
+    again = playbook(one_task("cloud_registry.auth.registry_login", args), verbosity=4, json_output=False, env=DEBUG)
+    assert again.rc == 0 and json.loads(cfg.read_text())["auths"][token_registry.host]["identitytoken"] == token
+    assert leaked(again.output, token_registry.password, token, user=token_registry.username) == []

@@ -66,13 +66,16 @@ def _trust(env, reg):
         f'  capabilities = ["pull", "resolve"]\n  ca = "{reg.ca_path}"\n')
 
 
-def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 120) -> tuple[str, str]:
+def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 120,
+            service_account: str | None = None) -> tuple[str, str]:
     """Start a pod on the node; ('Running', '') or ('Failed', reason) once the kubelet decided."""
     name = name or "p-" + secrets.token_hex(3)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
            "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "Never",
                     "terminationGracePeriodSeconds": 0,
                     "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}]}}
+    if service_account:
+        pod["spec"]["serviceAccountName"] = service_account
     cluster.admin("create", "-f", "-", input=json.dumps(pod))
     deadline = time.monotonic() + timeout
     state = ("Pending", "")
@@ -220,6 +223,76 @@ def test_c_credential_provider_from_node_auth_run_by_the_kubelet(node, playbook,
         assert request["kind"] == "CredentialProviderRequest" and request["image"].startswith(reg.host)
     finally:
         Path(env["NODE_PROVIDER_CONFIG"]).unlink(missing_ok=True)
+        cluster.restart_kubelet()
+
+
+AUDIENCE = "registry.cloud-registry-auth.test"
+ROLE_KEY = "registry.cloud-registry-auth.test/role"
+
+
+def _jwt_claims(token: str) -> dict:
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_c_credential_provider_gets_the_pods_service_account_token(node, playbook, tmp_path):
+    """KEP-4412: node_auth's token_attributes make the real kubelet request a token of the
+    pod's service account for the audience and hand it, with the annotations, to the plugin."""
+    cluster, env = node["cluster"], node["env"]
+    reg = node["regs"]["htpasswd"]
+    ns = _namespace(cluster, "pull-sa")
+    src = tmp_path / "sa-provider"
+    src.write_text(PROVIDER % {"host": reg.host, "user": reg.username, "password": reg.password})
+    providers = [{"name": "sa-provider", "src": str(src), "match_images": [reg.host], "default_cache_duration": "1s",
+                  "token_attributes": {"audience": AUDIENCE, "cache_type": "Token",
+                                       "required_annotation_keys": [ROLE_KEY]}}]
+    v = _node_vars(node, node_auth_logins=[], node_auth_kubelet_config=False,
+                   node_auth_credential_providers=providers,
+                   node_auth_credential_provider_config_path=env["NODE_PROVIDER_CONFIG"],
+                   node_auth_credential_provider_bin_dir=env["NODE_PROVIDER_BIN_DIR"])
+    # what the kubelet would refuse (and then not start) is refused before anything is written
+    bad = dict(v, node_auth_credential_providers=[dict(providers[0], token_attributes=dict(
+        providers[0]["token_attributes"], require_service_account=False))])
+    refused = playbook(ROLE_PLAY, extra_vars=bad)
+    assert refused.rc != 0 and "require_service_account true when required_annotation_keys" in refused.output
+    assert not Path(env["NODE_PROVIDER_CONFIG"]).exists()
+    # the nodes may request tokens for this audience (NodeRestriction): what the README shows
+    rbac = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+             "metadata": {"name": "crauth-provider-audience"},
+             "rules": [{"apiGroups": [""], "resources": [AUDIENCE],
+                        "verbs": ["request-serviceaccounts-token-audience"]}]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "crauth-provider-audience"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                         "name": "crauth-provider-audience"},
+             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}]}]
+    cluster.admin("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": rbac}))
+    for sa, notes in (("puller", {ROLE_KEY: "pull-demo"}), ("plain", {})):
+        cluster.admin("create", "-f", "-", input=json.dumps(
+            {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": sa, "namespace": ns, "annotations": notes}}))
+    run = playbook(ROLE_PLAY, extra_vars=v)
+    assert run.rc == 0, run.output
+    config = Path(env["NODE_PROVIDER_CONFIG"]).read_text()
+    assert "serviceAccountTokenAudience: " + AUDIENCE in config and "requireServiceAccount: true" in config
+    last = Path(env["NODE_PROVIDER_BIN_DIR"]).parent / "last-request.json"
+    last.unlink(missing_ok=True)
+    try:
+        cluster.restart_kubelet()
+        state = run_pod(cluster, ns, node["images"]["htpasswd"], service_account="puller")
+        assert state == ("Running", ""), state
+        request = json.loads(last.read_text())
+        claims = _jwt_claims(request["serviceAccountToken"])
+        assert claims["aud"] == [AUDIENCE] and claims["sub"] == f"system:serviceaccount:{ns}:puller"
+        assert request["serviceAccountAnnotations"] == {ROLE_KEY: "pull-demo"}
+        # a service account without the required annotation: the kubelet does not run the plugin
+        last.unlink()
+        state = run_pod(cluster, ns, node["images"]["htpasswd"], service_account="plain")
+        assert state[0] == "Failed", state
+        assert not last.exists()
+    finally:
+        Path(env["NODE_PROVIDER_CONFIG"]).unlink(missing_ok=True)
+        cluster.admin("delete", "clusterrolebinding,clusterrole", "crauth-provider-audience", check=False)
         cluster.restart_kubelet()
 
 
