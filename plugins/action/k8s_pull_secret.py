@@ -2,15 +2,36 @@
 # Copyright: cloud_registry.auth contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for k8s_pull_secret: the registry passwords and the API credentials
-(token, kubeconfig, proxy user info) reach the module in a file, not as arguments."""
+(token, the secrets of a kubeconfig given as a dictionary, the proxy's password)
+reach the module in a file, not as arguments. Only the secrets: names, paths and
+URLs stay in the arguments, so error messages can still name them."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import SecretsAction
+
+# what kube.kubeconfig_secrets() treats as secret in a kubeconfig's users
+KUBECONFIG_SECRET_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token",
+                          "client-secret")
+
+
+def _kubeconfig_paths(node, path):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in KUBECONFIG_SECRET_KEYS and isinstance(value, str):
+                yield path + (key,)
+            else:
+                for found in _kubeconfig_paths(value, path + (key,)):
+                    yield found
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            for found in _kubeconfig_paths(item, path + (index,)):
+                yield found
 
 
 class ActionModule(SecretsAction, ActionBase):
@@ -19,7 +40,22 @@ class ActionModule(SecretsAction, ActionBase):
     SECRET_PATHS = (
         ("registries", "*", "password"),
         ("api_key",),
-        ("kubeconfig",),
-        ("proxy",),
         ("proxy_headers", "proxy_basic_auth"),
     )
+
+    def secret_paths(self, args):
+        paths = list(self.SECRET_PATHS)
+        kubeconfig = args.get("kubeconfig")
+        if isinstance(kubeconfig, dict):
+            paths.extend(_kubeconfig_paths(kubeconfig.get("users"), ("kubeconfig", "users")))
+        return paths
+
+    def secret_parts(self, args):
+        proxy = args.get("proxy")
+        if not isinstance(proxy, str):
+            return ()
+        try:
+            password = urlsplit(proxy).password
+        except ValueError:
+            return ()  # the module names the bad URL (without its user info)
+        return [(("proxy",), password)] if password else ()

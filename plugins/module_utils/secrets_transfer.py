@@ -11,9 +11,13 @@ __metaclass__ = type
 
 import json
 import os
+import re
 
 SECRETS_OPTION = "_secrets_file"
-PLACEHOLDER_PREFIX = "@cloud_registry.auth:secret:"
+# placeholders are word characters only, so one can stand for a part of a string too
+# (the password in a proxy URL) without changing how the rest of it parses
+PLACEHOLDER_PREFIX = "__cloud_registry_auth_secret_"
+_PLACEHOLDER = re.compile(PLACEHOLDER_PREFIX + "[0-9a-f]{32}_[0-9]+__")
 
 SECRETS_ARGSPEC = {SECRETS_OPTION: dict(type="path")}
 
@@ -41,10 +45,19 @@ def unseal(params, payload):
     values = payload.get("values") or {}
     secrets = []
 
+    def restore_part(match):
+        key = match.group(0)
+        if key not in values or not isinstance(values[key], str):
+            return key
+        secrets.append(values[key])
+        return values[key]
+
     def walk(node):
-        if isinstance(node, str) and node.startswith(PLACEHOLDER_PREFIX) and node in values:
-            secrets.extend(_secret_strings(values[node]))
-            return values[node]
+        if isinstance(node, str) and PLACEHOLDER_PREFIX in node:
+            if node in values:
+                secrets.extend(_secret_strings(values[node]))
+                return values[node]
+            return _PLACEHOLDER.sub(restore_part, node)
         if isinstance(node, dict):
             return dict((k, walk(v)) for k, v in node.items())
         if isinstance(node, list):

@@ -38,8 +38,12 @@ def refuse_internal(task_args, module, names=(SECRETS_OPTION,)):
             raise AnsibleActionFail("%s is internal to %s and cannot be set in a task" % (name, module))
 
 
-def seal(module_args, paths, extra=None):
+def seal(module_args, paths, extra=None, parts=()):
     """Replace the secrets at ``paths`` in ``module_args`` (a new dict is returned) by placeholders.
+
+    ``parts``: ``(path, text)`` pairs; only ``text`` inside the string at ``path`` is
+    replaced (the password of a URL). Path elements are dict keys, list indexes or
+    ``*`` (every element of a list).
 
     Returns ``(module_args, payload)``; ``payload`` is None when there is no secret, else
     the JSON-able ``{"values": {placeholder: secret}, "params": extra}`` for the file.
@@ -48,35 +52,43 @@ def seal(module_args, paths, extra=None):
     values = {}
 
     def placeholder(value):
-        key = "%s%s:%d" % (PLACEHOLDER_PREFIX, nonce, len(values))
+        key = "%s%s_%d__" % (PLACEHOLDER_PREFIX, nonce, len(values))
         values[key] = value
         return key
 
-    def walk(node, path):
+    def walk(node, path, replace):
         if not path:
-            return node if node is None else placeholder(node)
+            return node if node is None else replace(node)
         head, rest = path[0], path[1:]
         if head == "*":
             if isinstance(node, list):
-                return [walk(item, rest) for item in node]
+                return [walk(item, rest, replace) for item in node]
             return node
-        if isinstance(node, dict) and head in node:
+        if isinstance(node, list) and isinstance(head, int) and 0 <= head < len(node):
+            node = list(node)
+            node[head] = walk(node[head], rest, replace)
+        elif isinstance(node, dict) and head in node:
             node = dict(node)
-            node[head] = walk(node[head], rest)
+            node[head] = walk(node[head], rest, replace)
         return node
+
+    def replace_part(text):
+        return lambda node: node.replace(text, placeholder(text)) if isinstance(node, str) and text else node
 
     args = dict(module_args)
     for path in paths:
-        args = walk(args, tuple(path))
+        args = walk(args, tuple(path), placeholder)
+    for path, text in parts:
+        args = walk(args, tuple(path), replace_part(text))
     extra = dict((k, v) for k, v in (extra or {}).items() if v is not None)
     if not values and not extra:
         return args, None
     return args, {"values": values, "params": extra}
 
 
-def send_secrets(action, module_args, paths, extra=None):
+def send_secrets(action, module_args, paths, extra=None, parts=()):
     """``seal()`` and put the payload where the module finds it; returns the module arguments."""
-    args, payload = seal(module_args, paths, extra)
+    args, payload = seal(module_args, paths, extra, parts)
     if payload is None:
         return args
     shell = action._connection._shell
@@ -95,10 +107,18 @@ class SecretsAction(object):
     MODULE = None
     SECRET_PATHS = ()
 
+    def secret_parts(self, args):
+        """``(path, text)`` pairs of secrets inside strings of the task's arguments."""
+        return ()
+
+    def secret_paths(self, args):
+        return self.SECRET_PATHS
+
     def run(self, tmp=None, task_vars=None):
         result = super(SecretsAction, self).run(tmp, task_vars)
         del tmp
         refuse_internal(self._task.args, self.MODULE)
-        args = send_secrets(self, self._task.args, self.SECRET_PATHS)
+        args = self._task.args
+        args = send_secrets(self, args, self.secret_paths(args), parts=self.secret_parts(args))
         result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
         return result

@@ -51,3 +51,16 @@ def test_the_secrets_file_is_deleted_even_when_it_is_not_json(tmp_path):
     else:
         raise AssertionError("no error")
     assert not bad.exists()
+
+
+def test_a_secret_inside_a_string_and_in_a_list_element_is_sealed_alone():
+    args = {"proxy": "http://robot:p%40ss@proxy.example.com:3128",
+            "kubeconfig": {"users": [{"name": "ci", "user": {"token": "tok-3"}}], "current-context": "prod"}}
+    sent, payload = seal(args, [("kubeconfig", "users", 0, "user", "token"), ("kubeconfig", "users", 5, "x")],
+                         parts=[(("proxy",), "p%40ss")])
+    wire = json.dumps(sent)
+    assert "tok-3" not in wire and "p%40ss" not in wire
+    assert sent["proxy"].startswith("http://robot:") and sent["proxy"].endswith("@proxy.example.com:3128")
+    assert sent["kubeconfig"]["current-context"] == "prod" and sent["kubeconfig"]["users"][0]["name"] == "ci"
+    restored, secrets = target.unseal(sent, payload)
+    assert restored == args and sorted(secrets) == ["p%40ss", "tok-3"]
