@@ -92,6 +92,8 @@ def kube_api(kube_cluster, tmp_path):
 SERIAL_GROUPS = {
     # one kubelet per machine: two would manage the same cgroups
     "kube_node": lambda item: "kube_node" in item.fixturenames,
+    # one build of the execution environment image (its build directory is shared)
+    "ee_image": lambda item: "ee_image" in item.fixturenames,
     # useradd/userdel lock /etc/passwd and /etc/shadow and fail when they cannot
     "system_users": lambda item: item.module.__name__.endswith("test_docker_auth"),
 }

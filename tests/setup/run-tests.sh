@@ -9,6 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH=$ROOT/.tmp/collections
 mkdir -p "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/cloud_registry"
 ln -sfn "$ROOT" "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/cloud_registry/auth"
 
+WORKERS=${CRA_TEST_WORKERS:-4}  # pytest-xdist workers for the integration stage
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration molecule)
 failed=()
@@ -35,11 +36,13 @@ run_stage() {
     sanity)
       tests/setup/sanity.sh .venv && tests/setup/sanity.sh .venv313 ;;
     unit)
-      pytest_in .venv tests/unit -q -p no:cacheprovider \
-        && pytest_in .venv313 tests/unit -q -p no:cacheprovider ;;
+      pytest_in .venv tests/unit -q -p no:cacheprovider -n 2 \
+        && pytest_in .venv313 tests/unit -q -p no:cacheprovider -n 2 ;;
     integration)
-      pytest_in .venv tests/integration -q -p no:cacheprovider \
-        && pytest_in .venv313 tests/integration -q -p no:cacheprovider -m "matrix" ;;
+      # xdist workers: most of a test's time is waiting (ansible forks, servers, the
+      # namespace controller); what must not run twice at once is grouped (conftest.py)
+      pytest_in .venv tests/integration -q -p no:cacheprovider -n "$WORKERS" --dist loadgroup --durations=15 \
+        && pytest_in .venv313 tests/integration -q -p no:cacheprovider -m "matrix" -n "$WORKERS" --dist loadgroup ;;
     molecule)
       tests/setup/molecule.sh ;;
     *) echo "unknown stage $stage" >&2; return 2 ;;

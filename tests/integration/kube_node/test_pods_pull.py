@@ -66,7 +66,7 @@ def _trust(env, reg):
         f'  capabilities = ["pull", "resolve"]\n  ca = "{reg.ca_path}"\n')
 
 
-def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 120,
+def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 240,
             service_account: str | None = None) -> tuple[str, str]:
     """Start a pod on the node; ('Running', '') or ('Failed', reason) once the kubelet decided."""
     name = name or "p-" + secrets.token_hex(3)
@@ -90,6 +90,9 @@ def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: floa
         if state[0] != "Pending":
             break
         time.sleep(0.5)
+    if state[0] == "Pending":  # say why: the kubelet's events for the pod
+        events = cluster.admin.json("get", "events", "-n", ns, "--field-selector", f"involvedObject.name={name}")
+        state = ("Pending", "; ".join(f"{e.get('reason')}: {e.get('message')}" for e in events.get("items", [])))
     cluster.admin("delete", "pod", name, "-n", ns, "--grace-period=0", "--force", "--wait=false", check=False)
     return state
 
