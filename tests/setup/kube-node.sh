@@ -2,6 +2,7 @@
 # A real Kubernetes node for the cluster of tests/setup/kube-cluster.sh:
 #   tests/setup/kube-node.sh start DIR     containerd (CRI) + a kubelet registered as node "crauth-node"
 #   tests/setup/kube-node.sh restart DIR   restart the kubelet (it reads its credential providers at start)
+#   tests/setup/kube-node.sh restart-containerd DIR   restart containerd (it reads its drop-ins at start)
 #   tests/setup/kube-node.sh stop DIR      stop what `start DIR` started
 # DIR is the cluster's directory; the node lives in DIR/node and writes DIR/node.env
 # with the paths node_auth must write to for this node:
@@ -16,7 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|restart|stop DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|restart|restart-containerd|stop DIR" >&2; exit 2; }
 NODE=crauth-node
 
 free_port() {
@@ -84,6 +85,12 @@ start_kubelet() {
     "kubectl --kubeconfig '$dir/admin.kubeconfig' get node $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 }
 
+start_containerd() {
+  containerd --config "$node/containerd.toml" >>"$node/containerd.log" 2>&1 &
+  echo $! >"$node/containerd.pid"
+  wait_for containerd 30 "$KUBE_BIN/crictl" --runtime-endpoint "unix://$node/containerd.sock" version
+}
+
 start() {
   local started=$(date +%s)
   # shellcheck disable=SC1091
@@ -148,9 +155,7 @@ CT
   cat >"$node/cni/10-loopback.conflist" <<'CNI'
 {"cniVersion": "0.4.0", "name": "crauth-loopback", "plugins": [{"type": "loopback"}]}
 CNI
-  containerd --config "$node/containerd.toml" >"$node/containerd.log" 2>&1 &
-  echo $! >"$node/containerd.pid"
-  wait_for containerd 30 "$KUBE_BIN/crictl" --runtime-endpoint "unix://$node/containerd.sock" version
+  start_containerd
 
   # the kubelet: a client certificate for system:node:$NODE, a serving certificate
   local pki=$dir/pki
@@ -223,10 +228,16 @@ case $cmd in
     . "$dir/cluster.env"
     stop_one kubelet
     start_kubelet ;;
+  restart-containerd)
+    # it reads its config (and the imported drop-ins) only at start; pods keep running (shims)
+    # shellcheck disable=SC1091
+    . "$dir/cluster.env"
+    stop_one containerd
+    start_containerd ;;
   stop)
     # shellcheck disable=SC1091
     [ -f "$dir/cluster.env" ] && . "$dir/cluster.env"
     [ -d "$node" ] && stop_all
     exit 0 ;;
-  *) echo "usage: $0 start|restart|stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart|restart-containerd|stop DIR" >&2; exit 2 ;;
 esac

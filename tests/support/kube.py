@@ -288,6 +288,12 @@ class KubeCluster:
         if proc.returncode != 0:
             raise RuntimeError(f"kube-node.sh restart failed: {proc.stderr[-4000:]}")
 
+    def restart_containerd(self):
+        proc = subprocess.run([str(SETUP / "kube-node.sh"), "restart-containerd", str(self.dir)],
+                              capture_output=True, text=True, timeout=300, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"kube-node.sh restart-containerd failed: {proc.stderr[-4000:]}")
+
     def crictl(self, *args, check=False) -> subprocess.CompletedProcess:
         node = self.start_node()
         return subprocess.run([str(self.bin / "crictl"), "--runtime-endpoint", node["NODE_CRI_ENDPOINT"],

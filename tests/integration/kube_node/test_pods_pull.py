@@ -324,3 +324,36 @@ def test_containerd_hosts_toml_from_node_auth_with_crictl(node, playbook):
     finally:
         for reg in node["regs"].values():
             _trust(env, reg)
+
+
+def test_containerd_cri_auth_from_node_auth_with_crictl(node, playbook):
+    """The CRI plugin's registry.configs auth, in config.toml as node_auth writes it:
+    containerd itself logs in, at Basic and at token-auth registries, and keeps the rest of
+    its CRI configuration (config_path with the registries' CA, the sandbox image)."""
+    cluster, env = node["cluster"], node["env"]
+    images = node["images"]
+    config = Path(env["NODE_CONTAINERD_CONFIG"])
+    original = config.read_text()
+    for image in images.values():
+        cluster.crictl("rmi", image)
+        assert cluster.crictl("pull", image).returncode != 0
+    v = _node_vars(node, node_auth_kubelet_config=False, node_auth_containerd="cri_auth",
+                   node_auth_containerd_config_path=str(config),
+                   node_auth_containerd_dropin=env["NODE_CONTAINERD_DROPIN"])
+    try:
+        run = playbook(ROLE_PLAY, extra_vars=v, json_output=False)
+        assert run.rc == 0, run.output
+        assert config.read_text().startswith(original)  # the block is added, nothing else changes
+        cluster.restart_containerd()  # what the role's handler does (restarts are off in these tests)
+        for auth, image in images.items():
+            pulled = cluster.crictl("pull", image)
+            assert pulled.returncode == 0, (auth, pulled.stderr[-1500:])
+        assert node["regs"]["token"].password not in run.output
+        # a pod still gets its sandbox from the configured image: the CRI section is intact
+        ns = _namespace(cluster, "pull-cri")
+        assert run_pod(cluster, ns, images["htpasswd"])[0] == "Running"
+        again = playbook(ROLE_PLAY, extra_vars=v)
+        assert again.rc == 0 and not any(s.get("changed") for s in again.stats().values()), again.output
+    finally:
+        config.write_text(original)
+        cluster.restart_containerd()

@@ -90,12 +90,15 @@ def test_four_runs_and_real_readers(tmp_path, playbook, registry):
         assert res.returncode == 0, res.stderr
     assert "other.example.com" in json.loads(kubelet.read_text())["auths"]  # merged, not replaced
 
+    # the auth is a block of config.toml itself (containerd replaces a whole plugin section with
+    # an imported one), the rest of the file kept, the file private now
     main = tomllib.loads(ctd.read_text())
-    assert main["imports"] == [ev["node_auth_containerd_dropin"]]
-    assert main["plugins"]["io.containerd.grpc.v1.cri"]["sandbox_image"] == "pause:3.9"
-    dropin = tomllib.loads(Path(ev["node_auth_containerd_dropin"]).read_text())
-    auth = dropin["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["configs"][registry.host]["auth"]
+    cri = main["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["sandbox_image"] == "pause:3.9" and "imports" not in main
+    auth = cri["registry"]["configs"][registry.host]["auth"]
     assert (auth["username"], auth["password"]) == ("puller", PASSWORD)
+    assert stat.S_IMODE(ctd.stat().st_mode) == 0o600
+    assert not Path(ev["node_auth_containerd_dropin"]).exists()
 
     cpc = yaml.safe_load((tmp_path / "kubernetes" / "provider.yaml").read_text())
     assert cpc == {
@@ -133,14 +136,36 @@ def test_bad_provider_changes_nothing(tmp_path, playbook, registry, bad, words):
     assert not (tmp_path / "kubelet").exists()
 
 
-def test_foreign_imports_line_changes_nothing(tmp_path, playbook, registry):
+def test_config_toml_that_defines_the_auth_itself_changes_nothing(tmp_path, playbook, registry):
     ctd = tmp_path / "containerd" / "config.toml"
     ctd.parent.mkdir()
-    ctd.write_text('imports = ["/etc/containerd/other.toml"]\nversion = 2\n')
+    ctd.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."%s".auth]\n'
+                   '  username = "someone"\n' % registry.host)
     before = ctd.read_bytes()
     r = playbook(PLAY, extra_vars=_vars(tmp_path, registry, node_auth_credential_providers=[]))
     assert r.rc != 0
-    assert "has its own 'imports' line" in r.output
+    assert f"{ctd} cannot take the CRI registry auth tables" in r.output and "Nothing was changed" in r.output
     assert ctd.read_bytes() == before
-    assert not (tmp_path / "containerd" / "conf.d" / "cra.toml").exists()
     assert not (tmp_path / "kubelet").exists() and not (tmp_path / "containers").exists()
+    assert PASSWORD not in r.output
+
+
+def test_an_imports_line_is_kept_and_an_old_dropin_is_emptied(tmp_path, playbook, registry):
+    ctd = tmp_path / "containerd" / "config.toml"
+    dropin = tmp_path / "containerd" / "conf.d" / "cra.toml"
+    dropin.parent.mkdir(parents=True)
+    # what earlier versions wrote: a CRI section of its own, which replaced the main one's
+    dropin.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."x".auth]\n'
+                      '  username = "u"\n  password = "old"\n')
+    ctd.write_text('imports = ["%s"]\nversion = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n'
+                   '  config_path = "/etc/containerd/certs.d"\n' % dropin)
+    r = playbook(PLAY, extra_vars=_vars(tmp_path, registry, node_auth_credential_providers=[]))
+    assert r.rc == 0, r.output
+    main = tomllib.loads(ctd.read_text())
+    assert main["imports"] == [str(dropin)]
+    registry_section = main["plugins"]["io.containerd.grpc.v1.cri"]["registry"]
+    assert registry_section["config_path"] == "/etc/containerd/certs.d"
+    assert registry_section["configs"][registry.host]["auth"]["password"] == PASSWORD
+    assert tomllib.loads(dropin.read_text()) == {}  # emptied: defines nothing any more
+    again = playbook(PLAY, extra_vars=_vars(tmp_path, registry, node_auth_credential_providers=[]))
+    assert again.rc == 0 and not _changed(again), again.output
