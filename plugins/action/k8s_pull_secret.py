@@ -26,12 +26,10 @@ def _kubeconfig_paths(node, path):
             if key in KUBECONFIG_SECRET_KEYS and isinstance(value, str):
                 yield path + (key,)
             else:
-                for found in _kubeconfig_paths(value, path + (key,)):
-                    yield found
+                yield from _kubeconfig_paths(value, path + (key,))
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            for found in _kubeconfig_paths(item, path + (index,)):
-                yield found
+            yield from _kubeconfig_paths(item, path + (index,))
 
 
 class ActionModule(SecretsAction, ActionBase):

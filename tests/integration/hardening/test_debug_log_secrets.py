@@ -90,7 +90,7 @@ def test_gcp_secret_iam_secrets_stay_out_of_the_debug_log(playbook, gcloud):
     assert leaked_robot(run.output, value) == []
     assert [c for c in (key_body[i:i + 32] for i in range(0, len(key_body) - 32, 32)) if c in run.output] == []
     # the value was stored: read it back the way a user's script would
-    token, _ = gcloud.issue_token(key["client_email"], ["https://www.googleapis.com/auth/cloud-platform"])
+    token = gcloud.issue_token(key["client_email"], ["https://www.googleapis.com/auth/cloud-platform"])[0]
     resp = requests.get(f"{gcloud.url}/v1/projects/dbg-project/secrets/hub-token/versions/latest:access",
                         headers={"Authorization": "Bearer " + token}, timeout=10)
     assert base64.b64decode(resp.json()["payload"]["data"]).decode() == value
