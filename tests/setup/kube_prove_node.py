@@ -42,7 +42,7 @@ def pulls(cluster: KubeCluster, ns: str, image: str, timeout: float = 180) -> tu
     """Start a pod with ``image``; (True, "") once the kubelet pulled it, (False, why) if it could not."""
     name = "p-" + secrets.token_hex(3)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
-           "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "Never",
+           "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "OnFailure",
                     "terminationGracePeriodSeconds": 0,
                     "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}]}}
     cluster.admin("create", "-f", "-", input=json.dumps(pod))

@@ -68,10 +68,14 @@ def _trust(env, reg):
 
 def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 240,
             service_account: str | None = None) -> tuple[str, str]:
-    """Start a pod on the node; ('Running', '') or ('Failed', reason) once the kubelet decided."""
+    """Start a pod on the node; ('Running', '') or ('Failed', reason) once the kubelet decided.
+
+    restartPolicy OnFailure: under load runc here sometimes fails a container start once
+    ("can't get final child's PID from pipe"); the kubelet then starts it again, as it
+    would on any node. A pull that fails is still reported at once."""
     name = name or "p-" + secrets.token_hex(3)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
-           "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "Never",
+           "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "OnFailure",
                     "terminationGracePeriodSeconds": 0,
                     "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}]}}
     if service_account:
