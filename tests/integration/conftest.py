@@ -99,9 +99,19 @@ SERIAL_GROUPS = {
 }
 
 
+def _uses_module_fixture(item) -> bool:
+    defs = getattr(item, "_fixtureinfo", None)
+    return bool(defs) and any(d.scope == "module" for fdefs in defs.name2fixturedefs.values() for d in fdefs)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for group, wants in SERIAL_GROUPS.items():
             if wants(item):
                 item.add_marker(pytest.mark.xdist_group(group))
                 break
+        else:
+            if _uses_module_fixture(item):
+                # a module's tests stay together, or its module fixtures (registries, a second
+                # control plane) are built again on every worker the module is spread over
+                item.add_marker(pytest.mark.xdist_group("module:" + item.module.__name__))

@@ -12,7 +12,6 @@ ln -sfn "$ROOT" "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/cloud_registry/au
 WORKERS=${CRA_TEST_WORKERS:-4}  # pytest-xdist workers for the integration stage
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration molecule)
-failed=()
 
 pytest_in() {  # venv, args...
   local venv=$1; shift
@@ -49,16 +48,41 @@ run_stage() {
   esac
 }
 
-suite_start=$(date +%s)
-for s in "${stages[@]}"; do
-  start=$(date +%s)
+timed_stage() {  # stage -> prints its time; appends it to $failed_file when it fails
+  local s=$1 start; start=$(date +%s)
   if run_stage "$s"; then
     echo "=== stage $s passed in $(( $(date +%s) - start ))s"
   else
     echo "=== stage $s FAILED after $(( $(date +%s) - start ))s"
-    failed+=("$s")
+    echo "$s" >>"$failed_file"
   fi
+}
+
+suite_start=$(date +%s)
+mkdir -p .tmp
+failed_file=$(mktemp .tmp/failed-stages.XXXXXX)
+static=()   # lint and sanity read files only: they run beside the stages that wait on servers
+others=()
+for s in "${stages[@]}"; do
+  case $s in lint|sanity) static+=("$s") ;; *) others+=("$s") ;; esac
 done
+bg=
+if [ ${#static[@]} -gt 0 ] && [ ${#others[@]} -gt 0 ] && [ "${CRA_TEST_SERIAL:-0}" != 1 ]; then
+  static_log=.tmp/stages-${static[*]// /-}.log
+  echo "=== stages ${static[*]} run in the background (output: $static_log, shown when they end)"
+  ( for s in "${static[@]}"; do timed_stage "$s"; done ) >"$static_log" 2>&1 &
+  bg=$!
+else
+  others=("${stages[@]}")
+fi
+for s in "${others[@]}"; do timed_stage "$s"; done
+if [ -n "$bg" ]; then
+  wait "$bg"
+  echo "=== output of the background stages (${static[*]}):"
+  cat "$static_log"
+fi
+mapfile -t failed <"$failed_file"
+rm -f "$failed_file"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED stages: ${failed[*]} (suite: $(( $(date +%s) - suite_start ))s)"
   exit 1

@@ -34,7 +34,7 @@ EE_UID = 1000  # options.user of ansible-builder 3 (the image's USER)
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # xdist interleaves modules on a worker: module scope would rebuild
 def ee_image():
     """Build the EE image (cached by an input-hash label); a failed build fails the tests."""
     proc = subprocess.run(

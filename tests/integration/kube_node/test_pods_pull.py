@@ -42,7 +42,7 @@ def k8s_play(args: dict) -> str:
                         "tasks": [{"name": "pull secret", "cloud_registry.auth.k8s_pull_secret": args}]}]) + "\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def node(kube_cluster, kube_node, htpasswd_registry, token_registry, tmp_path_factory):
     """The node, with the runnable image in both registries and their CA trusted."""
     work = tmp_path_factory.mktemp("node-images")
