@@ -40,7 +40,9 @@ kube: system-deps
 demo: deps dockerd
 	@PATH=$(ROOT)/.venv/bin:$$PATH scripts/demo.sh
 
-test: deps venv313 dockerd kube
+# the prerequisites in parallel: the Kubernetes build (CPU) beside the venvs (network)
+test:
+	@$(MAKE) --no-print-directory -j3 deps venv313 dockerd kube
 	@tests/setup/run-tests.sh
 
 lint: deps
