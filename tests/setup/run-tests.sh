@@ -68,7 +68,7 @@ for s in "${stages[@]}"; do
 done
 bg=
 if [ ${#static[@]} -gt 0 ] && [ ${#others[@]} -gt 0 ] && [ "${CRA_TEST_SERIAL:-0}" != 1 ]; then
-  static_log=.tmp/stages-${static[*]// /-}.log
+  static_log=.tmp/stages-$(IFS=-; echo "${static[*]}").log
   echo "=== stages ${static[*]} run in the background (output: $static_log, shown when they end)"
   ( for s in "${static[@]}"; do timed_stage "$s"; done ) >"$static_log" 2>&1 &
   bg=$!
