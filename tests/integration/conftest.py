@@ -104,6 +104,7 @@ def _uses_module_fixture(item) -> bool:
     return bool(defs) and any(d.scope == "module" for fdefs in defs.name2fixturedefs.values() for d in fdefs)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into @group node ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for group, wants in SERIAL_GROUPS.items():
@@ -115,3 +116,14 @@ def pytest_collection_modifyitems(config, items):
                 # a module's tests stay together, or its module fixtures (registries, a second
                 # control plane) are built again on every worker the module is spread over
                 item.add_marker(pytest.mark.xdist_group("module:" + item.module.__name__))
+
+
+def pytest_collection_finish(session):
+    """Grouping must really happen: pytest 9.2 + pytest-xdist 3.8 accepted the marks and
+    silently ignored them (node ids moved), which ran two kubelets at once."""
+    if getattr(session.config.option, "loadgroup", False):
+        lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            raise pytest.UsageError(
+                "pytest-xdist --dist loadgroup does not group with this pytest (%s ... has no @group in its id): "
+                "install the pytest of tests/setup/constraints-*.txt" % lost[0])
