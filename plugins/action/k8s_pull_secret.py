@@ -13,24 +13,8 @@ __metaclass__ = type
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.redact import kubeconfig_secret_items
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import SecretsAction
-
-# what kube.kubeconfig_secrets() treats as secret in a kubeconfig's users
-KUBECONFIG_SECRET_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token",
-                          "client-secret")
-
-
-def _kubeconfig_paths(node, path):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in KUBECONFIG_SECRET_KEYS and isinstance(value, str):
-                yield path + (key,)
-            else:
-                yield from _kubeconfig_paths(value, path + (key,))
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from _kubeconfig_paths(item, path + (index,))
-
 
 class ActionModule(SecretsAction, ActionBase):
     TRANSFERS_FILES = False
@@ -42,11 +26,9 @@ class ActionModule(SecretsAction, ActionBase):
     )
 
     def secret_paths(self, args):
-        paths = list(self.SECRET_PATHS)
-        kubeconfig = args.get("kubeconfig")
-        if isinstance(kubeconfig, dict):
-            paths.extend(_kubeconfig_paths(kubeconfig.get("users"), ("kubeconfig", "users")))
-        return paths
+        # only the secrets of a kubeconfig dictionary: its names stay readable in errors
+        return list(self.SECRET_PATHS) + [("kubeconfig",) + path
+                                          for path, _value in kubeconfig_secret_items(args.get("kubeconfig"))]
 
     def secret_parts(self, args):
         proxy = args.get("proxy")

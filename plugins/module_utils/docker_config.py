@@ -615,6 +615,7 @@ def _shown_number(num):
 # a diff of a file bigger than this shows only what changed (a whole masked copy of a
 # 100 MB file in every result would cost more than the write itself)
 DIFF_WHOLE_FILE_LIMIT = 256 * 1024
+_ABSENT = object()
 
 
 def _changed_parts(before, after):
@@ -640,9 +641,6 @@ def _changed_parts(before, after):
             if a is not _ABSENT:
                 a_out[key] = a
     return b_out, a_out
-
-
-_ABSENT = object()
 
 
 class ConfigUpdate:

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils import dockerconfigjson
+from ansible_collections.cloud_registry.auth.plugins.module_utils import dockerconfigjson, redact
 from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import (
     MASK,
     DockerConfigError,
@@ -311,32 +311,11 @@ def proxy_secrets(auth, environ=None):
     return sorted(s for s in out if s)
 
 
-_KUBECONFIG_SECRET_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token",
-                           "client-secret")
-
-
 def kubeconfig_secrets(auth):
     """Secret strings of a kubeconfig given as a dictionary (token, password, client-key-data,
     auth-provider tokens), for the module's no_log values: the dictionary is a module argument
     and would otherwise show in -vvv output."""
-    kubeconfig = (auth or {}).get("kubeconfig")
-    out = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in _KUBECONFIG_SECRET_KEYS and isinstance(value, str) and value:
-                    out.add(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    if isinstance(kubeconfig, dict):
-        for user in kubeconfig.get("users") or []:
-            walk(user)
-    return sorted(out)
+    return sorted(set(v for _path, v in redact.kubeconfig_secret_items((auth or {}).get("kubeconfig")) if v))
 
 
 def _configure_proxy(cfg, auth, environ):

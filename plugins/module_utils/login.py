@@ -288,9 +288,7 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
         out = logout(path, registry, fmt, store, check_mode, owner, group, params.get("mode"), run_command=run_command)
         result = {"changed": out.changed, "registry": out.key, "config_path": out.config_path, "store": out.store,
                   "verified": False, "auth_scheme": None}
-        if want_diff and out.result_diff():
-            result["diff"] = out.result_diff()
-        return result
+        return _with_diff(result, out, want_diff)
 
     password = params.get("password")
     if params.get("password_file") and password is None:
@@ -335,8 +333,14 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
         "verified": bool(verified),
         "auth_scheme": scheme,
     }
-    if want_diff and out.result_diff():
-        result["diff"] = out.result_diff()
+    return _with_diff(result, out, want_diff)
+
+
+def _with_diff(result, out, want_diff):
+    """``result`` with the outcome's diff, built (once) only when the caller shows diffs."""
+    diff = out.result_diff() if want_diff else None
+    if diff:
+        result["diff"] = diff
     return result
 
 

@@ -64,3 +64,30 @@ def scrub(text, secrets, usernames=()):
             if form in text:
                 text = text.replace(form, MASK)
     return text
+
+
+# the secret fields of a kubeconfig's users (tokens, passwords, keys, auth-provider tokens)
+KUBECONFIG_SECRET_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token",
+                          "client-secret")
+
+
+def kubeconfig_secret_items(kubeconfig):
+    """``(path, value)`` of every secret in the users of a kubeconfig given as a dictionary;
+    ``path`` is the key path from the kubeconfig (``("users", 0, "user", "token")``)."""
+    if not isinstance(kubeconfig, dict):
+        return []
+    out = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in KUBECONFIG_SECRET_KEYS and isinstance(value, str):
+                    out.append((path + (key,), value))
+                else:
+                    walk(value, path + (key,))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, path + (index,))
+
+    walk(kubeconfig.get("users") or [], ("users",))
+    return out

@@ -164,8 +164,9 @@ class TokenCache:
             self.run.open()
             if self.disk_dir:
                 run_cache.private_dir(self.disk_dir, "cache_dir")
-                self._disk_key = run_cache.load_or_create_key(os.path.join(self.disk_dir, ".key"))
-                self._sweep_disk_once()
+                if self._disk_key is None:  # prepare() runs per lookup call: read the key and sweep once
+                    self._disk_key = run_cache.load_or_create_key(os.path.join(self.disk_dir, ".key"))
+                    self._sweep_disk_once()
         except RunCacheError as exc:
             raise _token_error(exc) from None
         except OSError as exc:

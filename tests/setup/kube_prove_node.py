@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support.kube import KubeCluster  # noqa: E402
+from support.kube import KubeCluster, trust_registry  # noqa: E402
 
 BLOCK = re.compile(r"^# BEGIN cloud_registry\.auth node_auth: CRI registry auth\n(.*?)"
                    r"^# END cloud_registry\.auth node_auth: CRI registry auth$", re.S | re.M)
@@ -65,13 +65,6 @@ def pulls(cluster: KubeCluster, ns: str, image: str, timeout: float = 180) -> tu
     return verdict
 
 
-def trust(env: dict, host: str, ca: str):
-    d = Path(env["NODE_CERTS_DIR"]) / host
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "hosts.toml").write_text(f'server = "https://{host}"\n\n[host."https://{host}"]\n'
-                                  f'  capabilities = ["pull", "resolve"]\n  ca = "{ca}"\n')
-
-
 def check(label, ok, why=""):
     print("%s %s%s" % ("ok  " if ok else "FAIL", label, (": " + why) if why and not ok else ""), flush=True)
     return ok
@@ -82,7 +75,7 @@ def prove(cluster: KubeCluster, files: Path, host: str, image: str, ca: str) -> 
     ns = "prove-" + files.name.lower().replace("_", "-")
     cluster.admin.create_namespaces(ns)  # waits for its default service account
     good = True
-    trust(env, host, ca)
+    trust_registry(env, host, ca)
     kubelet_json = Path(env["NODE_KUBELET_CONFIG_JSON"])
     provider_config = Path(env["NODE_PROVIDER_CONFIG"])
     kubelet_json.unlink(missing_ok=True)
@@ -137,7 +130,7 @@ def prove(cluster: KubeCluster, files: Path, host: str, image: str, ca: str) -> 
     finally:
         config.write_text(original)
         cluster.restart_containerd()
-        trust(env, host, ca)
+        trust_registry(env, host, ca)
     return good
 
 

@@ -555,6 +555,17 @@ class Interposer:
             self.server.server_close()
 
 
+def trust_registry(node: dict, host: str, ca) -> Path:
+    """hosts.toml with the registry's CA only, for containerd on the node (``node.env``):
+    what a node admin writes for TLS trust. Returns its path."""
+    d = Path(node["NODE_CERTS_DIR"]) / host
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / "hosts.toml"
+    path.write_text(f'server = "https://{host}"\n\n[host."https://{host}"]\n'
+                    f'  capabilities = ["pull", "resolve"]\n  ca = "{ca}"\n')
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -341,7 +341,7 @@ def test_unsafe_modes_are_refused(playbook, tmp_path, mode, words):
 
 @pytest.mark.parametrize("module", sorted(WRITERS))
 def test_a_big_file_costs_no_diff_unless_asked_and_then_only_what_changed(playbook, tmp_path, module):
-    """A 4 MB config.json (20,000 logins of other tools): without --diff the result holds
+    """A 4 MB config.json (40,000 entries of other tools): without --diff the result holds
     no copy of it; with --diff it holds the changed entries only, masked."""
     cfg = tmp_path / "config.json"
     others = {f"mirror-{i}.example.com": {"auth": "b3RoZXI6b3RoZXItcGFzc3dvcmQtMTIzNDU2Nzg5MDEyMzQ1Njc4OTA="}

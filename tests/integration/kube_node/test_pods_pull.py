@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.registry_env import push_image
+from support.kube import trust_registry
 
 ROLE_PLAY = """
 - name: Node auth
@@ -49,21 +50,12 @@ def node(kube_cluster, kube_node, htpasswd_registry, token_registry, tmp_path_fa
     images = {}
     for reg in (htpasswd_registry, token_registry):
         images[reg.auth] = push_image(reg, "demo/runnable", "1", reg.username, reg.password, work, runnable=True)
-        _trust(kube_node, reg)
+        trust_registry(kube_node, reg.host, reg.ca_path)
     yield {"cluster": kube_cluster, "env": kube_node, "images": images,
            "regs": {"htpasswd": htpasswd_registry, "token": token_registry}}
     for reg in (htpasswd_registry, token_registry):
         hosts = Path(kube_node["NODE_CERTS_DIR"]) / reg.host / "hosts.toml"
         hosts.unlink(missing_ok=True)
-
-
-def _trust(env, reg):
-    """hosts.toml with the registry's CA only: what a node admin writes for TLS trust."""
-    d = Path(env["NODE_CERTS_DIR"]) / reg.host
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "hosts.toml").write_text(
-        f'server = "https://{reg.host}"\n\n[host."https://{reg.host}"]\n'
-        f'  capabilities = ["pull", "resolve"]\n  ca = "{reg.ca_path}"\n')
 
 
 def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 240,
@@ -327,7 +319,7 @@ def test_containerd_hosts_toml_from_node_auth_with_crictl(node, playbook):
         assert htpasswd.password not in run.output and token.password not in run.output
     finally:
         for reg in node["regs"].values():
-            _trust(env, reg)
+            trust_registry(env, reg.host, reg.ca_path)
 
 
 def test_containerd_cri_auth_from_node_auth_with_crictl(node, playbook):
