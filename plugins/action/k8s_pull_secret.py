@@ -16,6 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.cloud_registry.auth.plugins.module_utils.redact import kubeconfig_secret_items
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import SecretsAction
 
+
 class ActionModule(SecretsAction, ActionBase):
     TRANSFERS_FILES = False
     MODULE = "cloud_registry.auth.k8s_pull_secret"

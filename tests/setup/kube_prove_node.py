@@ -145,8 +145,8 @@ def main(argv):
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print("real node proof: %d host(s), %s in %ds" % (len(results), "all ok" if all(results) else "FAILED",
-                                                       time.monotonic() - started))
+    verdict = "all ok" if all(results) else "FAILED"
+    print("real node proof: %d host(s), %s in %ds" % (len(results), verdict, time.monotonic() - started))
     return 0 if results and all(results) else 1
 
 

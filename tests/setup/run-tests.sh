@@ -30,6 +30,8 @@ run_stage() {
   case $stage in
     lint)
       .venv/bin/ruff check plugins tests extensions scripts \
+        && .venv/bin/pycodestyle --max-line-length=160 --ignore=E402,W503,W504,E741 \
+             plugins tests extensions scripts \
         && .venv/bin/yamllint -s . \
         && .venv/bin/ansible-lint --profile production --offline -q ;;
     sanity)

@@ -403,8 +403,8 @@ class Identity:
         binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind + "Binding", "metadata": meta,
                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
                    "subjects": [{"kind": "ServiceAccount", "name": self.name, "namespace": TEST_NAMESPACE}]}
-        self.cluster.admin("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                  "items": [role, binding]}))
+        listing = {"apiVersion": "v1", "kind": "List", "items": [role, binding]}
+        self.cluster.admin("apply", "-f", "-", input=json.dumps(listing))
         if not namespace:
             self.granted.append(name)
 
