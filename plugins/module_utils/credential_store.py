@@ -109,6 +109,51 @@ def _session_bus(env):
         env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=" + bus
 
 
+# Variables of the process running the module that must not reach another user's helper:
+# they point at the module user's keyrings, stores and session.
+_FOREIGN_ENV = ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "GNUPGHOME", "PASSWORD_STORE_DIR", "DOCKER_CONFIG",
+                "DISPLAY", "SSH_AUTH_SOCK")
+
+
+def as_account(run_command, account, environ=None):
+    """A ``run_command`` that runs helpers as ``account`` (a ``docker_config.Account``), in
+    that user's session: ``HOME``, ``USER``, ``XDG_RUNTIME_DIR`` and the D-Bus session bus
+    are theirs, as in their login session, so ``pass`` finds their GnuPG keys and
+    ``secretservice`` their keyring.
+
+    Only a helper run becomes the user (``runuser`` from root; no sudo, no login shell, so
+    nologin accounts work): files are written by the module itself. Running as that user
+    already, nothing changes. As another, unprivileged user the returned callable raises
+    ``CredentialStoreError`` naming the fix; it is only raised when a helper is needed."""
+    if account is None or os.geteuid() == account.uid:
+        return run_command
+
+    def run_as(argv, **kwargs):
+        runuser = find_program("runuser", environ) if os.geteuid() == 0 else None
+        if runuser is None:
+            raise CredentialStoreError(
+                "cannot run %s as %s: the module runs as uid %d; run it as root (become: true) or as %s"
+                % (os.path.basename(argv[-2]) if len(argv) > 1 else "the credential helper", account.name,
+                   os.geteuid(), account.name))
+        env_prog = find_program("env", environ) or "env"
+        prefix = [runuser, "-u", account.name, "--", env_prog]
+        for name in _FOREIGN_ENV:
+            prefix += ["-u", name]
+        prefix += ["HOME=%s" % account.home, "USER=%s" % account.name, "LOGNAME=%s" % account.name]
+        runtime = "/run/user/%d" % account.uid
+        if os.path.isdir(runtime):
+            prefix.append("XDG_RUNTIME_DIR=%s" % runtime)
+        bus = session_bus(account.uid)
+        if bus:
+            prefix.append("DBUS_SESSION_BUS_ADDRESS=unix:path=%s" % bus)
+        update = dict(kwargs.pop("environ_update", None) or {})
+        for name in _FOREIGN_ENV:
+            update.pop(name, None)
+        return run_command(prefix + list(argv), environ_update=update, **kwargs)
+
+    return run_as
+
+
 def _run(name, action, stdin, timeout, environ, run_command):
     if run_command is None:
         raise CredentialStoreError("internal error: no run_command given to run %s%s" % (PREFIX, name))

@@ -191,8 +191,6 @@ def test_secretservice_where_it_works_file_where_it_cannot(tmp_path, playbook, r
             {"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "secretservice"},
         ],
         "docker_auth_ca_cert": str(registry.ca_path),
-        "ansible_become_method": "ansible.builtin.su",
-        "ansible_python_interpreter": "/usr/bin/python3",  # the users cannot run the test venv's python
     }
     runs = [playbook(PLAY, extra_vars=ev, check=c, diff=True) for c in (True, False, True, False)]
     for r in runs:
@@ -230,3 +228,63 @@ def test_secretservice_where_it_works_file_where_it_cannot(tmp_path, playbook, r
     finally:
         shutil.rmtree(cert_dir)
         subprocess.run(["docker", "rmi", "-f", ref], capture_output=True, check=False)
+
+
+@pytest.fixture
+def nologin_with_pass(tmp_path):
+    """A nologin account (no shell, no sudo on this host) whose own ``pass`` store holds
+    its registry secrets: ~/.gnupg with a passphrase-less key and ~/.password-store."""
+    from support.pass_store import make_pass_store, stop_agent
+
+    name = f"cran{secrets.token_hex(3)}"
+    subprocess.run(["useradd", "-m", "-s", "/usr/sbin/nologin", name], check=True)
+    user = pwd.getpwnam(name)
+    try:
+        env = make_pass_store(Path(user.pw_dir))
+        stop_agent(env)  # root's agent for that GNUPGHOME: the user starts their own
+        os.rename(env["GNUPGHOME"], Path(user.pw_dir) / ".gnupg")
+        os.rename(env["PASSWORD_STORE_DIR"], Path(user.pw_dir) / ".password-store")
+        subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", user.pw_dir], check=True)
+        yield user
+    finally:
+        subprocess.run(["pkill", "-u", name], capture_output=True, check=False)
+        subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+
+
+def test_no_sudo_nologin_user_helper_runs_as_the_user(tmp_path, playbook, registry, users, nologin_with_pass):
+    """No become at all (this host has no sudo): files are written by the module as root and
+    owned by their users; only docker-credential-pass runs as the nologin user, in that
+    user's own GnuPG and password store."""
+    nolog, plain = nologin_with_pass, users[0]
+    ev = {
+        "docker_auth_users": [
+            {"name": nolog.pw_name,
+             "logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "pass"}]},
+            {"name": plain.pw_name,
+             "logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "file"}]},
+        ],
+        "docker_auth_cred_helpers": {"europe-west1-docker.pkg.dev": "gcloud"},
+        "docker_auth_ca_cert": str(registry.ca_path),
+    }
+    runs = [playbook(PLAY, extra_vars=ev, diff=True) for _unused in range(2)]
+    for r in runs:
+        assert r.rc == 0, r.output
+        assert PASSWORD not in r.output
+    assert [_changed(r) for r in runs] == [True, False]
+
+    cfg_path = Path(nolog.pw_dir) / ".docker" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    assert cfg["credHelpers"] == {"europe-west1-docker.pkg.dev": "gcloud", registry.host: "pass"}
+    assert registry.host not in cfg.get("auths", {})  # the secret is in the user's pass store only
+    assert cfg_path.stat().st_uid == nolog.pw_uid
+    got = subprocess.run(
+        ["runuser", "-u", nolog.pw_name, "--", "env", f"HOME={nolog.pw_dir}", "docker-credential-pass", "get"],
+        input=registry.host, capture_output=True, text=True, timeout=60, check=False)
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert json.loads(got.stdout) == {"ServerURL": registry.host, "Username": "alice", "Secret": PASSWORD}
+    # the store's files belong to the user, not to root (the helper really ran as the user)
+    store = Path(nolog.pw_dir) / ".password-store"
+    assert {p.stat().st_uid for p in store.rglob("*.gpg")} == {nolog.pw_uid}
+
+    plain_cfg = json.loads((Path(plain.pw_dir) / ".docker" / "config.json").read_text())
+    assert registry.host in plain_cfg["auths"] and plain_cfg["credHelpers"] == {"europe-west1-docker.pkg.dev": "gcloud"}

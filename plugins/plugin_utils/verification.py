@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one controller-side credential verification (private, not public API).
+
+Every action plugin that logs hosts in (``registry_login``, ``docker_auth_apply``)
+verifies a credential here: once per unique credential per playbook run, whatever
+the hosts, users and forks. The outcome is shared through ``run_cache`` (locked,
+0700/0600, HMAC-named entries, identity tokens encrypted under a key derived from
+the run key and the credential). Failures are cached too: a wrong password costs
+one request and every host fails with the same message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import RunCache
+
+
+def _material(*parts):
+    return json.dumps([to_text(p) if p is not None else None for p in parts])
+
+
+def endpoint_key(registry):
+    """One cache key for every spelling of a registry that is verified at the same place:
+    ``https://reg:5000/``, ``reg:5000`` and ``REG:5000/v2/`` are one registry, Docker Hub
+    has many names, and only an explicit ``http://`` changes where verification goes."""
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+
+    text = registry.strip().lower()
+    try:
+        key = dc.normalize_registry(text)
+    except dc.DockerConfigError:
+        return text  # verification names the problem
+    return ("http://" if text.startswith("http://") else "") + key
+
+
+def _ca_material(ca_cert):
+    if not ca_cert:
+        return None
+    try:
+        with open(ca_cert, "rb") as f:
+            return base64.b64encode(f.read()).decode("ascii")
+    except (IOError, OSError):
+        return "unreadable:" + ca_cert  # verify() names the problem
+
+
+def _cache(display, owner):
+    try:
+        return RunCache("registry_login")
+    except (IOError, OSError) as e:
+        display.warning("%s: no run cache (%s); verifying for this host" % (owner, to_text(e)))
+        return None
+
+
+def verify_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30,
+                owner="registry_login"):
+    """``(scheme, identity_token)`` for this credential, computed once per run.
+
+    Raises ``AnsibleActionFail`` with the registry's answer (never the secret) when the
+    credential does not work."""
+    material = _material("verify", endpoint_key(registry), username, password, validate_certs, ca_cert,
+                         _ca_material(ca_cert))
+
+    def compute():
+        from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
+
+        try:
+            res = reg.verify(registry, username, password, validate_certs=validate_certs, ca_cert=ca_cert,
+                             timeout=timeout)
+        except reg.RegistryError as e:
+            return {"ok": False, "error": to_text(e)}, None
+        return {"ok": True, "scheme": res.scheme}, res.identity_token
+
+    cache = _cache(display, owner)
+    if cache is None:
+        public, secret = compute()
+    else:
+        public, secret, _cached = cache.get_or_compute(material, compute)
+    if not public.get("ok"):
+        raise AnsibleActionFail(public.get("error") or "verification failed")
+    return public["scheme"], secret
