@@ -30,6 +30,8 @@ import hashlib
 import json
 import os
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
+
 GOOGLE_AUTH_MIN_VERSION = "2.20.0"
 DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 DEFAULT_UNIVERSE = "googleapis.com"
@@ -58,7 +60,7 @@ def _version_tuple(text):
     return tuple(out)
 
 
-class GcpAuthError(Exception):
+class GcpAuthError(CloudRegistryError):
     """Credentials could not be built or refreshed; the message is safe to show."""
 
 

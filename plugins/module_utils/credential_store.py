@@ -28,6 +28,7 @@ import re
 import stat
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import redact
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 
 NOT_FOUND = "credentials not found in native keychain"
 # Older docker-credential-pass builds (Debian bookworm's 0.6.4) say this instead.
@@ -38,7 +39,7 @@ EXTRA_PATH = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbi
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class CredentialStoreError(Exception):
+class CredentialStoreError(CloudRegistryError):
     """A helper failed or is missing; the message never contains a secret."""
 
 

@@ -22,12 +22,13 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_
 from ansible_collections.cloud_registry.auth.plugins.module_utils import login as login_logic
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import as_account
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credhelpers import SECRETSERVICE, configure
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, is_domain_error
 
 # login options that fall back to the module's option of the same name
 LOGIN_DEFAULTS = ("store", "verify", "validate_certs", "ca_cert")
 
 
-class DockerAuthError(Exception):
+class DockerAuthError(CloudRegistryError):
     """Bad input for the host's desired state; the message is safe to show."""
 
 
@@ -190,6 +191,6 @@ def safe_apply(params, **kwargs):
     except DockerAuthError:
         raise
     except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
-        if login_logic._domain_error(e):
+        if is_domain_error(e):
             raise DockerAuthError(str(e)) from None
         raise

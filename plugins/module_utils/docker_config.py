@@ -30,7 +30,6 @@ import binascii
 import copy
 import errno
 import grp
-import ipaddress
 import json
 import math
 import os
@@ -39,144 +38,28 @@ import re
 import stat
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import safe_path
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import DockerConfigError  # noqa: F401 - re-exported
+from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import (  # noqa: F401 - re-exported
+    CONTAINERS_HUB_KEY,
+    DOCKER_HUB_ALIASES,
+    DOCKER_HUB_KEY,
+    FORMATS,
+    helper_key,
+    is_docker_hub,
+    normalize_registry,
+    split_server,
+)
 
 MASK = "********"
 CHANGED_MASK = "******** (changed)"
-DOCKER_HUB_KEY = "https://index.docker.io/v1/"
-CONTAINERS_HUB_KEY = "docker.io"
-DOCKER_HUB_ALIASES = frozenset(
-    [
-        "docker.io",
-        "index.docker.io",
-        "registry-1.docker.io",
-        "registry.hub.docker.com",
-    ]
-)
-FORMATS = ("docker", "containers")
 SECRET_FIELDS = ("auth", "password", "identitytoken", "registrytoken", "identityToken", "registryToken")
 
-_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_MAX_HOST = 253
 _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_PATH_SEGMENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-
-
-class DockerConfigError(Exception):
-    """A config file or registry name problem; the message is safe to show."""
 
 
 # --------------------------------------------------------------------------
 # registry keys
 # --------------------------------------------------------------------------
-
-
-def _split_server(server):
-    """Return (host, port_or_None, path) of a registry reference, scheme dropped."""
-    if not isinstance(server, str):
-        raise DockerConfigError("registry must be a string, got %s" % type(server).__name__)
-    raw = server.strip()
-    if not raw:
-        raise DockerConfigError("registry is empty: give a host such as registry.example.com or docker.io")
-    if any(c.isspace() for c in raw):
-        raise DockerConfigError("registry %r contains white space: give a host[:port] such as registry.example.com" % server)
-    lowered = raw.lower()
-    for scheme in ("https://", "http://"):
-        if lowered.startswith(scheme):
-            raw = raw[len(scheme):]
-            break
-    else:
-        if "://" in raw:
-            raise DockerConfigError(
-                "registry %r has an unsupported scheme: use host[:port], https://host or http://host" % server
-            )
-    hostport, _sep, path = raw.partition("/")
-    if "@" in hostport:
-        raise DockerConfigError("registry %r must not contain user information ('@'): pass username separately" % server)
-    if not hostport:
-        raise DockerConfigError("registry %r has no host" % server)
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0:
-            raise DockerConfigError("registry %r has an unterminated IPv6 literal" % server)
-        host, rest = hostport[: end + 1], hostport[end + 1:]
-        try:
-            ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            raise DockerConfigError("registry %r has an invalid IPv6 address" % server) from None
-        if rest and not rest.startswith(":"):
-            raise DockerConfigError("registry %r: unexpected text after the IPv6 address" % server)
-        port = rest[1:] if rest else None
-    else:
-        host, sep, port = hostport.partition(":")
-        if not sep:
-            port = None
-        if len(host) > _MAX_HOST:
-            raise DockerConfigError(
-                "registry %r: the host name is %d characters long; DNS allows %d" % (server[:80] + "...", len(host), _MAX_HOST)
-            )
-        labels = host.split(".")
-        if not all(_HOST_LABEL.match(label) for label in labels):
-            raise DockerConfigError(
-                "registry %r: %r is not a valid host name (letters, digits, '-' and '.' only)" % (server, host)
-            )
-    if port is not None:
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise DockerConfigError("registry %r has an invalid port %r (1-65535)" % (server, port))
-        port = str(int(port))
-    return host.lower(), port, path.strip("/")
-
-
-def is_docker_hub(server):
-    host, port, _path = _split_server(server)
-    return port is None and host in DOCKER_HUB_ALIASES
-
-
-def normalize_registry(server, fmt="docker"):
-    """The key under which ``server`` is stored.
-
-    docker format: Docker Hub aliases -> ``https://index.docker.io/v1/``;
-    any other registry -> ``host[:port]`` (scheme, path and trailing slash dropped),
-    as ``docker login`` stores it.
-
-    containers format (auth.json): Docker Hub -> ``docker.io``; other registries
-    -> ``host[:port]`` plus an optional repository namespace path, which
-    containers/image uses to scope credentials.
-    """
-    if fmt not in FORMATS:
-        raise DockerConfigError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
-    host, port, path = _split_server(server)
-    hub = port is None and host in DOCKER_HUB_ALIASES
-    if fmt == "docker":
-        if hub:
-            return DOCKER_HUB_KEY
-        return host if port is None else "%s:%s" % (host, port)
-    # containers format
-    if hub:
-        host = CONTAINERS_HUB_KEY
-        if path in ("v1", "v2"):
-            path = ""
-    key = host if port is None else "%s:%s" % (host, port)
-    if path and path not in ("v1", "v2"):
-        segments = path.split("/")
-        if not all(_PATH_SEGMENT.match(s) for s in segments):
-            raise DockerConfigError(
-                "registry %r: namespace path %r is not a valid repository path (lowercase, digits, '._-')" % (server, path)
-            )
-        key = key + "/" + path
-    return key
-
-
-def helper_key(server, fmt="docker"):
-    """The ``credHelpers`` key for ``server``.
-
-    The docker CLI looks helpers up by host name (``ConvertToHostname``), so
-    Docker Hub's helper key is ``index.docker.io`` while its auths key is
-    ``https://index.docker.io/v1/``. containers/image uses its auth.json keys.
-    """
-    key = normalize_registry(server, fmt)
-    if fmt == "docker" and key == DOCKER_HUB_KEY:
-        return "index.docker.io"
-    return key
 
 
 def _same_registry(key, server, fmt):

@@ -28,6 +28,7 @@ import re
 import time
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import _gcp_auth
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 
 try:
     import requests
@@ -43,7 +44,7 @@ UPSTREAM_MASK = "remoteRepositoryConfig.upstreamCredentials"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-class GcpApiError(Exception):
+class GcpApiError(CloudRegistryError):
     """A Google API call failed; the message names the call, resource and fix (never a secret)."""
 
     def __init__(self, message, status=None, code=None, permission=None, resource=None):

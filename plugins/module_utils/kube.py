@@ -41,6 +41,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config 
     MASK,
     DockerConfigError,
 )
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 
 KUBERNETES_IMPORT_ERROR = None
 try:
@@ -63,7 +64,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-class KubeError(Exception):
+class KubeError(CloudRegistryError):
     """A Kubernetes operation failed. The message is safe to show (never a secret).
 
     ``code`` / ``reason`` come from the API server's Status when there was one.

@@ -26,9 +26,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import sys
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, is_domain_error
 
 # credential_store (subprocess) and registry (ssl, urllib) are imported where they are
 # used: most hosts need neither, and every import is paid once per host.
@@ -36,7 +36,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_
 TOKEN_USERNAME = "<token>"  # what docker stores as Username in a helper for identity tokens
 
 
-class LoginError(Exception):
+class LoginError(CloudRegistryError):
     """Bad input for a login; the message is safe to show."""
 
 
@@ -247,24 +247,12 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
     return out
 
 
-def _domain_error(exc):
-    """True for the errors whose message is meant for the user (no secret in them)."""
-    if isinstance(exc, (dc.DockerConfigError, LoginError)):
-        return True
-    # imported lazily: if one of these was raised, its module is loaded
-    for mod, cls in (("credential_store", "CredentialStoreError"), ("registry", "RegistryError")):
-        m = sys.modules.get("ansible_collections.cloud_registry.auth.plugins.module_utils." + mod)
-        if m is not None and isinstance(exc, getattr(m, cls)):
-            return True
-    return False
-
-
 def safe_run(params, check_mode=False, environ=None, run_command=None, want_diff=False):
     """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
     try:
         return run(params, check_mode=check_mode, environ=environ, run_command=run_command, want_diff=want_diff)
     except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
-        if _domain_error(e):
+        if is_domain_error(e):
             raise LoginError(str(e)) from None
         raise
 

@@ -45,6 +45,9 @@ import json
 import socket
 import ssl
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
+from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_ALIASES, DOCKER_HUB_ENDPOINT
+
 try:  # Python 3
     from urllib.error import HTTPError, URLError
     from urllib.parse import urlencode, urlsplit
@@ -57,16 +60,9 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import redact
 DEFAULT_TIMEOUT = 30
 DEFAULT_CLIENT_ID = "cloud_registry.auth"
 USER_AGENT = "cloud_registry.auth/registry_login"
-DOCKER_HUB_ENDPOINT = "registry-1.docker.io"
-_DOCKER_HUB_NAMES = (
-    "docker.io",
-    "index.docker.io",
-    "registry-1.docker.io",
-    "registry.hub.docker.com",
-)
 
 
-class RegistryError(Exception):
+class RegistryError(CloudRegistryError):
     """The registry handshake failed. The message is safe to show (no secret)."""
 
     def __init__(self, msg, kind="error", url=None):
@@ -244,7 +240,7 @@ def is_loopback(hostport):
 def endpoints(registry, validate_certs=True):
     """Base URLs to try, in order, for ``registry`` (see the fallback rules above)."""
     scheme, host = _host_of(registry)
-    if host.lower() in _DOCKER_HUB_NAMES:
+    if host.lower() in DOCKER_HUB_ALIASES:
         host = DOCKER_HUB_ENDPOINT
     if scheme == "http":
         return ["http://" + host]

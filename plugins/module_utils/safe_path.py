@@ -34,13 +34,14 @@ import errno
 import fcntl
 import os
 import stat
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 
 MAX_LINKS = 40
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-class UnsafePathError(Exception):
+class UnsafePathError(CloudRegistryError):
     """A path that cannot be written safely; the message names it and the fix (no secret)."""
 
 

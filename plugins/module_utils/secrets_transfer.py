@@ -13,6 +13,8 @@ import json
 import os
 import re
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
+
 SECRETS_OPTION = "_secrets_file"
 # placeholders are word characters only, so one can stand for a part of a string too
 # (the password in a proxy URL) without changing how the rest of it parses
@@ -22,7 +24,7 @@ _PLACEHOLDER = re.compile(PLACEHOLDER_PREFIX + "[0-9a-f]{32}_[0-9]+__")
 SECRETS_ARGSPEC = {SECRETS_OPTION: dict(type="path")}
 
 
-class SecretsTransferError(Exception):
+class SecretsTransferError(CloudRegistryError):
     """The secrets file could not be read; the message names the file, not its content."""
 
 

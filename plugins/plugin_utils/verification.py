@@ -32,12 +32,12 @@ def endpoint_key(registry):
     """One cache key for every spelling of a registry that is verified at the same place:
     ``https://reg:5000/``, ``reg:5000`` and ``REG:5000/v2/`` are one registry, Docker Hub
     has many names, and only an explicit ``http://`` changes where verification goes."""
-    from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import reference
 
     text = registry.strip().lower()
     try:
-        key = dc.normalize_registry(text)
-    except dc.DockerConfigError:
+        key = reference.normalize_registry(text)
+    except reference.DockerConfigError:
         return text  # verification names the problem
     return ("http://" if text.startswith("http://") else "") + key
 

@@ -21,9 +21,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 
 
-class TokenError(Exception):
+class TokenError(CloudRegistryError):
     """A credential could not be minted; the message is safe to show (no secret)."""
 
 

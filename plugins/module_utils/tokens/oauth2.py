@@ -26,13 +26,13 @@ import datetime
 import re
 import urllib.parse
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_ALIASES
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import fingerprint, http_options
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 
 PROVIDER = "oauth2"
 DEFAULT_CLIENT_ID = "cloud_registry.auth"
-DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
 _PARAM_RE = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
 
 
@@ -47,7 +47,7 @@ def registry_base(options):
     if not parts.hostname:
         raise TokenError("registry_token provider=oauth2: registry=%r is not a host name or URL" % options["registry"])
     host = parts.netloc.rsplit("@", 1)[-1]
-    if host in DOCKER_HUB_HOSTS:
+    if host in DOCKER_HUB_ALIASES:
         return "https://registry-1.docker.io", "docker.io"
     return "%s://%s" % (parts.scheme, host), host
 

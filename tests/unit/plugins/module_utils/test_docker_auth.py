@@ -98,7 +98,7 @@ def test_as_account_runs_the_helper_through_runuser_in_the_users_session():
     argv, kw = calls[0]
     assert argv[0].endswith("runuser") and argv[1:4] == ["-u", "app", "--"]
     assert "HOME=/home/app" in argv and "USER=app" in argv
-    assert ["-u", "GNUPGHOME"] == argv[argv.index("GNUPGHOME") - 1:argv.index("GNUPGHOME") + 1]
+    assert argv[argv.index("GNUPGHOME") - 1:argv.index("GNUPGHOME") + 1] == ["-u", "GNUPGHOME"]
     assert argv[-2:] == ["/usr/bin/docker-credential-pass", "get"]
     assert "GNUPGHOME" not in kw["environ_update"] and kw["data"] == "x"
 
