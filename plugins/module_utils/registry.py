@@ -438,6 +438,15 @@ def _ping(client, registry, validate_certs):
     raise transport[0]
 
 
+def auth_scheme(registry, validate_certs=True, ca_cert=None, timeout=DEFAULT_TIMEOUT):
+    """The scheme ``registry`` asks for without credentials: ``bearer``, ``basic`` or ``none``."""
+    client = _Client(validate_certs=validate_certs, ca_cert=ca_cert, timeout=timeout)
+    _base, status, challenge = _ping(client, registry, validate_certs)
+    if status == 200 or challenge is None:
+        return "none"
+    return challenge[0]
+
+
 def _unauthorized(registry, username, detail="", where=""):
     msg = "login to %s as %r failed: the registry rejected the username or password (HTTP 401%s)" % (
         registry,

@@ -87,3 +87,44 @@ def verify_once(display, registry, username, password, validate_certs=True, ca_c
     if not public.get("ok"):
         raise AnsibleActionFail(public.get("error") or "verification failed")
     return public["scheme"], secret
+
+
+def scheme_once(display, registry, validate_certs=True, ca_cert=None, timeout=30, owner="node_auth"):
+    """The auth scheme ``registry`` challenges with (``bearer``, ``basic``, ``none``), asked once per run."""
+    material = _material("scheme", endpoint_key(registry), validate_certs, ca_cert, _ca_material(ca_cert))
+
+    def compute():
+        from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
+
+        try:
+            return {"ok": True, "scheme": reg.auth_scheme(registry, validate_certs, ca_cert, timeout)}, None
+        except reg.RegistryError as e:
+            return {"ok": False, "error": to_text(e)}, None
+
+    cache = _cache(display, owner)
+    public = compute()[0] if cache is None else cache.get_or_compute(material, compute)[0]
+    if not public.get("ok"):
+        raise AnsibleActionFail(public.get("error") or "%s did not answer" % registry)
+    return public["scheme"]
+
+
+def file_sha256_once(display, path, owner="node_auth"):
+    """sha256 of a file on the controller, hashed once per run per (path, size, mtime)."""
+    import hashlib
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise AnsibleActionFail("%s does not exist on the controller (%s); nothing was changed" % (path, e.strerror)) from None
+    material = _material("sha256", os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+    def compute():
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return {"sha256": h.hexdigest()}, None
+
+    cache = _cache(display, owner)
+    return (compute()[0] if cache is None else cache.get_or_compute(material, compute)[0])["sha256"]

@@ -172,8 +172,9 @@ def test_b_kubelet_config_json_from_node_auth(node, kubelet_config, playbook):
         f"{node['regs']['token'].username}:{node['regs']['token'].password}")
     # the kubelet caches what it read of config.json for 5 minutes: the role restarts it
     # (its handler; node_auth_restart_services is off here, so the test does what it would)
-    notice = run.result("cloud_registry.auth.node_auth : Have the kubelet read its changed config.json")
-    assert notice["changed"] is True
+    applied = run.result("cloud_registry.auth.node_auth : Write the node's registry auth "
+                         "(kubelet, CRI-O/podman, containerd, credential providers)")
+    assert applied["changed"] is True and applied["restart_kubelet"] is True  # what the handler acts on
     cluster.restart_kubelet()
     for auth in ("htpasswd", "token"):
         assert run_pod(cluster, ns, node["images"][auth]) == ("Running", ""), auth

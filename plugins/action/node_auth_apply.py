@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for node_auth_apply: on the controller, once per run whatever the nodes,
+verify every credential, ask containerd-bound registries which scheme they challenge with
+and hash the provider binaries; then one module run per node, with the secrets sent by
+file. A provider binary is sent only to a node whose copy differs (the module says so;
+then it runs a second time with the files)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.cloud_registry.auth.plugins.module_utils._node_auth_spec import ARGUMENT_SPEC
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
+    refuse_internal,
+    send_secrets,
+)
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import (
+    file_sha256_once,
+    scheme_once,
+    verify_once,
+)
+
+MODULE = "cloud_registry.auth.node_auth_apply"
+INTERNAL = ("_secrets_file", "_bearer_hosts", "_binary_files")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        refuse_internal(self._task.args, MODULE, INTERNAL)
+        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = dict(self._task.args)
+        logins = []
+        bearer = []
+        hosts_mode = (params.get("containerd") or {}).get("mode") == "hosts"
+        for checked, raw in zip(params["logins"], args.get("logins") or []):
+            if "_verified_scheme" in raw:
+                raise AnsibleActionFail("_verified_scheme is internal to %s and cannot be set in a task" % MODULE)
+            raw = dict(raw)
+            scheme = None
+            if (checked["state"] == "present" and params["verify"] and params["verify_from"] == "controller"
+                    and checked.get("password") is not None):
+                scheme, _token = verify_once(self._display, checked["registry"], checked.get("username"),
+                                             checked["password"], validate_certs=params["validate_certs"],
+                                             ca_cert=params.get("ca_cert"), timeout=params["timeout"], owner="node_auth")
+                raw["_verified_scheme"] = scheme
+            if hosts_mode and checked["state"] == "present":
+                if scheme is None:
+                    scheme = scheme_once(self._display, checked["registry"], params["validate_certs"],
+                                         params.get("ca_cert"), params["timeout"])
+                if scheme == "bearer":
+                    bearer.append(checked["registry"])
+            logins.append(raw)
+        args["logins"] = logins
+        if bearer:
+            from ansible_collections.cloud_registry.auth.plugins.module_utils.node_auth import containerd_target
+
+            args["_bearer_hosts"] = sorted(set(containerd_target(r)[0] for r in bearer))
+        sources = {}
+        providers = dict(args.get("providers") or {})
+        binaries = []
+        for b in (params.get("providers") or {}).get("binaries") or []:
+            digest = file_sha256_once(self._display, b["src"])
+            if b.get("sha256") and b["sha256"].lower() != digest:
+                raise AnsibleActionFail("node_auth_credential_providers entry %s: %s has sha256 %s, not the %s given; "
+                                        "nothing was changed." % (b["name"], b["src"], digest, b["sha256"]))
+            sources[b["name"]] = b["src"]
+            binaries.append({"name": b["name"], "src": b["src"], "sha256": digest})
+        if providers:
+            providers["binaries"] = binaries
+            args["providers"] = providers
+        sealed = send_secrets(self, args, [("logins", "*", "password")])
+        out = self._execute_module(module_name=MODULE, module_args=sealed, task_vars=task_vars)
+        if out.get("need_binaries"):
+            # the node's copies differ: send those binaries and run again (nothing was written yet)
+            shell = self._connection._shell
+            tmpdir = shell.tmpdir or self._make_tmp_path()
+            sent = {}
+            for name in out["need_binaries"]:
+                remote = shell.join_path(tmpdir, "provider-" + name)
+                self._transfer_file(sources[name], remote)
+                sent[name] = remote
+            self._fixup_perms2([tmpdir] + list(sent.values()))
+            sealed = send_secrets(self, dict(args, _binary_files=sent), [("logins", "*", "password")])
+            out = self._execute_module(module_name=MODULE, module_args=sealed, task_vars=task_vars)
+        result.update(out)
+        return result
