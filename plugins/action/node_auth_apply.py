@@ -15,6 +15,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils._node_auth_spec import ARGUMENT_SPEC
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils import credential_providers
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
     refuse_internal,
     send_secrets,
@@ -67,16 +68,30 @@ class ActionModule(ActionBase):
             args["_bearer_hosts"] = sorted(set(containerd_target(r)[0] for r in bearer))
         sources = {}
         providers = dict(args.get("providers") or {})
-        binaries = []
-        for b in (params.get("providers") or {}).get("binaries") or []:
-            digest = file_sha256_once(self._display, b["src"])
-            if b.get("sha256") and b["sha256"].lower() != digest:
-                raise AnsibleActionFail("node_auth_credential_providers entry %s: %s has sha256 %s, not the %s given; "
-                                        "nothing was changed." % (b["name"], b["src"], digest, b["sha256"]))
-            sources[b["name"]] = b["src"]
-            binaries.append({"name": b["name"], "src": b["src"], "sha256": digest})
-        if providers:
-            providers["binaries"] = binaries
+        entries = (params.get("providers") or {}).get("entries") or []
+        if entries:
+            for key in ("_config", "_binaries", "_downloads"):
+                if key in providers:
+                    raise AnsibleActionFail("providers.%s is internal to %s and cannot be set in a task" % (key, MODULE))
+            try:
+                for entry in entries:
+                    credential_providers.check(entry)
+                providers["_config"] = credential_providers.render(entries)
+            except credential_providers.ProviderError as e:
+                raise AnsibleActionFail(str(e)) from None
+            binaries, downloads = [], []
+            for e in entries:
+                if "src" in e:
+                    digest = file_sha256_once(self._display, e["src"])
+                    if e.get("sha256") and str(e["sha256"]).lower() != digest:
+                        raise AnsibleActionFail(
+                            "node_auth_credential_providers entry %s: %s has sha256 %s, not the %s given; nothing "
+                            "was changed." % (e["name"], e["src"], digest, e["sha256"]))
+                    sources[e["name"]] = e["src"]
+                    binaries.append({"name": e["name"], "sha256": digest})
+                else:
+                    downloads.append({"name": e["name"], "url": e["url"], "sha256": str(e["sha256"]).lower()})
+            providers.update(_binaries=binaries, _downloads=downloads)
             args["providers"] = providers
         sealed = send_secrets(self, args, [("logins", "*", "password")])
         out = self._execute_module(module_name=MODULE, module_args=sealed, task_vars=task_vars)

@@ -36,14 +36,13 @@ ARGUMENT_SPEC = dict(
         config_version=dict(type="int", default=2, choices=[2, 3]),
     )),
     providers=dict(type="dict", default={}, options=dict(
-        config=dict(type="str"),
+        entries=dict(type="list", elements="dict", default=[]),
         config_path=dict(type="path", default="/etc/kubernetes/image-credential-provider-config.yaml"),
         bin_dir=dict(type="path", default="/usr/libexec/kubernetes/kubelet-plugins/credential-provider/exec"),
-        binaries=dict(type="list", elements="dict", default=[], options=dict(
-            name=dict(type="str", required=True),
-            src=dict(type="path", required=True),
-            sha256=dict(type="str"),
-        )),
+        # set by the action plugin from the entries
+        _config=dict(type="str"),
+        _binaries=dict(type="list", elements="dict", default=[]),
+        _downloads=dict(type="list", elements="dict", default=[]),
     )),
     verify=dict(type="bool", default=True),
     verify_from=dict(type="str", default="controller", choices=["controller", "host"]),

@@ -115,34 +115,36 @@ options:
     type: dict
     default: {}
     suboptions:
-      config:
-        description: The CredentialProviderConfig document (rendered by the role).
-        type: str
+      entries:
+        description:
+          - The providers, as the role's C(node_auth_credential_providers) - C(name), C(match_images),
+            C(default_cache_duration), C(api_version), C(args), C(env), C(token_attributes), and C(src) (a binary on
+            the controller, optionally with C(sha256)) or C(url) with C(sha256).
+          - Checked on the controller as the kubelet checks them, before anything is written.
+        type: list
+        elements: dict
+        default: []
       config_path:
-        description: Where the kubelet reads it.
+        description: Where the kubelet reads the CredentialProviderConfig.
         type: path
         default: /etc/kubernetes/image-credential-provider-config.yaml
       bin_dir:
         description: The kubelet's provider binary directory.
         type: path
         default: /usr/libexec/kubernetes/kubelet-plugins/credential-provider/exec
-      binaries:
-        description: Provider binaries on the controller.
+      _config:
+        description: Internal, set by the action plugin (the rendered document). Do not set it.
+        type: str
+      _binaries:
+        description: Internal, set by the action plugin (names and sha256 of the binaries). Do not set it.
         type: list
         elements: dict
         default: []
-        suboptions:
-          name:
-            description: File name in O(providers.bin_dir).
-            type: str
-            required: true
-          src:
-            description: The binary on the controller.
-            type: path
-            required: true
-          sha256:
-            description: Expected sha256 of O(providers.binaries[].src); checked before anything is written.
-            type: str
+      _downloads:
+        description: Internal, set by the action plugin (binaries fetched on the node). Do not set it.
+        type: list
+        elements: dict
+        default: []
   verify:
     description: Verify each present login against its registry first.
     type: bool
@@ -263,6 +265,10 @@ def main():
                             want_diff=module._diff, binary_files=params.get("_binary_files") or {})
     except NodeAuthError as e:
         module.fail_json(msg=str(e))
+    for host in sorted(set(result.get("bearer_hosts") or [])):
+        module.warn("%s uses token (Bearer) auth: containerd cannot log in there with a static header, so its "
+                    "hosts.toml holds no credential; pulls through the kubelet use its config.json or pull secrets, "
+                    "and containerd mode cri_auth gives containerd itself the username and password." % host)
     module.exit_json(**result)
 
 

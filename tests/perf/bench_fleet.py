@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fleet benchmark: the docker_auth role next to ansible.builtin.ping on the same hosts.
+"""Fleet benchmark: the docker_auth and node_auth roles next to ansible.builtin.ping on the same hosts.
 
 What is measured, each figure the min / median / max of --repeats runs, every run a new
 ansible-playbook process, all of them in this one invocation (baseline included):
@@ -10,7 +10,9 @@ ansible-playbook process, all of them in this one invocation (baseline included)
   * docker_auth, no-op: the same role again (nothing to write);
   * per-task (the design the role replaced, and what users write by hand): one
     credhelper_config run per user and one registry_login run per user and login,
-    writing and no-op, on the sizes up to --per-task-max.
+    writing and no-op, on the sizes up to --per-task-max;
+  * node_auth, writing and no-op: the kubelet config.json and containers auth.json logins,
+    containerd hosts.toml and one credential provider (binary sent from the controller).
 
 Fleets: --sizes local-connection hosts (each host writes its own files) and
 --containers containers from the local base image (tests/setup/base-image.sh) reached
@@ -78,6 +80,14 @@ ROLE = """
     - role: cloud_registry.auth.docker_auth
 """
 
+NODE = """
+- name: Node auth
+  hosts: fleet
+  gather_facts: false
+  roles:
+    - role: cloud_registry.auth.node_auth
+"""
+
 # The same desired state written task by task, one module run per user and per login.
 PER_TASK = """
 - name: Docker auth, one module run per user and per login
@@ -133,10 +143,10 @@ def run(work: Path, inventory: Path, playbook: str, forks: int, pipelining: bool
 
 
 class Fleet:
-    """A set of hosts: an inventory, how to empty their files, the role variables."""
+    """A set of hosts: an inventory, and per tool its playbook, variables and how to empty its files."""
 
-    def __init__(self, label, inventory, reset, extra):
-        self.label, self.inventory, self.reset, self.extra = label, inventory, reset, extra
+    def __init__(self, label, inventory, tools):
+        self.label, self.inventory, self.tools = label, inventory, tools
 
 
 def summary(values):
@@ -144,21 +154,18 @@ def summary(values):
 
 
 def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per_task: bool) -> dict:
-    kinds = ["ping", "docker_auth writing", "docker_auth no-op"]
-    if with_per_task:
-        kinds += ["per-task writing", "per-task no-op"]
+    tools = [t for t in fleet.tools if with_per_task or t[0] != "per-task"]
+    kinds = ["ping"] + [f"{name} {phase}" for name, *_rest in tools for phase in ("writing", "no-op")]
     runs = {k: [] for k in kinds}
     for _repeat in range(args.repeats):
         runs["ping"].append(run(work, fleet.inventory, PING, args.forks, pipelining))
-        for tool, playbook in (("docker_auth", ROLE), ("per-task", PER_TASK)):
-            if tool == "per-task" and not with_per_task:
-                continue
-            fleet.reset()
+        for name, playbook, extra, reset in tools:
+            reset()
             for phase in ("writing", "no-op"):
                 before = sum(r.verifications() for r in registries)
-                res = run(work, fleet.inventory, playbook, args.forks, pipelining, fleet.extra)
+                res = run(work, fleet.inventory, playbook, args.forks, pipelining, extra)
                 res["verifications"] = sum(r.verifications() for r in registries) - before
-                runs[f"{tool} {phase}"].append(res)
+                runs[f"{name} {phase}"].append(res)
     ping = summary([r["wall"] for r in runs["ping"]])
     hosts = runs["ping"][0]["hosts"]
     print(f"\n== {fleet.label}: {hosts} hosts, forks {args.forks}, pipelining {'on' if pipelining else 'off'}, "
@@ -209,10 +216,10 @@ def ensure_bench_user() -> tuple[pwd.struct_passwd, bool]:
         return pwd.getpwnam(BENCH_USER), True
 
 
-def local_fleet(work: Path, size: int, common: dict, bench_user) -> Fleet:
+def local_fleet(work: Path, size: int, common: dict, node: dict, bench_user, roles) -> Fleet:
     inv = work / f"local{size}.ini"
     lines = ["[fleet]"]
-    files = []
+    files, node_dirs = [], []
     for i in range(size):
         base = work / "hosts" / f"h{i:03d}"
         users = []
@@ -223,18 +230,31 @@ def local_fleet(work: Path, size: int, common: dict, bench_user) -> Fleet:
             os.chown(cfg.parent.parent, owner.pw_uid, owner.pw_gid)
             users.append({"name": name, "config_path": str(cfg)})
             files.append(cfg.parent)
+        nd = base / "node"
+        node_dirs.append(nd)
         lines.append(f"h{i:03d} ansible_connection=local ansible_python_interpreter={sys.executable} "
-                     f"docker_auth_users='{json.dumps(users, separators=(',', ':'))}'")
+                     f"docker_auth_users='{json.dumps(users, separators=(',', ':'))}' "
+                     f"node_auth_kubelet_config_path={nd}/kubelet/config.json "
+                     f"node_auth_containers_auth_path={nd}/containers/auth.json "
+                     f"node_auth_containerd_certs_dir={nd}/certs.d "
+                     f"node_auth_credential_provider_config_path={nd}/kubernetes/provider.yaml "
+                     f"node_auth_credential_provider_bin_dir={nd}/bin")
     inv.write_text("\n".join(lines) + "\n")
 
     def reset():
         for d in files:
             shutil.rmtree(d, ignore_errors=True)
 
-    return Fleet(f"local-connection hosts ({size})", inv, reset, common)
+    def reset_node():
+        for d in node_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+    tools = [("docker_auth", ROLE, common, reset), ("per-task", PER_TASK, common, reset),
+             ("node_auth", NODE, node, reset_node)]
+    return Fleet(f"local-connection hosts ({size})", inv, [t for t in tools if t[0] in roles])
 
 
-def container_fleet(work: Path, count: int, common: dict, names: list) -> Fleet:
+def container_fleet(work: Path, count: int, common: dict, names: list, roles) -> Fleet:
     image = subprocess.run([str(REPO / "tests/setup/base-image.sh"), "--print-name"], capture_output=True, text=True,
                            check=True).stdout.strip()
     subprocess.run([str(REPO / "tests/setup/base-image.sh")], check=True)
@@ -256,7 +276,8 @@ def container_fleet(work: Path, count: int, common: dict, names: list) -> Fleet:
                            check=True, capture_output=True)
 
     extra = dict(common, docker_auth_users=[{"name": "root"}, {"name": BENCH_USER}])
-    return Fleet(f"containers ({count}, community.docker.docker)", inv, reset, extra)
+    tools = [("docker_auth", ROLE, extra, reset), ("per-task", PER_TASK, extra, reset)]
+    return Fleet(f"containers ({count}, community.docker.docker)", inv, [t for t in tools if t[0] in roles])
 
 
 def versions() -> dict:
@@ -273,11 +294,14 @@ def main() -> int:
     ap.add_argument("--forks", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pipelining", choices=["both", "on", "off"], default="both")
+    ap.add_argument("--roles", default="docker_auth,per-task,node_auth",
+                    help="tools to measure next to ping: docker_auth, per-task (its hand-written equivalent), node_auth")
     ap.add_argument("--per-task-max", type=int, default=100, help="largest size the per-task baseline runs on")
     ap.add_argument("--report", default=str(REPO / "tests" / "output" / "perf" / "fleet.json"))
     args = ap.parse_args()
     sizes = [args.hosts] if args.hosts is not None else [int(s) for s in args.sizes.split(",") if s.strip()]
     sizes = [s for s in sizes if s > 0]
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     modes = {"both": [False, True], "on": [True], "off": [False]}[args.pipelining]
 
     work = Path(tempfile.mkdtemp(prefix="cra-bench-fleet-"))
@@ -296,17 +320,31 @@ def main() -> int:
                   for i, (r, pw) in enumerate(zip(registries, passwords))]
         common = {"cloud_registry_become": False, "docker_auth_logins": logins, "docker_auth_cred_helpers": HELPERS,
                   "docker_auth_ca_cert": str(bundle), "docker_auth_headless_safe": True}
+        provider = work / "provider-bin"
+        provider.write_bytes(b"#!/bin/sh\n# a kubelet credential provider stand-in binary\nexit 1\n" + b"#" * 65536)
+        provider.chmod(0o755)
+        import hashlib
+
+        node = {"cloud_registry_become": False, "node_auth_logins": [dict(lg) for lg in logins],
+                "node_auth_ca_cert": str(bundle), "node_auth_containerd": "hosts", "node_auth_restart_services": False,
+                "node_auth_credential_providers": [{
+                    "name": "bench-provider", "match_images": ["*.registry.example.com"], "src": str(provider),
+                    "sha256": hashlib.sha256(provider.read_bytes()).hexdigest()}]}
+        for lg in node["node_auth_logins"]:
+            lg.pop("store", None)
         print("inputs:", json.dumps({
             "sizes": sizes, "containers": args.containers, "forks": args.forks, "repeats": args.repeats,
             "pipelining": args.pipelining, "per_task_max": args.per_task_max,
             "users_per_host": ["root", BENCH_USER + " (nologin)"], "logins": [lg["registry"] for lg in logins],
-            "credentials": len(logins), "cred_helpers": HELPERS, **versions()}))
+            "credentials": len(logins), "cred_helpers": HELPERS, "roles": roles,
+            "node_auth": "kubelet config.json + containers auth.json, containerd hosts.toml, 1 credential provider "
+                         "(64 kB binary from the controller)", **versions()}))
         print("baseline: ansible.builtin.ping on the same hosts, measured in each block below")
         report = {"inputs": vars(args), "local": [], "containers": [], "slopes": {}}
         for pipelining in modes:
             per_mode = []
             for size in sizes:
-                fleet = local_fleet(work, size, common, bench_user)
+                fleet = local_fleet(work, size, common, node, bench_user, roles)
                 per_mode.append(bench(fleet, work, args, pipelining, registries, size <= args.per_task_max))
             report["local"].extend(per_mode)
             if len(per_mode) >= 2:
@@ -319,7 +357,7 @@ def main() -> int:
                     print(f"{kind:22} {f['seconds_per_host'] * 1000:7.1f} ms/host  + {f['intercept']:5.2f}s  "
                           f"R^2 {f['r2']:.4f}   ({per_host})")
         if args.containers:
-            fleet = container_fleet(work, args.containers, common, names)
+            fleet = container_fleet(work, args.containers, common, names, roles)
             for pipelining in modes:
                 report["containers"].append(bench(fleet, work, args, pipelining, registries, True))
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)

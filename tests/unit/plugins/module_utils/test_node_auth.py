@@ -73,26 +73,62 @@ def test_binaries_are_asked_for_only_where_the_copy_differs(tmp_path):
     src.write_bytes(b"#!/bin/sh\nexit 0\n")
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     bin_dir = tmp_path / "bin"
-    providers = {"config": "kind: CredentialProviderConfig\n", "config_path": str(tmp_path / "k" / "cpc.yaml"),
-                 "bin_dir": str(bin_dir), "binaries": [{"name": "provider", "src": "/controller/path", "sha256": digest}]}
+    providers = {"_config": "kind: CredentialProviderConfig\n", "config_path": str(tmp_path / "k" / "cpc.yaml"),
+                 "bin_dir": str(bin_dir), "_binaries": [{"name": "provider", "sha256": digest}]}
     p = _params(tmp_path, logins=[], providers=providers)
-    asked = na.apply(dict(p, providers=dict(providers, binaries=[dict(b) for b in providers["binaries"]])))
+    asked = na.apply(dict(p, providers=dict(providers, _binaries=[dict(b) for b in providers["_binaries"]])))
     assert asked == {"changed": False, "need_binaries": ["provider"]}
     assert not bin_dir.exists() and not (tmp_path / "k").exists()  # nothing written before the binary came
-    done = na.apply(dict(p, providers=dict(providers, binaries=[dict(b) for b in providers["binaries"]])),
+    done = na.apply(dict(p, providers=dict(providers, _binaries=[dict(b) for b in providers["_binaries"]])),
                     binary_files={"provider": str(src)})
     assert done["changed"] and done["restart_kubelet"]
     assert (bin_dir / "provider").read_bytes() == src.read_bytes()
     assert oct((bin_dir / "provider").stat().st_mode & 0o777) == "0o755"
-    again = na.apply(dict(p, providers=dict(providers, binaries=[dict(b) for b in providers["binaries"]])))
+    again = na.apply(dict(p, providers=dict(providers, _binaries=[dict(b) for b in providers["_binaries"]])))
     assert again["changed"] is False and "need_binaries" not in again
 
 
 def test_a_binary_that_arrives_altered_is_not_installed(tmp_path):
     src = tmp_path / "provider"
     src.write_bytes(b"tampered")
-    providers = {"config": "x: 1\n", "config_path": str(tmp_path / "cpc.yaml"), "bin_dir": str(tmp_path / "bin"),
-                 "binaries": [{"name": "provider", "src": "/c", "sha256": "0" * 64}]}
+    providers = {"_config": "x: 1\n", "config_path": str(tmp_path / "cpc.yaml"), "bin_dir": str(tmp_path / "bin"),
+                 "_binaries": [{"name": "provider", "sha256": "0" * 64}]}
     with pytest.raises(na.NodeAuthError, match="arrived with sha256"):
         na.apply(_params(tmp_path, logins=[], providers=providers), binary_files={"provider": str(src)})
     assert not (tmp_path / "bin" / "provider").exists()
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"match_images": []}, "match_images"),
+    ({"default_cache_duration": "12 hours"}, "Go duration"),
+    ({"api_version": "v2"}, "api_version"),
+    ({"name": "../evil"}, "file name"),
+    ({"src": "/x", "url": "https://example.invalid/p"}, "exactly one of src or url"),
+    ({"token_attributes": {"audience": ""}}, "audience"),
+])
+def test_provider_entries_the_kubelet_rejects(bad, words):
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils import credential_providers as cp
+
+    entry = {"name": "p", "match_images": ["*.example.com"], "src": "/bin/true"}
+    entry.update(bad)
+    with pytest.raises(cp.ProviderError, match=words):
+        cp.check(entry)
+
+
+def test_provider_config_is_what_the_kubelet_reads():
+    import yaml
+
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils import credential_providers as cp
+
+    entry = {"name": "p", "match_images": ["*.example.com"], "src": "/bin/true", "env": {"A": "1"},
+             "token_attributes": {"audience": "aud", "required_annotation_keys": ["k"]}}
+    cp.check(entry)
+    text = cp.render([entry])
+    assert text.startswith(cp.HEADER)
+    doc = yaml.safe_load(text)
+    assert doc["kind"] == "CredentialProviderConfig" and doc["apiVersion"] == "kubelet.config.k8s.io/v1"
+    assert doc["providers"] == [{"name": "p", "matchImages": ["*.example.com"], "defaultCacheDuration": "10m",
+                                 "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "env": [{"name": "A", "value": "1"}],
+                                 "tokenAttributes": {"serviceAccountTokenAudience": "aud", "cacheType": "Token",
+                                                     "requireServiceAccount": True,
+                                                     "requiredServiceAccountAnnotationKeys": ["k"]}}]
