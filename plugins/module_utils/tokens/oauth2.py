@@ -26,6 +26,7 @@ import datetime
 import re
 import urllib.parse
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.challenge import parse_challenges, pick_challenge
 from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_ALIASES
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import fingerprint, http_options
@@ -33,7 +34,6 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base im
 
 PROVIDER = "oauth2"
 DEFAULT_CLIENT_ID = "cloud_registry.auth"
-_PARAM_RE = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
 
 
 def registry_base(options):
@@ -84,21 +84,18 @@ def identity(options):
 
 
 def parse_challenge(header):
-    """{'scheme': 'bearer', 'realm': ..., 'service': ..., ...} of a WWW-Authenticate value."""
-    if not header:
-        return None
-    scheme, _sep, rest = header.strip().partition(" ")
-    params = {}
-    pos = 0
-    while pos < len(rest):
-        m = _PARAM_RE.match(rest, pos)
-        if not m or m.end() == pos:
-            break
-        value = m.group(2) if m.group(2) is not None else m.group(3)
-        params[m.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
-        pos = m.end()
-    params["scheme"] = scheme.lower()
-    return params
+    """{'scheme': 'bearer', 'realm': ..., 'service': ..., ...}: the challenge a client answers
+    (Bearer before Basic), from the collection's one WWW-Authenticate parser."""
+    picked = pick_challenge(parse_challenges(header)) if header else None
+    if picked is None:
+        challenges = parse_challenges(header) if header else []
+        if not challenges:
+            return None
+        picked = challenges[0]
+    scheme, params = picked
+    out = dict((k, v) for k, v in params.items() if k)
+    out["scheme"] = scheme
+    return out
 
 
 def discover(options, base):
