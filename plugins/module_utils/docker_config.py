@@ -45,9 +45,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.reference impo
     DOCKER_HUB_KEY,
     FORMATS,
     helper_key,
-    is_docker_hub,
     normalize_registry,
-    split_server,
 )
 
 MASK = "********"

@@ -25,6 +25,8 @@ description:
     C(runuser) with the user's C(HOME), C(XDG_RUNTIME_DIR) and D-Bus session bus; no sudo, no login shell.
 author:
   - cloud_registry.auth maintainers (@cloud-registry-auth)
+extends_documentation_fragment:
+  - cloud_registry.auth.secrets_transfer
 options:
   users:
     description: The users whose config.json is managed. Each must exist on the host.
@@ -49,46 +51,53 @@ options:
         description: Logins for this user only, after O(logins); same keys as O(logins).
         type: list
         elements: dict
+        suboptions: &login_options
+          registry:
+            description: Registry host, optionally with port and scheme.
+            type: str
+            required: true
+          username:
+            description: User name; required with O(logins[].state=present).
+            type: str
+          password:
+            description: Password or token. Mutually exclusive with O(logins[].password_file).
+            type: str
+          password_file:
+            description: A file on the host holding the password (trailing newline removed).
+            type: path
+          state:
+            description: V(present) logs in, V(absent) logs out.
+            type: str
+            choices: [present, absent]
+            default: present
+          store:
+            description: Where the secret goes, as in M(cloud_registry.auth.registry_login); default O(store).
+            type: str
+          verify:
+            description: Verify the credential against the registry first; default O(verify).
+            type: bool
+          validate_certs:
+            description: Verify the registry's TLS certificate; default O(validate_certs).
+            type: bool
+          ca_cert:
+            description: CA bundle for the registry; default O(ca_cert).
+            type: path
+          identity_token:
+            description: Store an identity token the registry returns instead of the password.
+            type: bool
+            default: true
+          _verified_scheme:
+            description: Internal, set by the action plugin after it verified the credential. Do not set it.
+            type: str
+          _identity_token:
+            description: Internal, set by the action plugin (the registry's identity token, sent by file). Do not set it.
+            type: str
   logins:
     description: Logins for every user; keys as the options of M(cloud_registry.auth.registry_login).
     type: list
     elements: dict
     default: []
-    suboptions:
-      registry:
-        description: Registry host, optionally with port and scheme.
-        type: str
-        required: true
-      username:
-        description: User name; required with O(logins[].state=present).
-        type: str
-      password:
-        description: Password or token. Mutually exclusive with O(logins[].password_file).
-        type: str
-      password_file:
-        description: A file on the host holding the password (trailing newline removed).
-        type: path
-      state:
-        description: V(present) logs in, V(absent) logs out.
-        type: str
-        choices: [present, absent]
-        default: present
-      store:
-        description: Where the secret goes, as in M(cloud_registry.auth.registry_login); default O(store).
-        type: str
-      verify:
-        description: Verify the credential against the registry first; default O(verify).
-        type: bool
-      validate_certs:
-        description: Verify the registry's TLS certificate; default O(validate_certs).
-        type: bool
-      ca_cert:
-        description: CA bundle for the registry; default O(ca_cert).
-        type: path
-      identity_token:
-        description: Store an identity token the registry returns instead of the password.
-        type: bool
-        default: true
+    suboptions: *login_options
   cred_helpers:
     description: Registry -> helper name (the part after C(docker-credential-)) for every user.
     type: dict

@@ -23,7 +23,18 @@ description:
   - A provider binary is sent to a node only when the node's copy differs from the controller's.
 author:
   - cloud_registry.auth maintainers (@cloud-registry-auth)
+extends_documentation_fragment:
+  - cloud_registry.auth.secrets_transfer
 options:
+  _bearer_hosts:
+    description: Internal, set by the action plugin (registries that challenge with Bearer). Do not set it.
+    type: list
+    elements: str
+    default: []
+  _binary_files:
+    description: Internal, set by the action plugin (provider binaries it sent to this node). Do not set it.
+    type: dict
+    default: {}
   logins:
     description: The node's logins.
     type: list
@@ -48,6 +59,9 @@ options:
         type: str
         choices: [present, absent]
         default: present
+      _verified_scheme:
+        description: Internal, set by the action plugin after it verified the credential. Do not set it.
+        type: str
   files:
     description: The login files - the kubelet's config.json (V(docker), O(files[].identity_token=false)) and the
       containers auth.json (V(containers)).
