@@ -8,22 +8,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-LOGIN_OPTIONS = dict(
-    registry=dict(type="str", required=True),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    password_file=dict(type="path", no_log=False),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
+from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (
+    MUTUALLY_EXCLUSIVE,
+    credential_options,
+)
+
+LOGIN_OPTIONS = credential_options("identity_token")
+LOGIN_OPTIONS.update(
+    # unset: the module-wide option of the same name
     store=dict(type="str"),
     verify=dict(type="bool"),
     validate_certs=dict(type="bool"),
     ca_cert=dict(type="path"),
-    identity_token=dict(type="bool", default=True),
     # set by the action plugin once it verified the credential on the controller
     _verified_scheme=dict(type="str"),
     _identity_token=dict(type="str", no_log=True),
 )
-LOGIN_MUTUALLY_EXCLUSIVE = [("password", "password_file")]
+LOGIN_MUTUALLY_EXCLUSIVE = MUTUALLY_EXCLUSIVE
 # the login keys a task cannot set
 LOGIN_INTERNAL = ("_verified_scheme", "_identity_token")
 

@@ -7,18 +7,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-LOGIN_OPTIONS = dict(
-    registry=dict(type="str", required=True),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    password_file=dict(type="path", no_log=False),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    _verified_scheme=dict(type="str"),
+from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (
+    MUTUALLY_EXCLUSIVE,
+    credential_options,
 )
+
+LOGIN_OPTIONS = credential_options()
+LOGIN_OPTIONS["_verified_scheme"] = dict(type="str")  # set by the action plugin once it verified the credential
 
 ARGUMENT_SPEC = dict(
     logins=dict(type="list", elements="dict", default=[], options=LOGIN_OPTIONS,
-                mutually_exclusive=[("password", "password_file")]),
+                mutually_exclusive=MUTUALLY_EXCLUSIVE),
     files=dict(type="list", elements="dict", default=[], options=dict(
         path=dict(type="path", required=True),
         format=dict(type="str", default="docker", choices=["docker", "containers"]),

@@ -33,4 +33,12 @@ ARGUMENT_SPEC = dict(
     identity_token=dict(type="bool", default=True),
 )
 MUTUALLY_EXCLUSIVE = [("password", "password_file")]
+
 REQUIRED_IF = [("state", "present", ("username",)), ("state", "present", ("password", "password_file"), True)]
+
+
+def credential_options(*extra):
+    """The options naming one login (registry, username, password or password_file, state),
+    plus ``extra`` of registry_login's: the login entries of the roles' entry points."""
+    names = ("registry", "username", "password", "password_file", "state") + extra
+    return dict((name, dict(ARGUMENT_SPEC[name])) for name in names)

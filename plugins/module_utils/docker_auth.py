@@ -22,7 +22,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_
 from ansible_collections.cloud_registry.auth.plugins.module_utils import login as login_logic
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import as_account
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credhelpers import SECRETSERVICE, configure
-from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, is_domain_error
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, run_domain
 
 # login options that fall back to the module's option of the same name
 LOGIN_DEFAULTS = ("store", "verify", "validate_certs", "ca_cert")
@@ -186,11 +186,4 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
 
 def safe_apply(params, **kwargs):
     """``apply()`` with every domain error turned into DockerAuthError (what the module catches)."""
-    try:
-        return apply(params, **kwargs)
-    except DockerAuthError:
-        raise
-    except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
-        if is_domain_error(e):
-            raise DockerAuthError(str(e)) from None
-        raise
+    return run_domain(DockerAuthError, apply, params, **kwargs)

@@ -25,3 +25,16 @@ class DockerConfigError(CloudRegistryError):
 def is_domain_error(exc):
     """True for the errors whose message is meant for the user (no secret in them)."""
     return isinstance(exc, CloudRegistryError)
+
+
+def run_domain(error_cls, func, *args, **kwargs):
+    """``func(*args, **kwargs)`` with every domain error turned into ``error_cls`` (the one a
+    module catches and shows); anything else is a bug and keeps its traceback."""
+    try:
+        return func(*args, **kwargs)
+    except error_cls:
+        raise
+    except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
+        if is_domain_error(e):
+            raise error_cls(str(e)) from None
+        raise

@@ -28,7 +28,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
-from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, is_domain_error
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, run_domain
 
 # credential_store (subprocess) and registry (ssl, urllib) are imported where they are
 # used: most hosts need neither, and every import is paid once per host.
@@ -249,12 +249,8 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
 
 def safe_run(params, check_mode=False, environ=None, run_command=None, want_diff=False):
     """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
-    try:
-        return run(params, check_mode=check_mode, environ=environ, run_command=run_command, want_diff=want_diff)
-    except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
-        if is_domain_error(e):
-            raise LoginError(str(e)) from None
-        raise
+    return run_domain(LoginError, run, params, check_mode=check_mode, environ=environ, run_command=run_command,
+                      want_diff=want_diff)
 
 
 def run(params, check_mode=False, environ=None, run_command=None, want_diff=False):

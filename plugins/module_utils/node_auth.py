@@ -32,7 +32,7 @@ import stat
 from ansible_collections.cloud_registry.auth.plugins.module_utils import login as login_logic
 from ansible_collections.cloud_registry.auth.plugins.module_utils import reference
 from ansible_collections.cloud_registry.auth.plugins.module_utils import safe_path
-from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, is_domain_error
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, run_domain
 
 CRI_BEGIN = "# BEGIN cloud_registry.auth node_auth: CRI registry auth"
 CRI_END = "# END cloud_registry.auth node_auth: CRI registry auth"
@@ -357,11 +357,5 @@ def _install_binary(src, dest, sha256):
 
 
 def safe_apply(params, **kwargs):
-    try:
-        return apply(params, **kwargs)
-    except NodeAuthError:
-        raise
-    except Exception as e:  # noqa: BLE001 - re-raised unless it is a domain error
-        if is_domain_error(e):
-            raise NodeAuthError(str(e)) from None
-        raise
+    """``apply()`` with every domain error turned into NodeAuthError (what the module catches)."""
+    return run_domain(NodeAuthError, apply, params, **kwargs)

@@ -298,7 +298,7 @@ def main() -> int:
                     help="tools to measure next to ping: docker_auth, per-task (its hand-written equivalent), node_auth")
     ap.add_argument("--per-task-max", type=int, default=100, help="largest size the per-task baseline runs on")
     ap.add_argument("--report", default=str(REPO / "tests" / "output" / "perf" / "fleet.json"))
-    args = ap.parse_args()
+    args, _unknown = ap.parse_known_args()  # tests/perf/run-all.sh passes the same args to every bench
     sizes = [args.hosts] if args.hosts is not None else [int(s) for s in args.sizes.split(",") if s.strip()]
     sizes = [s for s in sizes if s > 0]
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]

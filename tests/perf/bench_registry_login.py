@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     ap.add_argument("--hosts", type=int, default=100)
     ap.add_argument("--forks", type=int, default=10)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    args = ap.parse_args(argv)
+    args, _unknown = ap.parse_known_args(argv)  # run-all.sh passes the same args to every bench
     _link_collection()
     work = Path(tempfile.mkdtemp(prefix="bench-registry-login-"))
     password = "bench-" + secrets.token_urlsafe(12)
