@@ -19,26 +19,26 @@ options:
         configuration if it runs in a pod (see O(in_cluster)), otherwise E(KUBECONFIG) or C(~/.kube/config).
       - Read from E(K8S_AUTH_KUBECONFIG) when not set.
     type: raw
-    version_added: 0.1.0
+    version_added: 1.0.0
   context:
     description:
       - The kubeconfig context to use; the kubeconfig's C(current-context) when not set.
       - Read from E(K8S_AUTH_CONTEXT) when not set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   host:
     description:
       - URL of the Kubernetes API server, for example C(https://10.0.0.1:6443).
       - Alone, it is used with O(api_key) and the TLS options; with a kubeconfig it overrides the cluster's server.
       - Read from E(K8S_AUTH_HOST) when not set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   api_key:
     description:
       - A bearer token (for example a service account token) sent to the API server.
       - Read from E(K8S_AUTH_API_KEY) when not set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   validate_certs:
     description:
       - Whether to verify the API server's TLS certificate. Defaults to the kubeconfig's setting (verify unless
@@ -50,7 +50,7 @@ options:
       - Read from E(K8S_AUTH_VERIFY_SSL) when not set.
     type: bool
     aliases: [verify_ssl]
-    version_added: 0.1.0
+    version_added: 1.0.0
   ca_cert:
     description:
       - Path to a PEM CA bundle that signs the API server's certificate (the cluster CA). Overrides the
@@ -58,7 +58,7 @@ options:
       - Read from E(K8S_AUTH_SSL_CA_CERT) when not set.
     type: path
     aliases: [ssl_ca_cert]
-    version_added: 0.1.0
+    version_added: 1.0.0
   client_cert:
     description:
       - Path to a PEM client certificate for TLS client authentication (signed by the cluster's client CA; the
@@ -69,14 +69,14 @@ options:
       - Read from E(K8S_AUTH_CERT_FILE) when not set.
     type: path
     aliases: [cert_file]
-    version_added: 0.1.0
+    version_added: 1.0.0
   client_key:
     description:
       - Path to the unencrypted PEM private key of O(client_cert).
       - Read from E(K8S_AUTH_KEY_FILE) when not set.
     type: path
     aliases: [key_file]
-    version_added: 0.1.0
+    version_added: 1.0.0
   tls_server_name:
     description:
       - The name to expect in the API server's certificate (and to send as SNI) when it differs from the host in
@@ -84,7 +84,7 @@ options:
         Overrides the kubeconfig cluster's C(tls-server-name).
       - Read from E(K8S_AUTH_TLS_SERVER_NAME) when not set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   proxy:
     description:
       - URL of an HTTP proxy for the API server connection, for example C(http://proxy.example.com:3128); HTTPS
@@ -96,32 +96,32 @@ options:
         E(HTTP_PROXY) and E(NO_PROXY) (recent releases of the client do).
       - Read from E(K8S_AUTH_PROXY) when not set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   no_proxy:
     description:
       - Comma-separated hosts, domains, IP addresses or CIDR ranges reached without O(proxy), for example
         C(localhost,127.0.0.1,.svc,10.0.0.0/8).
       - Read from E(K8S_AUTH_NO_PROXY) when not set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   proxy_headers:
     description:
       - Headers for the proxy (same names as in kubernetes.core).
     type: dict
-    version_added: 0.1.0
+    version_added: 1.0.0
     suboptions:
       proxy_basic_auth:
         description:
           - C(user:password) for the proxy's basic authentication (C(Proxy-Authorization)).
           - Read from E(K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH) when not set.
         type: str
-        version_added: 0.1.0
+        version_added: 1.0.0
       user_agent:
         description:
           - C(User-Agent) sent to the proxy with C(CONNECT).
           - Read from E(K8S_AUTH_PROXY_HEADERS_USER_AGENT) when not set.
         type: str
-        version_added: 0.1.0
+        version_added: 1.0.0
   in_cluster:
     description:
       - Use the pod's service account (token and CA under C(/var/run/secrets/kubernetes.io/serviceaccount), server
@@ -129,7 +129,7 @@ options:
       - When not set it is used automatically if the module runs in a pod and neither O(kubeconfig), O(context)
         nor O(host) is given, as in kubernetes.core; V(false) never uses it.
     type: bool
-    version_added: 0.1.0
+    version_added: 1.0.0
 requirements:
   - kubernetes >= 24.2.0 (python package, on the host that runs the module)
 notes:

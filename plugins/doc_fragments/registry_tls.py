@@ -17,18 +17,18 @@ options:
       - V(false) also allows a plain-HTTP fallback, like a Docker "insecure registry".
     type: bool
     default: true
-    version_added: 0.1.0
+    version_added: 1.0.0
   ca_cert:
     description:
       - PEM file with the CA certificate(s) that signed the registry's and the token service's certificates, used
         instead of the system CA store.
       - Read where the verification runs (see O(verify_from) where the plugin has it).
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
   timeout:
     description:
       - Seconds to wait for each answer from the registry or its token service.
     type: int
     default: 30
-    version_added: 0.1.0
+    version_added: 1.0.0
 """

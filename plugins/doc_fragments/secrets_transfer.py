@@ -17,5 +17,5 @@ options:
         placeholders as module arguments, so secrets appear in no log, not even ansible-core's own with
         E(ANSIBLE_DEBUG). Do not set it.
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
 """

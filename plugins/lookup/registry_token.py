@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: registry_token
 short_description: Mint a short-lived container registry credential on the controller, once per run
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - cloud_registry.auth contributors (@cloud-registry)
 extends_documentation_fragment:
@@ -58,7 +58,7 @@ options:
       - name: CLOUD_REGISTRY_TOKEN_PROVIDER
     vars:
       - name: cloud_registry_token_provider
-    version_added: 0.1.0
+    version_added: 1.0.0
   min_ttl:
     description:
       - Seconds of validity a returned credential must still have. A cached credential closer than this to its
@@ -70,7 +70,7 @@ options:
       - name: CLOUD_REGISTRY_TOKEN_MIN_TTL
     vars:
       - name: cloud_registry_token_min_ttl
-    version_added: 0.1.0
+    version_added: 1.0.0
   cache_dir:
     description:
       - Directory in which minted credentials are also kept across playbook runs, so consecutive runs reuse a token
@@ -83,7 +83,7 @@ options:
       - name: CLOUD_REGISTRY_TOKEN_CACHE_DIR
     vars:
       - name: cloud_registry_token_cache_dir
-    version_added: 0.1.0
+    version_added: 1.0.0
   run_cache_dir:
     description:
       - Parent directory of the run cache. The default is C($TMPDIR) when set, else C($XDG_RUNTIME_DIR), else
@@ -93,7 +93,7 @@ options:
       - name: CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR
     vars:
       - name: cloud_registry_token_run_cache_dir
-    version_added: 0.1.0
+    version_added: 1.0.0
   registry:
     description:
       - The registry host the credential is for.
@@ -103,27 +103,27 @@ options:
         V(<instance>-registry.<region>.cr.aliyuncs.com) an Enterprise Edition instance.
       - Ignored by V(ecr), which returns the registry of the account (C(proxyEndpoint)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   region:
     description:
       - Cloud region. V(ecr) falls back to C(AWS_REGION) / C(AWS_DEFAULT_REGION); V(alibaba) to
         C(ALIBABA_CLOUD_REGION_ID) or the region in O(registry).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   profile:
     description:
       - Named profile of the provider's credentials file. V(ecr) reads C(~/.aws/credentials) and C(~/.aws/config)
         (falls back to C(AWS_PROFILE)); V(alibaba) reads O(credentials_file) (falls back to C(ALIBABA_CLOUD_PROFILE),
         then V(default)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   endpoint_url:
     description:
       - Override of the provider's API endpoint (private endpoints, sovereign clouds, local test services).
       - V(ecr) the ECR API; V(azure) the registry base URL used for C(/oauth2/exchange) (default
         C(https://<registry>)); V(alibaba) the Container Registry API (default C(https://cr.<region>.aliyuncs.com)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   ca_path:
     description:
       - PEM file of CA certificates to trust for HTTPS to the provider (in addition to the system store for V(azure),
@@ -131,80 +131,80 @@ options:
     type: path
     env:
       - name: CLOUD_REGISTRY_TOKEN_CA_PATH
-    version_added: 0.1.0
+    version_added: 1.0.0
   allow_http:
     description:
       - Allow plain C(http://) endpoints. Accepted only for loopback addresses (C(127.0.0.0/8), C(::1),
         C(localhost)), for local test services; every other endpoint must be HTTPS.
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   timeout:
     description: Seconds to wait for each HTTP request to the provider.
     type: int
     default: 30
-    version_added: 0.1.0
+    version_added: 1.0.0
   aws_access_key_id:
     description:
       - AWS access key ID (V(ecr)). Default is boto3's credential chain (C(AWS_ACCESS_KEY_ID), O(profile), instance
         role, ...).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   aws_secret_access_key:
     description: AWS secret access key (V(ecr)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   aws_session_token:
     description: AWS session token for temporary credentials (V(ecr)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   role_arn:
     description:
       - IAM role to assume with STS C(AssumeRole) before calling ECR (V(ecr)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   role_session_name:
     description: Session name of the assumed role (V(ecr)).
     type: str
     default: cloud_registry-auth
-    version_added: 0.1.0
+    version_added: 1.0.0
   external_id:
     description: External ID required by the role's trust policy (V(ecr)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   registry_id:
     description:
       - AWS account ID of the registry, when it is not the caller's account (V(ecr)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   sts_endpoint_url:
     description: Override of the STS endpoint used with O(role_arn) (V(ecr)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   tenant_id:
     description: Entra ID (Azure AD) tenant (V(azure)).
     type: str
     env:
       - name: AZURE_TENANT_ID
-    version_added: 0.1.0
+    version_added: 1.0.0
   client_id:
     description: Application (client) ID of the service principal, for the client-credentials grant (V(azure)).
     type: str
     env:
       - name: AZURE_CLIENT_ID
-    version_added: 0.1.0
+    version_added: 1.0.0
   client_secret:
     description: Client secret of the service principal (V(azure)).
     type: str
     env:
       - name: AZURE_CLIENT_SECRET
-    version_added: 0.1.0
+    version_added: 1.0.0
   aad_access_token:
     description:
       - An Entra ID access token to exchange, instead of O(client_id) + O(client_secret) (V(azure)), for example the
         output of C(az account get-access-token --query accessToken -o tsv).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   authority_host:
     description:
       - Entra ID authority for the client-credentials grant (V(azure)), for sovereign clouds or local test services.
@@ -212,77 +212,77 @@ options:
     default: https://login.microsoftonline.com
     env:
       - name: AZURE_AUTHORITY_HOST
-    version_added: 0.1.0
+    version_added: 1.0.0
   aad_scope:
     description: Scope requested with the client-credentials grant (V(azure)).
     type: str
     default: https://management.azure.com/.default
-    version_added: 0.1.0
+    version_added: 1.0.0
   access_key_id:
     description:
       - Alibaba Cloud AccessKey ID (V(alibaba)). Falls back to C(ALIBABA_CLOUD_ACCESS_KEY_ID), then to
         O(credentials_file).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   access_key_secret:
     description: Alibaba Cloud AccessKey secret (V(alibaba)). Falls back to C(ALIBABA_CLOUD_ACCESS_KEY_SECRET).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   security_token:
     description: STS security token with a temporary AccessKey (V(alibaba)). Falls back to
       C(ALIBABA_CLOUD_SECURITY_TOKEN).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   credentials_file:
     description:
       - Credentials file. V(alibaba) reads the INI file of the Alibaba Cloud tools (profiles of C(type = access_key)
         or C(type = sts)); default C(ALIBABA_CLOUD_CREDENTIALS_FILE), then C(~/.alibabacloud/credentials).
       - V(gcp) reads a Google credentials JSON file, usually a service account key (see O(auth_kind)).
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
   instance_id:
     description:
       - Container Registry Enterprise Edition instance ID (V(alibaba)); found from O(registry) when not given.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   username:
     description:
       - Account name at the registry's token service (V(oauth2)). Empty means an anonymous token.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   password:
     description:
       - Password or personal access token of O(username) at the token service (V(oauth2)).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   repository:
     description:
       - Repository to request access to (V(oauth2)), giving the scope C(repository:<repository>:<actions>) when
         O(scope) is not set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   actions:
     description: Actions for O(repository) (V(oauth2)).
     type: list
     elements: str
     default: [pull]
-    version_added: 0.1.0
+    version_added: 1.0.0
   scope:
     description:
       - Explicit token scopes (V(oauth2)), e.g. V(repository:library/alpine:pull). Empty and no O(repository) means a
         token without repository access (what C(docker login) requests).
     type: list
     elements: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   service:
     description: The C(service) of the token request (V(oauth2)); default from the registry's C(WWW-Authenticate) challenge.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   realm:
     description:
       - Token service URL (V(oauth2)); default from the registry's C(WWW-Authenticate) challenge to C(GET /v2/).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   token_type:
     description:
       - What V(oauth2) returns as RV(_raw.password).
@@ -294,17 +294,17 @@ options:
     type: str
     choices: [access_token, refresh_token]
     default: access_token
-    version_added: 0.1.0
+    version_added: 1.0.0
   token_username:
     description:
       - RV(_raw.username) of an V(oauth2) credential. Default is O(username), or V(<token>) for an anonymous token.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   oauth_client_id:
     description: C(client_id) sent to the token service (V(oauth2)).
     type: str
     default: cloud_registry.auth
-    version_added: 0.1.0
+    version_added: 1.0.0
   key_auth:
     description:
       - Do not mint (V(gcp)); return the service account key itself, the "JSON key file" method of Container Registry
@@ -315,7 +315,7 @@ options:
       - Needs O(credentials_file) or O(credentials_json) holding a key of type C(service_account).
     type: str
     choices: [json_key, json_key_base64]
-    version_added: 0.1.0
+    version_added: 1.0.0
 notes:
   - Runs on the controller. The V(ecr) provider needs the Python library C(boto3) >= 1.28.0 on the controller; the
     other providers need only the Python standard library (V(gcp) needs C(google-auth)).

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: credhelper_config
 short_description: Point registries at Docker credential helpers (credHelpers / credsStore)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Writes C(credHelpers) and C(credsStore) in Docker's C(config.json), or C(credHelpers) in the containers
     C(auth.json) used by podman, skopeo, buildah and CRI-O.
@@ -32,20 +32,20 @@ options:
     description:
       - Map of registry to helper name (the part after C(docker-credential-)).
     type: dict
-    version_added: 0.1.0
+    version_added: 1.0.0
   registries:
     description:
       - Registries that all use O(helper).
       - With O(state=absent), O(helper) may be left out to remove these registries whatever helper they use.
     type: list
     elements: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   helper:
     description:
       - Helper for O(registries) and O(preset) (for example V(gcloud), V(gcr), V(ecr-login), V(acr-helper)).
       - For O(preset=gcr) it defaults to V(gcloud).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   preset:
     description:
       - A named set of registries.
@@ -53,13 +53,13 @@ options:
         (C(gcr.io), C(us.gcr.io), C(eu.gcr.io), C(asia.gcr.io), C(staging-k8s.gcr.io), C(marketplace.gcr.io)).
     type: str
     choices: [gcr]
-    version_added: 0.1.0
+    version_added: 1.0.0
   creds_store:
     description:
       - Sets C(credsStore), the default helper for every registry without a C(credHelpers) entry.
       - An empty string removes C(credsStore). Only for O(format=docker).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   state:
     description:
       - V(present) adds or updates the entries; V(absent) removes them (only those pointing at the given helper
@@ -67,13 +67,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
-    version_added: 0.1.0
+    version_added: 1.0.0
   exclusive:
     description:
       - With O(state=present), remove every C(credHelpers) entry that was not requested.
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   config_path:
     description:
       - The file to edit.
@@ -82,14 +82,14 @@ options:
       - With O(user), the default is that user's C(~/.docker/config.json) (or C(~/.config/containers/auth.json)).
       - A symlink is followed and its target edited, like the docker CLI does.
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
   user:
     description:
       - The local user (name or uid) whose file this is, typically with C(become) as root.
       - Their home gives the default O(config_path); the file and the directories created for it belong to them
         unless O(owner) / O(group) say otherwise. A user that does not exist is an error and nothing is written.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   headless_fallback:
     description:
       - Keep C(docker-credential-secretservice) out of charge where it cannot work for the file's user (O(user), else
@@ -102,37 +102,37 @@ options:
         or missing secret service is caught too.
       - With this option alone (no helpers, no O(creds_store)) the module only checks and repairs C(credsStore).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   format:
     description:
       - V(docker) is Docker's C(config.json); V(containers) is the containers-auth.json format.
     type: str
     choices: [docker, containers]
     default: docker
-    version_added: 0.1.0
+    version_added: 1.0.0
   require_helper:
     description:
       - Fail (and change nothing) when a named C(docker-credential-<helper>) is not on the host's C(PATH).
         When false, the file is written and a warning names the missing helpers.
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   owner:
     description:
       - Owner of the file (and of directories this module creates). Default keeps the owner of an existing file;
         a new file belongs to the user the module runs as.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   group:
     description:
       - Group of the file, like O(owner).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   mode:
     description:
       - Octal mode of the file, for example V('0600'). Default keeps the mode of an existing file; a new file is C(0600).
     type: raw
-    version_added: 0.1.0
+    version_added: 1.0.0
 attributes:
   check_mode:
     support: full

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: gcp_secret_iam
 short_description: Store a registry credential in Google Secret Manager, grant access to it, wire it into Artifact Registry
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes sure a Secret Manager secret exists (replication and labels), that its latest enabled version holds
     O(secret_value) (a new version is added only when the value differs), that O(members) have O(role) on the
@@ -34,23 +34,23 @@ options:
     description: Project ID (or number) that holds the secret and the repository.
     type: str
     required: true
-    version_added: 0.1.0
+    version_added: 1.0.0
   secret_id:
     description: ID of the secret (letters, digits, C(-) and C(_)).
     type: str
     required: true
-    version_added: 0.1.0
+    version_added: 1.0.0
   secret_value:
     description:
       - The secret payload, for example a Docker Hub personal access token. Compared with the latest enabled
         version; a version is added only when it differs.
       - Omit it (and O(secret_file)) to manage only the secret and the binding and to use the latest enabled version.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   secret_file:
     description: Path (where the module runs) of a file whose bytes are the payload, instead of O(secret_value).
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
   replication:
     description:
       - Replication policy of the secret. V(user_managed) needs O(locations).
@@ -59,28 +59,28 @@ options:
     type: str
     choices: [automatic, user_managed]
     default: automatic
-    version_added: 0.1.0
+    version_added: 1.0.0
   locations:
     description: Locations of the replicas for O(replication=user_managed), for example V(europe-west1).
     type: list
     elements: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   labels:
     description: Labels the secret must have. Other labels are kept unless O(purge_labels=true).
     type: dict
-    version_added: 0.1.0
+    version_added: 1.0.0
   purge_labels:
     description: Remove labels of the secret that are not in O(labels).
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   disable_previous:
     description:
       - Disable every other enabled version once the current value is in place (rotation). Disabled versions can
         still be enabled again in Secret Manager; nothing is destroyed.
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   members:
     description:
       - IAM members to grant O(role) on the secret (C(serviceAccount:...), C(user:...), C(group:...)). A bare
@@ -88,23 +88,23 @@ options:
       - Default is the Artifact Registry service agent of O(project).
     type: list
     elements: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   role:
     description: Role granted to O(members) on the secret.
     type: str
     default: roles/secretmanager.secretAccessor
-    version_added: 0.1.0
+    version_added: 1.0.0
   project_number:
     description: Number of O(project), to build the service agent without asking Cloud Resource Manager.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   remote_repository:
     description:
       - An Artifact Registry Docker remote repository that should authenticate upstream with O(remote_repository.username)
         and the secret version holding O(secret_value). Patched (update mask
         C(remoteRepositoryConfig.upstreamCredentials)) after the grant.
     type: dict
-    version_added: 0.1.0
+    version_added: 1.0.0
     suboptions:
       location:
         description: Region or multi-region of the repository, for example V(europe) or V(us-central1).
@@ -133,29 +133,29 @@ options:
     type: str
     choices: [present, absent]
     default: present
-    version_added: 0.1.0
+    version_added: 1.0.0
   delete_secret:
     description: With O(state=absent), delete the whole secret (all versions and its policy).
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   iam_retries:
     description: How many times a policy write that lost a concurrent change (409 C(ABORTED)) is retried.
     type: int
     default: 5
-    version_added: 0.1.0
+    version_added: 1.0.0
   secretmanager_endpoint:
     description: Base URL of the Secret Manager API. Default C(https://secretmanager.UNIVERSE_DOMAIN).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   resourcemanager_endpoint:
     description: Base URL of the Cloud Resource Manager API. Default C(https://cloudresourcemanager.UNIVERSE_DOMAIN).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   artifactregistry_endpoint:
     description: Base URL of the Artifact Registry API. Default C(https://artifactregistry.UNIVERSE_DOMAIN).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
 attributes:
   check_mode:
     support: full

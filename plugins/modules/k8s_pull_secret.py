@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: k8s_pull_secret
 short_description: Image pull secrets across namespaces and service accounts
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates, updates or deletes one C(kubernetes.io/dockerconfigjson) Secret in many namespaces at once, and adds it
     to (or removes it from) the C(imagePullSecrets) of service accounts.
@@ -37,33 +37,33 @@ options:
       - Name of the Secret (a lowercase RFC 1123 subdomain), for example C(regcred).
     type: str
     required: true
-    version_added: 0.1.0
+    version_added: 1.0.0
   namespaces:
     description:
       - The namespaces to manage the secret in.
       - Exactly one of O(namespaces), O(namespace_selector) and O(all_namespaces) is required.
     type: list
     elements: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   namespace_selector:
     description:
       - A label selector for namespaces, equality or set based, for example C(env=prod,team in (a,b)) or
         C(!ephemeral). A list is joined with commas (all must match).
     type: raw
-    version_added: 0.1.0
+    version_added: 1.0.0
   all_namespaces:
     description:
       - Every namespace of the cluster (minus O(exclude_namespaces)). Namespaces being deleted are skipped.
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   exclude_namespaces:
     description:
       - Namespaces left alone; shell-style patterns, for example C(kube-*).
     type: list
     elements: str
     default: []
-    version_added: 0.1.0
+    version_added: 1.0.0
   registries:
     description:
       - Registry credentials that go into the one secret.
@@ -72,7 +72,7 @@ options:
       - Required with O(state=present) unless O(config_file) is given.
     type: list
     elements: dict
-    version_added: 0.1.0
+    version_added: 1.0.0
     suboptions:
       server:
         description:
@@ -81,29 +81,29 @@ options:
         type: str
         required: true
         aliases: [registry]
-        version_added: 0.1.0
+        version_added: 1.0.0
       username:
         description:
           - User name, for example C(oauth2accesstoken) for Google or C(AWS) for ECR.
         type: str
         required: true
-        version_added: 0.1.0
+        version_added: 1.0.0
       password:
         description:
           - Password or access token.
         type: str
         required: true
-        version_added: 0.1.0
+        version_added: 1.0.0
       email:
         description:
           - Optional e-mail written into the entry, as C(kubectl --docker-email) does.
         type: str
-        version_added: 0.1.0
+        version_added: 1.0.0
       expires_at:
         description:
           - Ignored; accepted so that registry_token lookup results can be passed as they are.
         type: str
-        version_added: 0.1.0
+        version_added: 1.0.0
   config_file:
     description:
       - Path (on the host that runs the module) of a docker C(config.json) whose registries are copied into the
@@ -113,7 +113,7 @@ options:
         and says so, so a Docker Desktop style file never produces a secret with empty credentials.
       - Mutually exclusive with O(registries).
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
   resolve_helpers:
     description:
       - With O(config_file), read credentials that live in C(credsStore) / C(credHelpers) through the real
@@ -121,14 +121,14 @@ options:
       - Identity tokens (a helper answering the user C(<token>)) cannot be used by the kubelet and are an error.
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   merge:
     description:
       - Keep the registries of an existing secret that are not given (the given ones are replaced).
       - When V(false), the secret holds exactly the given registries.
     type: bool
     default: false
-    version_added: 0.1.0
+    version_added: 1.0.0
   service_accounts:
     description:
       - Service accounts (in every selected namespace) whose C(imagePullSecrets) get the secret with
@@ -137,7 +137,7 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.1.0
+    version_added: 1.0.0
   state:
     description:
       - V(present) creates or updates the secret and adds it to O(service_accounts).
@@ -145,25 +145,25 @@ options:
     type: str
     choices: [present, absent]
     default: present
-    version_added: 0.1.0
+    version_added: 1.0.0
   labels:
     description:
       - Labels set on the secret; other labels of an existing secret are kept.
     type: dict
     default: {}
-    version_added: 0.1.0
+    version_added: 1.0.0
   annotations:
     description:
       - Annotations set on the secret; other annotations of an existing secret are kept.
     type: dict
     default: {}
-    version_added: 0.1.0
+    version_added: 1.0.0
   parallel:
     description:
       - Number of namespaces processed at the same time (one connection each).
     type: int
     default: 16
-    version_added: 0.1.0
+    version_added: 1.0.0
 extends_documentation_fragment:
   - cloud_registry.auth.k8s_auth
   - cloud_registry.auth.secrets_transfer

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: registry_login
 short_description: Log hosts in to a container registry (docker login for fleets)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Verifies a registry credential with the Registry v2 auth handshake (C(GET /v2/), Basic, or Bearer through the
     realm/service challenge with C(offline_token=true)) and stores it where Docker, skopeo, podman, crane and the
@@ -43,18 +43,18 @@ options:
         fallback only for loopback registries or O(validate_certs=false).
     type: str
     required: true
-    version_added: 0.1.0
+    version_added: 1.0.0
   username:
     description:
       - The user name. Required with O(state=present).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   password:
     description:
       - The password or access token. Mutually exclusive with O(password_file).
       - One of O(password) and O(password_file) is required with O(state=present).
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   password_file:
     description:
       - Path of a file B(on the managed host) that holds the password (like C(docker login --password-stdin)); a
@@ -62,14 +62,14 @@ options:
       - The file is read on the host, and the credential is verified there (as with O(verify_from=host)), so no secret
         travels from a host back to the controller.
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
   state:
     description:
       - V(present) logs in; V(absent) logs out (removes the inline entry under every legacy key and the helper's copy).
     type: str
     choices: [present, absent]
     default: present
-    version_added: 0.1.0
+    version_added: 1.0.0
   config_path:
     description:
       - The file to write.
@@ -79,7 +79,7 @@ options:
         else C(~/.config/containers/auth.json).
       - With O(user), the default is that user's C(~/.docker/config.json) (or C(~/.config/containers/auth.json)).
     type: path
-    version_added: 0.1.0
+    version_added: 1.0.0
   user:
     description:
       - The local user (name or uid) whose file this is, typically with C(become) as root and O(store=file).
@@ -88,7 +88,7 @@ options:
       - A credential helper store keeps secrets in the keyring of the user the module runs as; for a helper, run the
         task as that user (C(become_user)) rather than as root.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   format:
     description:
       - V(docker) writes Docker's C(config.json); V(containers) writes the C(auth.json) of podman, skopeo, buildah and
@@ -96,7 +96,7 @@ options:
     type: str
     choices: [docker, containers]
     default: docker
-    version_added: 0.1.0
+    version_added: 1.0.0
   store:
     description:
       - Where the secret goes.
@@ -109,7 +109,7 @@ options:
         changed.
     type: str
     default: auto
-    version_added: 0.1.0
+    version_added: 1.0.0
   verify:
     description:
       - Verify the credential against the registry before storing it. A rejected credential fails the task and
@@ -117,7 +117,7 @@ options:
       - With V(false) the credential is stored as given and RV(verified) is V(false).
     type: bool
     default: true
-    version_added: 0.1.0
+    version_added: 1.0.0
   verify_from:
     description:
       - V(controller) verifies once per unique credential per playbook run on the Ansible controller, whatever the
@@ -127,23 +127,23 @@ options:
     type: str
     choices: [controller, host]
     default: controller
-    version_added: 0.1.0
+    version_added: 1.0.0
   owner:
     description:
       - Owner of the file (name or uid). Default is the user running the module; an existing file keeps its owner.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   group:
     description:
       - Group of the file (name or gid). An existing file keeps its group unless this is set.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
   mode:
     description:
       - Mode of the file, octal string such as V('0600'). A new file is created C(0600); an existing file keeps its
         mode unless this is set.
     type: raw
-    version_added: 0.1.0
+    version_added: 1.0.0
   identity_token:
     description:
       - With V(true), an identity (refresh) token the registry's token service returns is stored instead of the
@@ -153,12 +153,12 @@ options:
         C(config.json). The M(cloud_registry.auth.node_auth) role sets it for the kubelet's file.
     type: bool
     default: true
-    version_added: 0.1.0
+    version_added: 1.0.0
   _verified_scheme:
     description:
       - Internal, set by the action plugin after it verified the credential on the controller. Do not set it.
     type: str
-    version_added: 0.1.0
+    version_added: 1.0.0
 attributes:
   action:
     support: full

@@ -33,9 +33,13 @@ run_stage() {
         && .venv/bin/pycodestyle --max-line-length=160 --ignore=E402,W503,W504,E741 \
              plugins tests extensions scripts \
         && .venv/bin/yamllint -s . \
+        && .venv/bin/vermin -q --no-tips --violations --target=3.8- --exclude tomllib plugins/modules plugins/module_utils \
+        && .venv/bin/antsibull-changelog lint \
+        && .venv/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml \
         && .venv/bin/ansible-lint --profile production --offline -q ;;
     sanity)
-      tests/setup/sanity.sh .venv && tests/setup/sanity.sh .venv313 ;;
+      # every ansible-core of requires_ansible: 2.19 (.venv), 2.20 (.venv312), 2.21 (.venv313)
+      tests/setup/sanity.sh .venv && tests/setup/sanity.sh .venv312 && tests/setup/sanity.sh .venv313 ;;
     unit)
       pytest_in .venv tests/unit -q -p no:cacheprovider -n 2 \
         && pytest_in .venv313 tests/unit -q -p no:cacheprovider -n 2 ;;
