@@ -4,8 +4,9 @@ Used by ``tests/setup/ee-build.sh``. The shipped ``execution-environment.yml`` i
 for users: base ``quay.io/ansible/awx-ee``, collections from Ansible Galaxy. Here no
 image can be pulled and Galaxy is not reachable (only PyPI and the Debian mirror), so
 this writes a *derived* definition into ``--out`` that keeps everything the shipped
-one says (ansible-core / ansible-runner requirements, ``requirements.txt``,
-``bindep.txt``, its build steps and checks) and changes only what must change:
+one says (ansible-core / ansible-runner requirements, its build steps and checks; the
+collection's ``requirements.txt`` and ``bindep.txt`` come through its
+``meta/execution-environment.yml``) and changes only what must change:
 
 * base image: the local Debian bookworm image (``tests/setup/base-image.sh``), with
   ``apt-get`` as the package manager (``bindep.txt`` has ``platform:dpkg`` entries)
@@ -17,6 +18,8 @@ one says (ansible-core / ansible-runner requirements, ``requirements.txt``,
   installed with ``ansible-galaxy collection install --offline``;
 * the build-time CA bundle (TLS-intercepting proxies) goes into the system trust
   store for the build and is removed at the end of the final stage;
+* the test-only system packages (``tests/setup/ee-test-bindep.txt``: skopeo, gnupg)
+  are added, as the tests run them inside the image;
 * pip installs are pinned with the CI leg's constraints file (reproducible, same
   versions as the tests).
 
@@ -43,9 +46,10 @@ from packaging.version import Version
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # Bump when the derivation below changes in a way the other inputs do not show.
-RECIPE = "ee-context-v1"
+RECIPE = "ee-context-v2"
 BUILD_DIR_IN_IMAGE = "/opt/ee-build"
 CA_NAME = "ee-build-ca.crt"
+TEST_BINDEP = REPO / "tests" / "setup" / "ee-test-bindep.txt"
 
 
 class ContextError(Exception):
@@ -77,7 +81,10 @@ def _manifest(path: Path) -> dict:
 def _galaxy_build(src: Path, out: Path) -> Path:
     proc = subprocess.run(
         [str(BIN / "ansible-galaxy"), "collection", "build", str(src), "--output-path", str(out), "--force"],
-        capture_output=True, text=True, check=False, timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     if proc.returncode != 0:
         raise ContextError(f"ansible-galaxy collection build {src} failed: {proc.stdout}{proc.stderr}")
@@ -118,6 +125,18 @@ def _tar_member(tarball: Path, name: str) -> bytes:
         return member.read()
 
 
+def _wanted(entry: dict) -> tuple[str, str | None]:
+    """(FQCN, version range) of a galaxy entry; a ``type: file`` tarball is named
+    NAMESPACE-NAME-VERSION.tar.gz, so its range is that version exactly."""
+    if entry.get("type") == "file":
+        base = Path(entry["name"]).name
+        parts = base[: -len(".tar.gz")].split("-") if base.endswith(".tar.gz") else []
+        if len(parts) != 3:
+            raise ContextError(f"execution-environment.yml: {entry['name']} is not a NAMESPACE-NAME-VERSION.tar.gz")
+        return f"{parts[0]}.{parts[1]}", f"=={parts[2]}"
+    return entry["name"], entry.get("version")
+
+
 def _check_version(fqcn: str, version: str, wanted: str | None) -> None:
     if not wanted or wanted == "*":
         return
@@ -145,7 +164,7 @@ def derive(out: Path, base_image: str, ca_file: Path | None, constraints: Path |
     extra.mkdir()
 
     deps = shipped["dependencies"]
-    wanted = {c["name"]: c.get("version") for c in deps["galaxy"]["collections"]}
+    wanted = dict(_wanted(c) for c in deps["galaxy"]["collections"])
     own = yaml.safe_load((REPO / "galaxy.yml").read_text())
     own_fqcn = f"{own['namespace']}.{own['name']}"
     if own_fqcn not in wanted:
@@ -166,8 +185,10 @@ def derive(out: Path, base_image: str, ca_file: Path | None, constraints: Path |
     for dep_of_own, spec in (own.get("dependencies") or {}).items():
         _check_version(dep_of_own, versions[dep_of_own], spec)
 
-    for name in (deps["python"], deps["system"]):
-        shutil.copy(REPO / name, out / Path(name).name)
+    # the collection's own requirements.txt and bindep.txt reach the image through its
+    # meta/execution-environment.yml (ansible-builder's introspection of the installed
+    # tarball); the test image adds the test-only tools
+    shutil.copy(TEST_BINDEP, out / "bindep.txt")
 
     arg_lines = ["ARG DEBIAN_FRONTEND=noninteractive"]
     if constraints:
@@ -177,8 +198,8 @@ def derive(out: Path, base_image: str, ca_file: Path | None, constraints: Path |
     # container images do): the lists stay in the base layer for the final stage's bindep
     # installs; otherwise they and the caches would add ~120 MB to the image
     prepare = [
-        "printf 'Acquire::GzipIndexes \"true\";\\nAcquire::CompressionTypes::Order:: \"gz\";\\n"
-        "Acquire::Languages \"none\";\\nDir::Cache::pkgcache \"\";\\nDir::Cache::srcpkgcache \"\";\\n'"
+        'printf \'Acquire::GzipIndexes "true";\\nAcquire::CompressionTypes::Order:: "gz";\\n'
+        'Acquire::Languages "none";\\nDir::Cache::pkgcache "";\\nDir::Cache::srcpkgcache "";\\n\''
         " >/etc/apt/apt.conf.d/90ee-build",
         "apt-get update -q",
     ]
@@ -196,13 +217,15 @@ def derive(out: Path, base_image: str, ca_file: Path | None, constraints: Path |
     shipped_steps = shipped.get("additional_build_steps") or {}
     steps = {
         # every stage image carries this label, so ee-build.sh can prune its own leftovers
-        "prepend_base": ["LABEL io.cloud-registry-auth.ee-build=tests/setup/ee-build.sh"] + arg_lines + [
+        "prepend_base": ["LABEL io.cloud-registry-auth.ee-build=tests/setup/ee-build.sh"]
+        + arg_lines
+        + [
             f"COPY _build/ee-build/ {BUILD_DIR_IN_IMAGE}/",
             "RUN " + " && ".join(prepare),
-        ] + list(shipped_steps.get("prepend_base") or []),
+        ]
+        + list(shipped_steps.get("prepend_base") or []),
         "prepend_builder": arg_lines + list(shipped_steps.get("prepend_builder") or []),
-        "prepend_final": arg_lines + ["ARG PKGMGR_OPTS=--no-install-recommends"]
-        + list(shipped_steps.get("prepend_final") or []),
+        "prepend_final": arg_lines + ["ARG PKGMGR_OPTS=--no-install-recommends"] + list(shipped_steps.get("prepend_final") or []),
         "append_final": list(shipped_steps.get("append_final") or []) + ["RUN " + " && ".join(cleanup)],
     }
     for section, lines in shipped_steps.items():
@@ -214,12 +237,9 @@ def derive(out: Path, base_image: str, ca_file: Path | None, constraints: Path |
         "dependencies": {
             "ansible_core": deps["ansible_core"],
             "ansible_runner": deps["ansible_runner"],
-            "python": Path(deps["python"]).name,
-            "system": Path(deps["system"]).name,
+            "system": "bindep.txt",
             "galaxy": {
-                "collections": [
-                    {"name": f"/build/collections/{tarballs[f].name}", "type": "file"} for f in sorted(tarballs)
-                ]
+                "collections": [{"name": f"/build/collections/{tarballs[f].name}", "type": "file"} for f in sorted(tarballs)]
             },
         },
         "options": {

@@ -13,8 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() {  # below the ephemeral range: nothing else can take it before the daemon binds
+  python3 "$here/../support/ports.py" "${1:-1}"
 }
 
 stop_all() {
@@ -92,7 +92,7 @@ start() {
   mkdir -p "$dir/pki" "$dir/etcd"
   dir=$(cd "$dir" && pwd)
   stop_all
-  ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port); KCM_PORT=$(free_port)
+  read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT < <(free_port 4)
   KUBE_URL=https://127.0.0.1:$API_PORT
 
   openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=cloud-registry-auth-kube-ca" \

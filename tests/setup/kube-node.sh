@@ -20,8 +20,8 @@ cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|restart|restart-containerd|stop DIR" >&2; exit 2; }
 NODE=crauth-node
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() {  # below the ephemeral range: nothing else can take it before the daemon binds
+  python3 "$here/../support/ports.py" "${1:-1}"
 }
 
 stop_one() {
@@ -174,7 +174,7 @@ users: [{name: kubelet, user: {client-certificate: "$pki/kubelet.crt", client-ke
 contexts: [{name: kubelet, context: {cluster: local, user: kubelet}}]
 current-context: kubelet
 KC
-  local kport hport; kport=$(free_port); hport=$(free_port)
+  local kport hport; read -r kport hport < <(free_port 2)
   cat >"$node/kubelet-config.yaml" <<KY
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

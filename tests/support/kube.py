@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -564,12 +563,6 @@ def trust_registry(node: dict, host: str, ca) -> Path:
     path.write_text(f'server = "https://{host}"\n\n[host."https://{host}"]\n'
                     f'  capabilities = ["pull", "resolve"]\n  ca = "{ca}"\n')
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cluster_dir(name: str = "main") -> Path:

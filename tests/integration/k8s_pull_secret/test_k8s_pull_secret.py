@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 
 import pytest
+
+from support.ports import free_port
 
 from support.kube import wait_for
 
@@ -299,14 +300,8 @@ def test_bad_input_fails_and_changes_nothing(kube_api, kubeconfig, kubectl, play
     assert_no_secret(run.output)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unreachable_api(tmp_path, playbook):
-    run = playbook(play(("pull secret", {"name": "regcred", "host": f"http://127.0.0.1:{_free_port()}",
+    run = playbook(play(("pull secret", {"name": "regcred", "host": f"http://127.0.0.1:{free_port()}",
                                          "namespaces": ["a"], "registries": REGISTRIES})))
     assert run.rc != 0
     msg = run.result("pull secret")["msg"]

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from support.ports import free_port
+
 from support.kube import Kubectl, KubePKI, write_kubeconfig
 
 PASSWORD = "Tls-Opt10ns-Pa55w0rd-7e1d"
@@ -30,13 +32,6 @@ DEPLOYER = "ansible-deployer"
 NAMESPACES = ["team-a", "team-b"]
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/kubectl").exists(), reason="kubectl is needed")
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def play(args, name="pull secret") -> str:

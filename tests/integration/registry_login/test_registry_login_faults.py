@@ -19,15 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from support.ports import free_port
+
 from fixtures.registry_env import make_ca
 
 COLLECTIONS = Path(__file__).resolve().parents[3] / ".tmp" / "collections"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 ORIGINAL = {

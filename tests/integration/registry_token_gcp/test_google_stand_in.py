@@ -13,17 +13,11 @@ from pathlib import Path
 
 import jwt
 import pytest
+
+from support.ports import free_port
 import requests
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "google_cloud.py"
