@@ -11,7 +11,7 @@ COLL := $(ROOT)/.tmp/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLL)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 
-.PHONY: deps system-deps venv venv312 venv313 dockerd collection kube demo test lint sanity unit integration molecule perf base-image ee clean
+.PHONY: deps system-deps venv venv312 venv313 venv-eda dockerd collection kube demo test lint sanity unit integration molecule perf base-image ee clean
 
 deps: system-deps venv collection
 system-deps:
@@ -38,6 +38,14 @@ venv313: .venv313/.stamp
 	.venv313/bin/pip install -q --upgrade pip
 	.venv313/bin/pip install -q -c tests/setup/constraints-py313.txt -r requirements-test.txt ansible-core ansible
 	touch $@
+# ansible-rulebook (Event-Driven Ansible, needs Java 17) for the rulebook tests: its own venv,
+# its pyparsing range excludes the main venv's pin
+venv-eda: .venv-eda/.stamp
+.venv-eda/.stamp: requirements.txt tests/setup/constraints-eda.txt
+	$(PY311) -m venv .venv-eda
+	.venv-eda/bin/pip install -q --upgrade pip
+	.venv-eda/bin/pip install -q -c tests/setup/constraints-eda.txt -r requirements.txt ansible-rulebook ansible-core
+	touch $@
 collection:
 	@mkdir -p $(COLL)/ansible_collections/cloud_registry
 	@ln -sfn $(ROOT) $(COLL)/ansible_collections/cloud_registry/auth
@@ -52,7 +60,7 @@ demo: deps dockerd
 
 # the prerequisites in parallel: the Kubernetes build (CPU) beside the venvs (network)
 test:
-	@$(MAKE) --no-print-directory -j3 deps venv312 venv313 dockerd kube
+	@$(MAKE) --no-print-directory -j3 deps venv312 venv313 venv-eda dockerd kube
 	@tests/setup/run-tests.sh
 
 lint: deps

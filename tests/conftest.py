@@ -46,7 +46,9 @@ if str(REPO / "tests") not in sys.path:
     sys.path.insert(0, str(REPO / "tests"))
 
 
-from support.ports import free_port  # noqa: E402,F401  (below the ephemeral range; re-exported for the tests)
+from support.ports import free_port  # noqa: E402  (below the ephemeral range)
+
+__all__ = ["free_port"]  # for the tests: from conftest import free_port
 
 
 def ansible_env(extra: dict | None = None) -> dict:

@@ -387,8 +387,8 @@ class KubeClient:
     def from_auth(cls, auth, pool_size=10):
         return cls(build_configuration(auth), pool_size=pool_size)
 
-    def _headers(self, content_type=None):
-        headers = {"Accept": "application/json", "User-Agent": "cloud_registry.auth/k8s_pull_secret"}
+    def _headers(self, content_type=None, accept=None):
+        headers = {"Accept": accept or "application/json", "User-Agent": "cloud_registry.auth/k8s_pull_secret"}
         if content_type:
             headers["Content-Type"] = content_type
         # calls the kubeconfig's token refresh hook (exec / oidc / in-cluster) when there is one
@@ -401,7 +401,7 @@ class KubeClient:
             )["authorization"]
         return headers
 
-    def request(self, method, path, query=None, body=None, content_type="application/json"):
+    def request(self, method, path, query=None, body=None, content_type="application/json", accept=None):
         """Send one request; return the decoded JSON body, raise KubeError with the Status."""
         url = self.host + path
         if query:
@@ -413,7 +413,7 @@ class KubeClient:
             self.requests += 1
         try:
             resp = self.pool.request(
-                method, url, body=data, headers=self._headers(content_type if data is not None else None),
+                method, url, body=data, headers=self._headers(content_type if data is not None else None, accept),
                 timeout=self.timeout, retries=False, preload_content=True,
             )
         except urllib3.exceptions.HTTPError as exc:
@@ -427,21 +427,60 @@ class KubeClient:
                                 % (self.host, method, path)) from None
         raise status_error(resp.status, text, self.cluster)
 
+    def watch(self, path, query, accept=None, read_timeout=330):
+        """The events of a watch request (``watch=1`` is added), one decoded JSON object each, as they arrive.
+
+        Ends when the API server closes the stream (its ``timeoutSeconds``); raises KubeError for an HTTP error
+        answer (410 Gone included) and for a dropped connection, which the caller resumes from its last
+        resourceVersion.
+        """
+        url = self.host + path + "?" + urlencode([(k, v) for k, v in dict(query, watch="1").items() if v is not None])
+        with self.lock:
+            self.requests += 1
+        try:
+            resp = self.pool.request(
+                "GET", url, headers=self._headers(accept=accept), retries=False, preload_content=False,
+                timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout),
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise connection_error(exc, self.cluster, self.cfg) from None
+        finished = False
+        try:
+            if not 200 <= resp.status < 300:
+                raise status_error(resp.status, resp.data.decode("utf-8", "replace"), self.cluster)
+            pending = b""
+            chunks = resp.read_chunked() if resp.chunked else resp.stream(65536)
+            for chunk in chunks:
+                pending += chunk
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line.decode("utf-8"))
+            finished = True
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise connection_error(exc, self.cluster, self.cfg) from None
+        finally:
+            if not finished:  # left mid-stream: the connection holds unread chunks, it must not be reused
+                resp.close()
+            resp.release_conn()
+
     # -- verbs on paths
     def get(self, path, query=None):
         return self.request("GET", path, query)
 
-    def list_all(self, path, query=None, page=500):
-        """Every item of a list, following ``continue`` tokens."""
+    def list_all(self, path, query=None, page=500, accept=None, with_version=False):
+        """Every item of a list, following ``continue`` tokens; with ``with_version`` also the list's
+        resourceVersion (where a watch of the same selection starts)."""
         query = dict(query or {})
         query["limit"] = page
         items = []
         while True:
-            data = self.request("GET", path, query)
+            data = self.request("GET", path, query, accept=accept)
             items.extend(data.get("items") or [])
-            token = (data.get("metadata") or {}).get("continue")
+            meta = data.get("metadata") or {}
+            token = meta.get("continue")
             if not token:
-                return items
+                return (items, meta.get("resourceVersion")) if with_version else items
             query["continue"] = token
 
 
@@ -890,15 +929,35 @@ def updated_pull_secret_refs(refs, secret, present=True):
     return new
 
 
-def _ensure_sa(client, ns, sa, secret, present, check_mode):
-    """Returns (action, before_list, after_list)."""
+def _sa_list_path(ns):
+    return "/api/v1/namespaces/%s/serviceaccounts" % quote(ns, safe="")
+
+
+def selected_service_accounts(client, ns, spec):
+    """{name: object or None}: the named service accounts plus those the selection lists.
+
+    Objects come from one list request (``all_service_accounts`` or ``service_account_selector``) and spare the
+    read of each; named ones not listed are read when they are patched (None here).
+    """
+    chosen = dict((sa, None) for sa in spec.get("service_accounts") or [])
+    selector = _selector(spec.get("service_account_selector"))
+    if spec.get("all_service_accounts") or selector:
+        query = {"labelSelector": selector} if selector and not spec.get("all_service_accounts") else None
+        for item in client.list_all(_sa_list_path(ns), query):
+            chosen[item["metadata"]["name"]] = item
+    return chosen
+
+
+def _ensure_sa(client, ns, sa, secret, present, check_mode, current=None):
+    """Returns (action, before_list, after_list). ``current`` is the object when a list just read it."""
     for _attempt in range(MAX_ATTEMPTS):
-        try:
-            current = client.get(_sa_path(ns, sa))
-        except KubeError as exc:
-            if exc.code == 404:
-                return "missing", None, None
-            raise
+        if current is None:
+            try:
+                current = client.get(_sa_path(ns, sa))
+            except KubeError as exc:
+                if exc.code == 404:
+                    return "missing", None, None
+                raise
         refs = list(current.get("imagePullSecrets") or [])
         new = updated_pull_secret_refs(refs, secret, present)
         before = [r.get("name") for r in refs if isinstance(r, dict)]
@@ -913,6 +972,7 @@ def _ensure_sa(client, ns, sa, secret, present, check_mode):
                            content_type="application/merge-patch+json")
         except KubeError as exc:
             if exc.code == 409:
+                current = None
                 continue  # someone else wrote it in between: read again, keep their change
             if exc.code == 404:
                 return "missing", before, None
@@ -935,8 +995,8 @@ def reconcile_namespace(client, ns, spec, desired, check_mode):
         if before is not None or after is not None:
             diff["before"]["secret"], diff["after"]["secret"] = before, after
         result["secret"] = action
-        for sa in spec.get("service_accounts") or []:
-            sa_action, b, a = _ensure_sa(client, ns, sa, spec["name"], present, check_mode)
+        for sa, obj in sorted(selected_service_accounts(client, ns, spec).items()):
+            sa_action, b, a = _ensure_sa(client, ns, sa, spec["name"], present, check_mode, obj)
             result["service_accounts"][sa] = sa_action
             if b is not None or a is not None:
                 diff["before"].setdefault("service_accounts", {})[sa] = {"imagePullSecrets": b}

@@ -134,10 +134,27 @@ options:
       - Service accounts (in every selected namespace) whose C(imagePullSecrets) get the secret with
         O(state=present), or lose it with O(state=absent). A service account that does not exist is reported as
         C(missing) and left alone.
+      - Combined with O(all_service_accounts) and O(service_account_selector): the union is managed.
     type: list
     elements: str
     default: []
     version_added: 1.0.0
+  all_service_accounts:
+    description:
+      - Every service account of each selected namespace gets (or loses) the secret, as they exist when the task
+        runs; one list request per namespace reads them all.
+      - Service accounts created later are covered by the next run, or within seconds by the collection's
+        Event-Driven Ansible rulebook C(cloud_registry.auth.pull_secrets) (the C(k8s_watch) event source).
+    type: bool
+    default: false
+    version_added: 1.1.0
+  service_account_selector:
+    description:
+      - A label selector for the service accounts of each selected namespace, equality or set based, for example
+        C(pull-secrets=inject) or C(app in (web,api)). A list is joined with commas (all must match).
+      - Ignored when O(all_service_accounts=true).
+    type: raw
+    version_added: 1.1.0
   state:
     description:
       - V(present) creates or updates the secret and adds it to O(service_accounts).
@@ -250,6 +267,21 @@ EXAMPLES = r"""
       - server: ghcr.io
         username: bot
         password: "{{ vault_ghcr_token }}"
+
+- name: The secret for every service account of the team namespaces, and only labelled ones elsewhere
+  cloud_registry.auth.k8s_pull_secret:
+    name: regcred
+    namespace_selector: team
+    registries: "{{ registry_credentials }}"
+    all_service_accounts: true
+
+- name: Only service accounts that ask for it (the label imagepullsecret-patcher users know)
+  cloud_registry.auth.k8s_pull_secret:
+    name: regcred
+    all_namespaces: true
+    exclude_namespaces: [kube-*]
+    registries: "{{ registry_credentials }}"
+    service_account_selector: pull-secrets=inject
 
 - name: Remove the secret and its imagePullSecrets entries
   cloud_registry.auth.k8s_pull_secret:
@@ -385,6 +417,8 @@ def main():
         resolve_helpers=dict(type="bool", default=False),
         merge=dict(type="bool", default=False),
         service_accounts=dict(type="list", elements="str", default=[]),
+        all_service_accounts=dict(type="bool", default=False),
+        service_account_selector=dict(type="raw"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         labels=dict(type="dict", default={}),
         annotations=dict(type="dict", default={}),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on 127.0.0.1 for the tests:
 #   tests/setup/kube-cluster.sh start DIR   etcd + kube-apiserver + kube-controller-manager
+#   tests/setup/kube-cluster.sh restart-apiserver DIR   the API server stopped and started again
 #   tests/setup/kube-cluster.sh stop DIR    stop everything `start DIR` started
 # start picks free ports, generates a CA and every certificate into DIR/pki, starts the
 # API server with TLS, RBAC + Node authorization, a service-account issuer and keys,
@@ -86,6 +87,33 @@ wait_for() {  # what seconds command...
   done
 }
 
+start_apiserver() {  # uses dir bin ETCD_PORT API_PORT KUBE_URL
+  "$bin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+    --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+    --tls-sni-cert-key "$dir/pki/sni.crt,$dir/pki/sni.key:api.cluster.internal" \
+    --client-ca-file "$dir/pki/ca.crt" \
+    --kubelet-client-certificate "$dir/pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$dir/pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$dir/pki/ca.crt" \
+    --authorization-mode Node,RBAC \
+    --enable-admission-plugins NodeRestriction \
+    --service-account-issuer https://kubernetes.default.svc \
+    --service-account-key-file "$dir/pki/sa.pub" \
+    --service-account-signing-key-file "$dir/pki/sa.key" \
+    --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none \
+    --allow-privileged=true \
+    --audit-policy-file "$dir/audit-policy.yaml" --audit-log-path "$dir/audit.log" \
+    --audit-log-mode blocking --audit-log-maxbackup 1 --audit-log-maxsize 200 \
+    `# namespaces served from etcd, not the watch cache: a watch from a compacted resourceVersion gets the real 410 Gone (the k8s_watch re-list test)` \
+    --watch-cache-sizes namespaces#0 \
+    --profiling=false --v=1 >"$dir/kube-apiserver.log" 2>&1 &
+  echo $! >"$dir/kube-apiserver.pid"
+  wait_for kube-apiserver 90 curl -sf --cacert "$dir/pki/ca.crt" \
+    --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$KUBE_URL/readyz"
+}
+
 start() {
   local started=$(date +%s)
   bin=$("$here/kube-build.sh")
@@ -135,28 +163,7 @@ AP
   echo $! >"$dir/etcd.pid"
   wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 
-  "$bin/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
-    --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
-    --tls-sni-cert-key "$dir/pki/sni.crt,$dir/pki/sni.key:api.cluster.internal" \
-    --client-ca-file "$dir/pki/ca.crt" \
-    --kubelet-client-certificate "$dir/pki/apiserver-kubelet-client.crt" \
-    --kubelet-client-key "$dir/pki/apiserver-kubelet-client.key" \
-    --kubelet-certificate-authority "$dir/pki/ca.crt" \
-    --authorization-mode Node,RBAC \
-    --enable-admission-plugins NodeRestriction \
-    --service-account-issuer https://kubernetes.default.svc \
-    --service-account-key-file "$dir/pki/sa.pub" \
-    --service-account-signing-key-file "$dir/pki/sa.key" \
-    --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none \
-    --allow-privileged=true \
-    --audit-policy-file "$dir/audit-policy.yaml" --audit-log-path "$dir/audit.log" \
-    --audit-log-mode blocking --audit-log-maxbackup 1 --audit-log-maxsize 200 \
-    --profiling=false --v=1 >"$dir/kube-apiserver.log" 2>&1 &
-  echo $! >"$dir/kube-apiserver.pid"
-  wait_for kube-apiserver 90 curl -sf --cacert "$dir/pki/ca.crt" \
-    --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$KUBE_URL/readyz"
+  start_apiserver
 
   kubeconfig "$dir/admin.kubeconfig" kubernetes-admin admin
   kubeconfig "$dir/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
@@ -184,8 +191,22 @@ ENV
   echo "kube-cluster: ready at $KUBE_URL in $(( $(date +%s) - started ))s (admin: $dir/admin.kubeconfig)" >&2
 }
 
+restart_apiserver() {  # the same API server (port, flags, etcd data) stopped and started again
+  dir=$(cd "$dir" && pwd)
+  # shellcheck disable=SC1091
+  . "$dir/cluster.env"
+  bin=$KUBE_BIN; ETCD_PORT=$KUBE_ETCD_PORT; API_PORT=$KUBE_API_PORT
+  local pid; pid=$(cat "$dir/kube-apiserver.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  mv "$dir/kube-apiserver.log" "$dir/kube-apiserver.log.1"
+  start_apiserver
+}
+
 case $cmd in
   start) start ;;
+  restart-apiserver) restart_apiserver ;;
   stop) [ -d "$dir" ] && { dir=$(cd "$dir" && pwd); stop_all; } ; exit 0 ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart-apiserver|stop DIR" >&2; exit 2 ;;
 esac

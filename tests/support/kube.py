@@ -281,6 +281,30 @@ class KubeCluster:
             self.node = _env_file(self.dir / "node.env")
         return self.node
 
+    def restart_apiserver(self):
+        """Stop the API server and start it again on its port (watches break, etcd keeps the data)."""
+        proc = subprocess.run([str(SETUP / "kube-cluster.sh"), "restart-apiserver", str(self.dir)],
+                              capture_output=True, text=True, timeout=300, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"kube-cluster.sh restart-apiserver failed: {proc.stderr[-4000:]}")
+
+    def compact_etcd(self) -> int:
+        """Compact etcd up to its current revision (what the API server does every 5 minutes), so a watch from
+        an older resourceVersion gets the real 410 Gone; returns the revision."""
+        import urllib.request
+
+        port = _env_file(self.dir / "cluster.env")["KUBE_ETCD_PORT"]
+
+        def post(path, body):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback etcd
+                return json.loads(resp.read())
+
+        revision = int(post("/v3/kv/range", {"key": base64.b64encode(b"/").decode()})["header"]["revision"])
+        post("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
+
     def restart_kubelet(self):
         proc = subprocess.run([str(SETUP / "kube-node.sh"), "restart", str(self.dir)], capture_output=True,
                               text=True, timeout=300, check=False)

@@ -10,9 +10,8 @@ import subprocess
 
 import pytest
 
-from support.ports import free_port
-
 from support.kube import wait_for
+from support.ports import free_port
 
 
 PASSWORD = "Pa55-w0rd<&>\"ünïcode\""
@@ -187,6 +186,41 @@ def test_service_accounts_keep_their_other_pull_secrets(kube_api, kubeconfig, ku
     assert kubectl.pull_secret_names("sa1", "builder") == ["mine"]
     assert kubectl.pull_secret_names("sa2", "default") == []
     assert kubectl("get", "secrets", "-A", "-o", "name").stdout.strip() == ""
+
+
+def test_all_service_accounts_and_label_selector(kube_api, kubeconfig, kubectl, playbook, kube_cluster):
+    """The imagepullsecret-patcher selections: every service account of a namespace, or those with a label,
+    beside named ones; one list request per namespace reads them (no read per service account)."""
+    make_namespaces(kubectl, "sel1", "sel2")
+    for ns, sa, labels in (("sel1", "builder", ""), ("sel1", "web", "pull-secrets=inject"),
+                           ("sel2", "api", "pull-secrets=inject"), ("sel2", "batch", "")):
+        kubectl("create", "serviceaccount", sa, "-n", ns)
+        if labels:
+            kubectl("label", "serviceaccount", sa, "-n", ns, labels)
+
+    selected = play(("pull secret", args(kubeconfig, namespaces=["sel1", "sel2"], service_accounts=["batch"],
+                                         service_account_selector="pull-secrets=inject")))
+    results = four_runs(playbook, selected)
+    assert results[1]["namespaces"][0]["service_accounts"] == {"batch": "missing", "web": "patched"}
+    assert results[1]["namespaces"][1]["service_accounts"] == {"api": "patched", "batch": "patched"}
+    assert kubectl.pull_secret_names("sel1", "builder") == [] and kubectl.pull_secret_names("sel1", "default") == []
+    assert kubectl.pull_secret_names("sel2", "api") == ["regcred"]
+
+    everyone = play(("pull secret", args(kubeconfig, namespaces=["sel1", "sel2"], all_service_accounts=True)))
+    results = four_runs(playbook, everyone)
+    assert results[1]["totals"]["service_accounts_patched"] == 3  # default x2, builder; web, api, batch were done
+    assert results[3]["totals"]["service_accounts_unchanged"] == 6
+    # the unchanged re-run: per namespace one secret read and one service account list, nothing else
+    assert results[3]["api_requests"] == 4
+    for ns, sa in (("sel1", "default"), ("sel1", "builder"), ("sel1", "web"), ("sel2", "default"),
+                   ("sel2", "api"), ("sel2", "batch")):
+        assert kubectl.pull_secret_names(ns, sa) == ["regcred"], (ns, sa)
+
+    absent = play(("pull secret", {"name": "regcred", "kubeconfig": str(kubeconfig), "namespaces": ["sel1", "sel2"],
+                                   "all_service_accounts": True, "state": "absent"}))
+    results = four_runs(playbook, absent)
+    assert results[1]["totals"]["service_accounts_patched"] == 6
+    assert all(kubectl.pull_secret_names(ns, sa) == [] for ns, sa in (("sel1", "web"), ("sel2", "batch")))
 
 
 def test_concurrent_writer_between_read_and_write_is_survived(kube_api, kubeconfig, kubectl, playbook):

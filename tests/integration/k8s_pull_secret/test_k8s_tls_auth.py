@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from support.ports import free_port
-
 from support.kube import Kubectl, KubePKI, write_kubeconfig
+from support.ports import free_port
 
 PASSWORD = "Tls-Opt10ns-Pa55w0rd-7e1d"
 REGISTRY = {"server": "registry.example.com:5000", "username": "ci-bot", "password": PASSWORD}

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from support.ports import free_port
-
 from fixtures.registry_env import make_ca
+from support.ports import free_port
 
 COLLECTIONS = Path(__file__).resolve().parents[3] / ".tmp" / "collections"
 

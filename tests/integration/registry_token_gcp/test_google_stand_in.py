@@ -13,11 +13,11 @@ from pathlib import Path
 
 import jwt
 import pytest
-
-from support.ports import free_port
 import requests
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
+
+from support.ports import free_port
 
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "google_cloud.py"
