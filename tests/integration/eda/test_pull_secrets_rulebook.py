@@ -5,79 +5,15 @@ manager of the session; secrets and service accounts are read back with the REAL
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 
+from support.eda import Rulebook, has_secret, settings_file
 from support.kube import wait_for
 
-REPO = Path(__file__).resolve().parents[3]
-EDA_BIN = REPO / ".venv-eda" / "bin"
 SECRET = "regcred-eda"
-
-pytestmark = pytest.mark.skipif(not (EDA_BIN / "ansible-rulebook").exists(),
-                                reason="make venv-eda builds ansible-rulebook (the suite's make test does)")
-
-
-class Rulebook:
-    """ansible-rulebook -r cloud_registry.auth.pull_secrets, its output in a file."""
-
-    def __init__(self, workdir: Path, settings: Path):
-        self.workdir, self.settings = workdir, settings
-        self.proc = None
-        self.runs = 0
-        (workdir / "inventory.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
-
-    def start(self):
-        self.runs += 1
-        self.log = self.workdir / f"rulebook-{self.runs}.log"
-        env = dict(os.environ)
-        env.update({
-            "CLOUD_REGISTRY_EDA_SETTINGS": str(self.settings),
-            "PATH": f"{EDA_BIN}{os.pathsep}{env.get('PATH', '')}",
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".tmp" / "collections"),
-            "ANSIBLE_PYTHON_INTERPRETER": str(EDA_BIN / "python"),  # the playbook's modules: the EDA venv
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_LOCALHOST_WARNING": "false",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-        })
-        self.proc = subprocess.Popen(
-            [str(EDA_BIN / "ansible-rulebook"), "-r", "cloud_registry.auth.pull_secrets", "-i", "inventory.yml",
-             "--env-vars", "CLOUD_REGISTRY_EDA_SETTINGS", "--print-events", "-v"],
-            cwd=self.workdir, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-
-    def alive(self):
-        assert self.proc.poll() is None, f"ansible-rulebook exited {self.proc.returncode}: {self.output()[-3000:]}"
-        return True
-
-    def output(self):
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("rulebook-*.log")))
-
-
-def has_secret(kubectl, ns, sas=("default",)):
-    got = kubectl("get", "secret", SECRET, "-n", ns, "-o", "json", check=False)
-    if got.returncode != 0:
-        return False
-    for sa in sas:
-        obj = kubectl("get", "serviceaccount", sa, "-n", ns, "-o", "json", check=False)
-        if obj.returncode != 0 or SECRET not in [r["name"] for r in json.loads(obj.stdout).get("imagePullSecrets") or []]:
-            return False
-    return True
 
 
 def secret_version(kubectl, ns):
@@ -88,15 +24,15 @@ def secret_version(kubectl, ns):
 def eda(tmp_path, kube_cluster):
     label = "crauth-eda-" + secrets.token_hex(3)
     password = "eda-Passw0rd-" + secrets.token_hex(8)
-    settings = tmp_path / "pull-secrets.yml"
-    settings.write_text(yaml.safe_dump({
-        "k8s_pull_secrets_name": SECRET,
-        "k8s_pull_secrets_clusters": [{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
-        "k8s_pull_secrets_namespace_selector": f"{label}=on",
-        "k8s_pull_secrets_all_service_accounts": True,
-        "k8s_pull_secrets_service_accounts": [],
-        "k8s_pull_secrets_registries": [{"server": "127.0.0.1:5999", "username": "eda", "password": password}],
-    }))
+    settings = settings_file(
+        tmp_path / "pull-secrets.yml",
+        k8s_pull_secrets_name=SECRET,
+        k8s_pull_secrets_clusters=[{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
+        k8s_pull_secrets_namespace_selector=f"{label}=on",
+        k8s_pull_secrets_all_service_accounts=True,
+        k8s_pull_secrets_service_accounts=[],
+        k8s_pull_secrets_registries=[{"server": "127.0.0.1:5999", "username": "eda", "password": password}],
+    )
     rulebook = Rulebook(tmp_path, settings)
     try:
         yield rulebook, kube_cluster.admin, label, password
@@ -115,19 +51,19 @@ def test_namespaces_service_accounts_deleted_secrets_and_catch_up(eda):
     create(kubectl, label, "eda-before")  # exists before the rulebook starts: the initial SYNC covers it
     kubectl("create", "namespace", "eda-unlabelled")
     rulebook.start()
-    wait_for(lambda: rulebook.alive() and has_secret(kubectl, "eda-before"), "the initial sync", timeout=120)
+    wait_for(lambda: rulebook.alive() and has_secret(kubectl, SECRET, "eda-before"), "the initial sync", timeout=120)
 
     # a burst: one batch, every namespace gets the secret and its default service account
     burst = [f"eda-burst-{i}" for i in range(12)]
     create(kubectl, label, *burst)
-    wait_for(lambda: rulebook.alive() and all(has_secret(kubectl, ns) for ns in burst), "the burst", timeout=180)
+    wait_for(lambda: rulebook.alive() and all(has_secret(kubectl, SECRET, ns) for ns in burst), "the burst", timeout=180)
 
     # a new service account in a selected namespace is patched; a deleted secret is put back
     kubectl("create", "serviceaccount", "builder", "-n", "eda-burst-0")
-    wait_for(lambda: has_secret(kubectl, "eda-burst-0", ("default", "builder")), "the new service account",
+    wait_for(lambda: has_secret(kubectl, SECRET, "eda-burst-0", ("default", "builder")), "the new service account",
              timeout=90)
     kubectl("delete", "secret", SECRET, "-n", "eda-burst-1")
-    wait_for(lambda: has_secret(kubectl, "eda-burst-1"), "the deleted secret put back", timeout=90)
+    wait_for(lambda: has_secret(kubectl, SECRET, "eda-burst-1"), "the deleted secret put back", timeout=90)
 
     # the rulebook stops; namespaces made meanwhile are caught up at start, and nothing done is written again
     versions = {ns: secret_version(kubectl, ns) for ns in ["eda-before", *burst]}
@@ -135,7 +71,7 @@ def test_namespaces_service_accounts_deleted_secrets_and_catch_up(eda):
     gap = ["eda-gap-0", "eda-gap-1"]
     create(kubectl, label, *gap)
     rulebook.start()
-    wait_for(lambda: rulebook.alive() and all(has_secret(kubectl, ns) for ns in gap), "the catch-up", timeout=120)
+    wait_for(lambda: rulebook.alive() and all(has_secret(kubectl, SECRET, ns) for ns in gap), "the catch-up", timeout=120)
     time.sleep(2)
     assert {ns: secret_version(kubectl, ns) for ns in versions} == versions
 

@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.registry_env import push_image
-from support.kube import trust_registry
+from support.eda import Rulebook, has_secret, settings_file
+from support.kube import trust_registry, wait_for
 
 ROLE_PLAY = """
 - name: Node auth
@@ -112,6 +113,32 @@ def test_a_pull_secret_on_the_service_account(node, kube_api, playbook, auth):
     state = run_pod(cluster, ns, image)
     assert state == ("Running", ""), state
     assert run_pod(cluster, bare, image)[0] == "Failed"  # still nothing there
+
+
+def test_a_namespace_created_under_the_rulebook_pulls(node, tmp_path):
+    """Event-Driven Ansible: the REAL ansible-rulebook runs the collection's rulebook; a namespace created
+    after it started gets the secret on its service account, and a pod there pulls through it."""
+    cluster, reg, image = node["cluster"], node["regs"]["token"], node["images"]["token"]
+    label = "crauth-eda-pod-" + secrets.token_hex(3)
+    settings = settings_file(
+        tmp_path / "pull-secrets.yml", k8s_pull_secrets_name="eda-pull",
+        k8s_pull_secrets_clusters=[{"name": "main", "kubeconfig": str(cluster.admin_kubeconfig)}],
+        k8s_pull_secrets_namespace_selector=f"{label}=on",
+        k8s_pull_secrets_registries=[{"server": reg.host, "username": reg.username, "password": reg.password}])
+    rulebook = Rulebook(tmp_path, settings)
+    rulebook.start()
+    try:
+        wait_for(lambda: rulebook.alive() and "'type': 'SYNC'" in rulebook.output(), "the rulebook's first sync",
+                 timeout=120)
+        ns = "eda-pod-pull"
+        cluster.admin("create", "namespace", ns)
+        cluster.admin("label", "namespace", ns, f"{label}=on")
+        wait_for(lambda: rulebook.alive() and has_secret(cluster.admin, "eda-pull", ns), "the pull secret", timeout=120)
+        state = run_pod(cluster, ns, image)
+        assert state == ("Running", ""), state
+    finally:
+        rulebook.stop()
+    assert reg.password not in rulebook.output()
 
 
 def test_a_pull_secret_built_from_a_config_file(node, kube_api, playbook, tmp_path):
