@@ -92,3 +92,20 @@ def test_ee_definition_names_this_release():
     assert {"src": TARBALL, "dest": "collections"} in ee["additional_build_files"]
     meta = yaml.safe_load((REPO / "meta" / "execution-environment.yml").read_text())
     assert meta["dependencies"] == {"python": "requirements.txt", "system": "bindep.txt"}
+
+
+def test_decision_environment_for_the_rulebook(tmp_path):
+    """extensions/eda/decision-environment.yml through ansible-builder: ansible-rulebook, a Java 17 runtime
+    and this release's tarball, whose meta/execution-environment.yml adds the collection's Python needs."""
+    shutil.copy(REPO / "extensions" / "eda" / "decision-environment.yml", tmp_path / "decision-environment.yml")
+    _build_tarball(tmp_path)
+    _run([BIN / "ansible-builder", "create", "-f", "decision-environment.yml", "--context", tmp_path / "context",
+          "--output-filename", "Containerfile"], cwd=tmp_path)
+    ctx = tmp_path / "context"
+    assert (ctx / "_build" / "collections" / TARBALL).is_file()
+    galaxy = yaml.safe_load((ctx / "_build" / "requirements.yml").read_text())
+    assert {"name": f"/build/collections/{TARBALL}", "type": "file"} in galaxy["collections"]
+    python = (ctx / "_build" / "requirements.txt").read_text()
+    bindep = (ctx / "_build" / "bindep.txt").read_text()
+    assert "ansible-rulebook" in python and "java-17-openjdk-headless" in bindep
+    assert "ansible-rulebook --version" in (ctx / "Containerfile").read_text()

@@ -110,6 +110,21 @@ def test_role_with_minted_acr_tokens(clusters, playbook):
             assert auths[ACR]["password"] == issued[0]
             ann = kubectl.json("get", "secret", "regcred", "-n", ns)["metadata"]["annotations"]
             assert ann["cloud-registry.auth/expires-at"].endswith("Z")
+            # the report says when the next run is due: the same earliest expiry
+            assert f"the minted tokens expire at {ann['cloud-registry.auth/expires-at']}" in run.output
+
+        # limited to one cluster and one namespace (what the Event-Driven Ansible playbook does)
+        before = {ns: kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
+                  for (_a, _k, kc), ns in zip(clusters, ("shop", "web"))}
+        clusters[1][2]("delete", "secret", "regcred", "-n", "batch")
+        limited = dict(extra, k8s_pull_secrets_limit_clusters=["west"], k8s_pull_secrets_limit_namespaces=["batch"])
+        run = playbook(PLAYBOOK, extra_vars=limited)
+        assert run.rc == 0, run.output
+        assert "east: not in k8s_pull_secrets_limit_clusters" in run.output
+        assert clusters[1][2].pull_secret("batch", "regcred")["auths"][ACR]["password"] in az.issued_refresh_tokens
+        after = {ns: kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
+                 for (_a, _k, kc), ns in zip(clusters, ("shop", "web"))}
+        assert after == before  # the other cluster and the other namespaces were not touched
     finally:
         az.stop()
 
