@@ -134,7 +134,7 @@ options:
       - Service accounts (in every selected namespace) whose C(imagePullSecrets) get the secret with
         O(state=present), or lose it with O(state=absent). A service account that does not exist is reported as
         C(missing) and left alone.
-      - Combined with O(all_service_accounts) and O(service_account_selector): the union is managed.
+      - Combined with O(all_service_accounts) and O(service_account_selector), the union of the three is managed.
     type: list
     elements: str
     default: []

@@ -122,7 +122,7 @@ def test_relists_on_a_real_410_gone(kube_cluster, label):
     kube = module["_import_kube"]()
     client = kube.KubeClient.from_auth({"kubeconfig": str(kube_cluster.admin_kubeconfig)}, pool_size=2)
     namespace(kubectl, "gone-kept", label)
-    _, old_version = client.list_all("/api/v1/namespaces", {"labelSelector": f"{label}=on"}, with_version=True)
+    _items, old_version = client.list_all("/api/v1/namespaces", {"labelSelector": f"{label}=on"}, with_version=True)
     namespace(kubectl, "gone-new", label)
     kube_cluster.compact_etcd()
     # the real answer: 200 and an ERROR event with the 410 Status in the stream (client-go's "too old resource
