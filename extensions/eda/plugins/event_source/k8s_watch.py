@@ -90,8 +90,6 @@ LOG = logging.getLogger("cloud_registry.auth.k8s_watch")
 META_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 META_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 DEFAULT_EVENTS = ("Namespace:ADDED", "ServiceAccount:ADDED", "Secret:DELETED")
-CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "validate_certs", "ca_cert", "client_cert",
-                   "client_key", "tls_server_name", "proxy", "no_proxy", "proxy_headers", "in_cluster")
 
 
 def parse_time(value):
@@ -204,7 +202,7 @@ class ClusterWatch:
 
     def __init__(self, kube, entry, args, emit, stop):
         self.kube, self.args, self.emit, self.stop = kube, args, emit, stop
-        auth = dict((k, entry[k]) for k in CONNECTION_KEYS if entry.get(k) is not None)
+        auth = dict((k, entry[k]) for k in kube.AUTH_KEYS if entry.get(k) is not None)  # k8s_pull_secret's options
         self.client = kube.KubeClient.from_auth(auth, pool_size=4)
         self.name = (entry.get("name") or entry.get("context") or entry.get("host") or self.client.cluster)
         self.wanted = set(args["events"])
@@ -413,9 +411,6 @@ if __name__ == "__main__":
     # a manual run prints the events: python k8s_watch.py [settings.yml]
 
     class _Printer:
-        async def put(self, event):
-            print(event, flush=True)
-
         def put_nowait(self, event):
             print(event, flush=True)
 
