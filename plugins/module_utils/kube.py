@@ -25,6 +25,7 @@ __metaclass__ = type
 
 import base64
 import copy
+import datetime
 import fnmatch
 import json
 import os
@@ -40,6 +41,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import dockerc
 from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import (
     MASK,
     DockerConfigError,
+    normalize_registry,
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 
@@ -683,6 +685,40 @@ def registry_keys(payload):
     return sorted((payload or {}).get("auths", {}).keys())
 
 
+def parse_time(value):
+    """Epoch seconds of an ISO 8601 time (``2026-12-03T10:00:00Z``, an offset, or none meaning UTC); None if not one."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def format_time(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def expiring_registries(registries):
+    """{normalised registry key: expiry epoch} of the ``registries`` entries that carry an ``expires_at``."""
+    out = {}
+    for item in registries or []:
+        at = parse_time(item.get("expires_at"))
+        server = item.get("server") or item.get("registry")
+        if at is not None and server:
+            try:
+                out[normalize_registry(server)] = at
+            except DockerConfigError:
+                continue  # payload_from_registries reports the bad name
+    return out
+
+
 # --------------------------------------------------------------------------
 # reconciler
 # --------------------------------------------------------------------------
@@ -726,15 +762,21 @@ def resolve_namespaces(client, spec):
         return [(ns, None) for ns in seen]
     query = {}
     selector = _selector(spec.get("namespace_selector"))
+    fields = _selector(spec.get("namespace_field_selector"))
     if selector:
         query["labelSelector"] = selector
+    if fields:
+        query["fieldSelector"] = fields
     try:
         items = client.list_all("/api/v1/namespaces", query)
     except KubeError as exc:
         if exc.fatal:
             raise
-        raise KubeError("cannot list namespaces%s: %s" % (
-            " with selector %r" % selector if selector else "", exc), exc.code, exc.reason) from None
+        which = " and ".join(w for w in ("selector %r" % selector if selector else "",
+                                         "field selector %r" % fields if fields else "") if w)
+        hint = " (namespaces support the fields metadata.name and status.phase)" if fields and exc.code == 400 else ""
+        raise KubeError("cannot list namespaces%s: %s%s" % (" with " + which if which else "", exc, hint),
+                        exc.code, exc.reason) from None
     out = []
     for item in items:
         ns = item["metadata"]["name"]
@@ -814,6 +856,42 @@ def _is_ns_not_found(exc, ns):
     return exc.code == 404 and ('namespaces "%s" not found' % ns) in str(exc)
 
 
+def _drop_none(mapping):
+    return dict((k, v) for k, v in mapping.items() if v is not None)
+
+
+def _expiry_plan(spec, target, existing, cur_ann):
+    """``(payload, {annotation: value})`` for the short-lived (minted) registries of ``spec``.
+
+    The expiry annotation gets the earliest expiry of the minted credentials the secret will hold (None: the
+    annotation is removed; ``{}``: not managed). With ``refresh_before``, a minted credential of an existing secret
+    that is valid for longer than that is kept instead of replaced, so a frequent run writes only when a
+    refresh is due (or the username changed, or the registry is new to the secret).
+    """
+    key = spec.get("expiry_annotation")
+    if not key or key in (spec.get("annotations") or {}):
+        return target, {}
+    expiring = spec.get("_expiring") or {}
+    if not expiring:
+        return target, ({key: None} if key in cur_ann else {})
+    expiries = dict((reg, at) for reg, at in expiring.items() if reg in (target.get("auths") or {}))
+    refresh_before = spec.get("refresh_before")
+    current = parse_time(cur_ann.get(key))
+    if existing is not None and refresh_before is not None and current is not None \
+            and current > time.time() + refresh_before:
+        old_auths = existing.get("auths") or {}
+        auths = dict(target.get("auths") or {})
+        for reg in expiries:
+            old, new = old_auths.get(reg), auths.get(reg)
+            if isinstance(old, dict) and old != new and old.get("username") == new.get("username"):
+                auths[reg] = old  # still valid: the next refresh replaces it
+                expiries[reg] = current
+        target = dict(target, auths=auths)
+    if not expiries:
+        return target, ({key: None} if key in cur_ann else {})
+    return target, {key: format_time(min(expiries.values()))}
+
+
 def _ensure_secret(client, ns, spec, desired, check_mode):
     """Returns (action, before_view, after_view)."""
     name = spec["name"]
@@ -836,8 +914,11 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
             }
             if labels:
                 body["metadata"]["labels"] = dict(labels)
-            if annotations:
-                body["metadata"]["annotations"] = dict(annotations)
+            desired_now, expiry_ann = _expiry_plan(spec, desired, None, {})
+            body["data"][DATA_KEY] = dockerconfigjson.encode(desired_now)
+            created_ann = _drop_none(dict(annotations, **expiry_ann))
+            if created_ann:
+                body["metadata"]["annotations"] = created_ann
             try:
                 client.request("POST", _secret_path(ns), _write_query(check_mode), body)
             except KubeError as exc:
@@ -846,7 +927,7 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
                 if _is_ns_not_found(exc, ns):
                     raise _NamespaceGone(_gone_message(exc, ns)) from None
                 raise
-            return "created", None, _secret_view(body, _masked_view(desired))
+            return "created", None, _secret_view(body, _masked_view(desired_now))
         if current.get("type") != PULL_SECRET_TYPE:
             raise KubeError(
                 "secret %s in namespace %s exists with type %s, not %s (the type of a Secret cannot change): "
@@ -859,8 +940,9 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
         meta = current.get("metadata") or {}
         cur_labels = meta.get("labels") or {}
         cur_ann = meta.get("annotations") or {}
+        target, expiry_ann = _expiry_plan(spec, target, existing, cur_ann)
         want_labels = dict(cur_labels, **labels)
-        want_ann = dict(cur_ann, **annotations)
+        want_ann = _drop_none(dict(cur_ann, **dict(annotations, **expiry_ann)))
         if existing == target and want_labels == cur_labels and want_ann == cur_ann:
             view = _secret_view(current, _masked_view(existing))
             return "unchanged", view, view
@@ -868,7 +950,7 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
         if want_labels != cur_labels:
             patch["metadata"]["labels"] = labels
         if want_ann != cur_ann:
-            patch["metadata"]["annotations"] = annotations
+            patch["metadata"]["annotations"] = dict(annotations, **expiry_ann)  # None removes (merge patch)
         if existing != target:
             patch["data"] = {DATA_KEY: dockerconfigjson.encode(target)}
         try:
@@ -984,7 +1066,8 @@ def _ensure_sa(client, ns, sa, secret, present, check_mode, current=None):
 
 def reconcile_namespace(client, ns, spec, desired, check_mode):
     """The per-namespace result; never raises (errors are reported in the result)."""
-    result = {"namespace": ns, "status": "ok", "secret": None, "service_accounts": {}, "changed": False}
+    result = {"namespace": ns, "status": "ok", "secret": None, "service_accounts": {}, "changed": False,
+              "expires_at": None}
     diff = {"before": {}, "after": {}}
     present = spec.get("state", "present") == "present"
     try:
@@ -995,6 +1078,8 @@ def reconcile_namespace(client, ns, spec, desired, check_mode):
         if before is not None or after is not None:
             diff["before"]["secret"], diff["after"]["secret"] = before, after
         result["secret"] = action
+        if present and spec.get("expiry_annotation"):
+            result["expires_at"] = ((after or {}).get("annotations") or {}).get(spec["expiry_annotation"])
         for sa, obj in sorted(selected_service_accounts(client, ns, spec).items()):
             sa_action, b, a = _ensure_sa(client, ns, sa, spec["name"], present, check_mode, obj)
             result["service_accounts"][sa] = sa_action
@@ -1040,6 +1125,10 @@ def reconcile_pull_secret(client, spec, check_mode=False, desired=None, run_comm
     """
     _validate_spec(spec)
     present = spec.get("state", "present") == "present"
+    refresh_before = spec.get("refresh_before")
+    if refresh_before is not None and refresh_before < 0:
+        raise KubeError("refresh_before must be 0 or more seconds, got %s" % refresh_before)
+    spec = dict(spec, _expiring=expiring_registries(spec.get("registries")) if present else {})
     if present and desired is None:
         if spec.get("config_file"):
             desired = payload_from_config_file(spec["config_file"], spec.get("resolve_helpers"), run_command=run_command)
@@ -1081,9 +1170,13 @@ def reconcile_pull_secret(client, spec, check_mode=False, desired=None, run_comm
         d = res.pop("diff", None)
         if d and (d["before"] or d["after"]) and d["before"] != d["after"]:
             diffs.append(d)
+    expiries = [parse_time(r.get("expires_at")) for r in results if r["status"] == "ok"]
+    earliest = min([at for at in expiries if at is not None], default=None)
     return {
         "changed": any(r["changed"] for r in results),
         "name": spec["name"],
+        "expires_at": format_time(earliest) if earliest is not None else None,
+        "refresh_at": format_time(earliest - (refresh_before or 0)) if earliest is not None else None,
         "state": "present" if present else "absent",
         "registries": registry_keys(desired) if present else [],
         "namespaces": results,

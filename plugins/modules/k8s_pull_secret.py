@@ -51,6 +51,13 @@ options:
         C(!ephemeral). A list is joined with commas (all must match).
     type: raw
     version_added: 1.0.0
+  namespace_field_selector:
+    description:
+      - A field selector for namespaces, for example C(metadata.name!=kube-system) or C(status.phase=Active)
+        (namespaces support C(metadata.name) and C(status.phase)). A list is joined with commas.
+      - Combined with O(namespace_selector), both must match; alone, it selects among all namespaces.
+    type: raw
+    version_added: 1.1.0
   all_namespaces:
     description:
       - Every namespace of the cluster (minus O(exclude_namespaces)). Namespaces being deleted are skipped.
@@ -101,7 +108,9 @@ options:
         version_added: 1.0.0
       expires_at:
         description:
-          - Ignored; accepted so that registry_token lookup results can be passed as they are.
+          - When the credential expires (ISO 8601, as the P(cloud_registry.auth.registry_token#lookup) lookup
+            returns it). The earliest one of the secret goes into O(expiry_annotation); with O(refresh_before), an
+            existing credential of this registry that is still valid for longer is kept.
         type: str
         version_added: 1.0.0
   config_file:
@@ -181,6 +190,24 @@ options:
     type: int
     default: 16
     version_added: 1.0.0
+  expiry_annotation:
+    description:
+      - Annotation of the secret that holds the earliest O(registries[].expires_at) of the credentials it holds
+        (ISO 8601 UTC), so that monitoring, the next run and the C(k8s_watch) event source know when a refresh is
+        due. Removed when the secret holds no credential with an expiry.
+      - V("") leaves the annotation alone.
+    type: str
+    default: cloud-registry.auth/expires-at
+    version_added: 1.1.0
+  refresh_before:
+    description:
+      - Seconds before the expiry at which short-lived credentials (those with O(registries[].expires_at)) are
+        replaced. A secret whose O(expiry_annotation) is later than now plus this keeps its credentials (same
+        registry and username), so a run scheduled every few minutes writes only when a refresh is due, when a
+        namespace or service account lacks the secret, or when a static credential changed.
+      - Unset (the default), the given credentials are always written.
+    type: int
+    version_added: 1.1.0
 extends_documentation_fragment:
   - cloud_registry.auth.k8s_auth
   - cloud_registry.auth.secrets_transfer
@@ -212,7 +239,8 @@ notes:
     kubeconfig. Needs RBAC C(get), C(create), C(patch) and C(delete) on C(secrets), C(get) and C(patch) on
     C(serviceaccounts) in the namespaces, and C(list) on C(namespaces) for O(namespace_selector) / O(all_namespaces).
   - Registry tokens are short-lived (Google and Azure one hour, ECR twelve hours); schedule the
-    P(cloud_registry.auth.k8s_pull_secrets#role) role to refresh them.
+    P(cloud_registry.auth.k8s_pull_secrets#role) role often with O(refresh_before), or run the collection's
+    Event-Driven Ansible rulebook, to refresh them before they expire.
 seealso:
   - name: Pull an image from a private registry
     description: The Kubernetes task this module automates.
@@ -283,6 +311,15 @@ EXAMPLES = r"""
     registries: "{{ registry_credentials }}"
     service_account_selector: pull-secrets=inject
 
+- name: Scheduled every 10 minutes, writes only when the token expires within 30 minutes (or a namespace lacks it)
+  cloud_registry.auth.k8s_pull_secret:
+    name: acr-pull
+    namespace_field_selector: metadata.name!=kube-system
+    registries:
+      - "{{ lookup('cloud_registry.auth.registry_token', provider='azure', registry='myreg.azurecr.io') }}"
+    all_service_accounts: true
+    refresh_before: 1800
+
 - name: Remove the secret and its imagePullSecrets entries
   cloud_registry.auth.k8s_pull_secret:
     name: regcred
@@ -297,6 +334,21 @@ name:
   returned: always
   type: str
   sample: regcred
+expires_at:
+  description:
+    - The earliest O(expiry_annotation) of the secrets after the run (ISO 8601 UTC), or V(null) when no secret
+      holds a credential with an expiry.
+  returned: always
+  type: str
+  sample: "2026-12-03T11:00:00Z"
+  version_added: 1.1.0
+refresh_at:
+  description:
+    - RV(expires_at) minus O(refresh_before), the time by which the next run has to start to replace the credentials.
+  returned: always
+  type: str
+  sample: "2026-12-03T10:30:00Z"
+  version_added: 1.1.0
 state:
   description: The requested state.
   returned: always
@@ -335,6 +387,11 @@ namespaces:
     changed:
       description: Whether anything changed in this namespace.
       type: bool
+    expires_at:
+      description: The secret's O(expiry_annotation) after the run; V(null) when it has none.
+      type: str
+      sample: "2026-12-03T11:00:00Z"
+      version_added: 1.1.0
     msg:
       description: Why the namespace is missing, skipped or failed.
       type: str
@@ -400,6 +457,7 @@ def main():
         name=dict(type="str", required=True),
         namespaces=dict(type="list", elements="str"),
         namespace_selector=dict(type="raw"),
+        namespace_field_selector=dict(type="raw"),
         all_namespaces=dict(type="bool", default=False),
         exclude_namespaces=dict(type="list", elements="str", default=[]),
         registries=dict(
@@ -423,19 +481,23 @@ def main():
         labels=dict(type="dict", default={}),
         annotations=dict(type="dict", default={}),
         parallel=dict(type="int", default=16),
+        expiry_annotation=dict(type="str", default="cloud-registry.auth/expires-at"),
+        refresh_before=dict(type="int"),
     )
     argument_spec.update(AUTH_ARG_SPEC)
     argument_spec.update(SECRETS_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("namespaces", "namespace_selector", "all_namespaces"), ("registries", "config_file")],
-        required_one_of=[("namespaces", "namespace_selector", "all_namespaces")],
+        mutually_exclusive=[("namespaces", "namespace_selector", "all_namespaces"),
+                            ("namespaces", "namespace_field_selector"), ("registries", "config_file")],
+        required_one_of=[("namespaces", "namespace_selector", "all_namespaces", "namespace_field_selector")],
         required_if=[("state", "present", ("registries", "config_file"), True)],
         supports_check_mode=True,
     )
     p = receive_secrets(module)
-    if not p["all_namespaces"] and not p["namespaces"] and not p["namespace_selector"]:
-        module.fail_json(msg="give namespaces (a non-empty list), namespace_selector or all_namespaces: true")
+    if not (p["all_namespaces"] or p["namespaces"] or p["namespace_selector"] or p["namespace_field_selector"]):
+        module.fail_json(msg="give namespaces (a non-empty list), namespace_selector, namespace_field_selector or "
+                             "all_namespaces: true")
     if p["parallel"] < 1:
         module.fail_json(msg="parallel must be at least 1, got %d" % p["parallel"])
     auth = dict((k, p[k]) for k in AUTH_KEYS)

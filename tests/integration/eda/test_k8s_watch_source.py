@@ -187,3 +187,33 @@ def test_bad_arguments_name_the_argument():
         module["resolve_args"]({"events": ["Pod:ADDED"]})
     with pytest.raises(ValueError, match="clusters: expected a list"):
         module["resolve_args"]({"clusters": "prod"})
+
+
+def test_settings_field_selector_and_refresh_before(tmp_path, kube_cluster, label):
+    """The settings file gives the field selector and refresh_before (the role's variables); the watch of
+    namespaces carries both selectors, so a namespace the field selector leaves out never yields an event."""
+    settings = tmp_path / "settings.yml"
+    settings.write_text(json.dumps({
+        "k8s_pull_secrets_clusters": [{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
+        "k8s_pull_secrets_namespace_selector": f"{label}=on",
+        "k8s_pull_secrets_namespace_field_selector": "metadata.name!=fs-out",
+        "k8s_pull_secrets_refresh_before": 1800}))
+    module = runpy.run_path(str(SOURCE))
+    resolved = module["resolve_args"]({"settings_file": str(settings)})
+    assert resolved["refresh_before"] == 1800.0
+    assert resolved["namespace_field_selector"] == "metadata.name!=fs-out"
+    assert module["resolve_args"]({"settings_file": str(settings), "refresh_before": 60})["refresh_before"] == 60.0
+
+    kubectl = kube_cluster.admin
+    src = Source({"settings_file": str(settings), "batch_window": 0})
+    try:
+        src.wait(lambda e: e.get("type") == "SYNC", "the initial sync")
+        namespace(kubectl, "fs-out", label)
+        namespace(kubectl, "fs-in", label)
+        src.wait(is_added("fs-in"), "the namespace the field selector keeps")
+        time.sleep(1)
+        while not src.events.empty():
+            src.seen.append(src.events.get())
+        assert not [e for e in src.seen if e.get("name") == "fs-out" or "fs-out" in e.get("namespaces", [])]
+    finally:
+        src.close()

@@ -83,3 +83,56 @@ def test_namespaces_service_accounts_deleted_secrets_and_catch_up(eda):
     out = rulebook.output()
     assert "BATCH" in out and "SYNC" in out, out[-3000:]
     assert password not in out
+
+
+def test_short_lived_minted_token_is_replaced_before_it_expires(tmp_path, kube_cluster):
+    """Refresh driven by expiry, end to end: the settings mint an ACR token (Azure stand-in) that lives 60 s;
+    the source schedules REFRESH from the expires-at annotation minus refresh_before (40 s, read from the same
+    settings), the playbook mints again and the module, seeing the refresh due, writes the new token while the
+    old one is still valid. No minted token or client secret in the rulebook's output."""
+    from fixtures.azure_stand_in import AzureStandIn
+
+    acr, tenant, client, client_secret = "eda.azurecr.io", "tenant-eda", "app-eda", "client-secret-EDA-77"
+    az = AzureStandIn(acr, tenant, {client: client_secret}, refresh_lifetime=60).start()
+    label = "crauth-eda-" + secrets.token_hex(3)
+    settings = settings_file(
+        tmp_path / "pull-secrets.yml",
+        k8s_pull_secrets_name=SECRET,
+        k8s_pull_secrets_clusters=[{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
+        k8s_pull_secrets_namespace_selector=f"{label}=on",
+        k8s_pull_secrets_refresh_before=40,
+        k8s_pull_secrets_tokens=[{"provider": "azure", "registry": acr, "tenant_id": tenant, "client_id": client,
+                                  "client_secret": client_secret, "authority_host": az.url, "endpoint_url": az.url,
+                                  "allow_http": True, "min_ttl": 5}],
+    )
+    rulebook = Rulebook(tmp_path, settings)
+    kubectl = kube_cluster.admin
+    try:
+        create(kubectl, label, "eda-refresh")
+        rulebook.start()
+        wait_for(lambda: rulebook.alive() and has_secret(kubectl, SECRET, "eda-refresh"), "the first token", timeout=120)
+        first = kubectl.pull_secret("eda-refresh", SECRET)["auths"][acr]["password"]
+        first_expiry = kubectl.json("get", "secret", SECRET, "-n", "eda-refresh")["metadata"]["annotations"][
+            "cloud-registry.auth/expires-at"]
+
+        def replaced():
+            rulebook.alive()
+            return kubectl.pull_secret("eda-refresh", SECRET)["auths"][acr]["password"] != first
+
+        wait_for(replaced, "the refreshed token", timeout=90)
+        replaced_at = time.time()
+        expiry_epoch = __import__("calendar").timegm(time.strptime(first_expiry, "%Y-%m-%dT%H:%M:%SZ"))
+        assert replaced_at < expiry_epoch, "the token was replaced only after it had expired"
+        assert kubectl.pull_secret("eda-refresh", SECRET)["auths"][acr]["password"] in az.issued_refresh_tokens
+        new_expiry = kubectl.json("get", "secret", SECRET, "-n", "eda-refresh")["metadata"]["annotations"][
+            "cloud-registry.auth/expires-at"]
+        assert new_expiry > first_expiry
+        rulebook.stop()
+        out = rulebook.output()
+        assert "REFRESH" in out, out[-3000:]
+        for secret in [client_secret, *az.issued_refresh_tokens]:
+            assert secret not in out
+    finally:
+        rulebook.stop()
+        az.stop()
+        kube_cluster.cleanup_namespaces()

@@ -5,8 +5,10 @@ REAL kubectl, and what the server saw is read from its audit log."""
 from __future__ import annotations
 
 import base64
+import calendar
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -87,7 +89,8 @@ def test_create_four_runs_verified_with_kubectl(kube_api, kubeconfig, kubectl, p
     assert [r["totals"]["created"] for r in results] == [3, 3, 0, 0]
     assert [r["totals"]["unchanged"] for r in results] == [0, 0, 3, 3]
     assert results[3]["namespaces"][0] == {"namespace": "team-a", "status": "ok", "secret": "unchanged",
-                                           "service_accounts": {"default": "unchanged"}, "changed": False}
+                                           "service_accounts": {"default": "unchanged"}, "changed": False,
+                                           "expires_at": None}
     for ns in ("team-a", "team-b", "team-c"):
         payload = kubectl.pull_secret(ns, "regcred")
         assert sorted(payload["auths"]) == ["https://index.docker.io/v1/", "registry.example.com:5000"]
@@ -461,3 +464,67 @@ def test_config_file_resolved_through_real_pass_helper(kube_api, kubeconfig, kub
         assert_no_secret(run.output)
     finally:
         stop_agent(env)
+
+
+def test_expiry_annotation_and_refresh_before(kube_api, kubeconfig, kubectl, playbook):
+    """Minted credentials (with expires_at): the earliest expiry goes into the annotation; with refresh_before a
+    still-valid one is kept, so a frequent scheduled run writes only when a refresh is due or a static credential
+    changed. Namespaces picked by a label and a field selector together."""
+    make_namespaces(kubectl, "exp1", "exp2", "exp3", labels={n: {"expiry-test": "on"} for n in ("exp1", "exp2", "exp3")})
+    ann_key = "cloud-registry.auth/expires-at"
+
+    def at(seconds):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+
+    def run_with(token, expires_at, static=PASSWORD, **kw):
+        regs = [{"server": "registry.example.com:5000", "username": "ci-bot", "password": static},
+                {"registry": "minted.example.com", "username": "oauth2accesstoken", "password": token,
+                 "expires_at": expires_at}]
+        spec = args(kubeconfig, registries=regs, namespace_selector="expiry-test=on",
+                    namespace_field_selector="metadata.name!=exp3", **kw)
+        run = playbook(play(("pull secret", spec)), diff=True)
+        assert run.rc == 0, run.output
+        for secret in (token, "tok-one-VALUE", "tok-two-VALUE"):
+            assert secret not in run.output
+        return run.result("pull secret")
+
+    def state(ns):
+        obj = kubectl.json("get", "secret", "regcred", "-n", ns)
+        return (obj["metadata"]["resourceVersion"], obj["metadata"].get("annotations", {}).get(ann_key),
+                kubectl.pull_secret(ns, "regcred")["auths"]["minted.example.com"]["password"]
+                if "minted.example.com" in kubectl.pull_secret(ns, "regcred")["auths"] else None)
+
+    first_expiry = at(3600)
+    res = run_with("tok-one-VALUE", first_expiry, refresh_before=600)
+    assert [r["namespace"] for r in res["namespaces"]] == ["exp1", "exp2"]  # exp3 left out by the field selector
+    assert res["expires_at"] == first_expiry and res["namespaces"][0]["expires_at"] == first_expiry
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    assert res["refresh_at"] == time.strftime(fmt, time.gmtime(calendar.timegm(time.strptime(first_expiry, fmt)) - 600))
+    assert kubectl("get", "secret", "regcred", "-n", "exp3", check=False).returncode != 0
+    written = {ns: state(ns) for ns in ("exp1", "exp2")}
+    assert written["exp1"][1:] == (first_expiry, "tok-one-VALUE")
+
+    # a new mint, valid for longer than refresh_before: nothing is written, the cluster keeps the first token
+    res = run_with("tok-two-VALUE", at(7200), refresh_before=600)
+    assert res["changed"] is False and res["totals"]["unchanged"] == 2, res["totals"]
+    assert {ns: state(ns) for ns in written} == written
+
+    # a changed static password is written at once; the valid minted token and its expiry stay
+    res = run_with("tok-two-VALUE", at(7200), static=PASSWORD2, refresh_before=600)
+    assert res["totals"]["updated"] == 2
+    assert state("exp1")[1:] == (first_expiry, "tok-one-VALUE")
+    assert kubectl.pull_secret("exp1", "regcred")["auths"]["registry.example.com:5000"]["password"] == PASSWORD2
+
+    # the refresh is due (the first token expires within refresh_before): the new one and its expiry are written
+    second_expiry = at(7200)
+    res = run_with("tok-two-VALUE", second_expiry, static=PASSWORD2, refresh_before=3700)
+    assert res["totals"]["updated"] == 2 and res["expires_at"] == second_expiry
+    assert state("exp2")[1:] == (second_expiry, "tok-two-VALUE")
+
+    # without refresh_before every run writes what it is given; with no minted credential the annotation goes
+    only_static = args(kubeconfig, registries=[REGISTRIES[0]], namespace_field_selector="metadata.name=exp1")
+    run = playbook(play(("pull secret", only_static)))
+    assert run.rc == 0, run.output
+    res = run.result("pull secret")
+    assert [r["namespace"] for r in res["namespaces"]] == ["exp1"] and res["expires_at"] is None
+    assert ann_key not in kubectl.json("get", "secret", "regcred", "-n", "exp1")["metadata"].get("annotations", {})

@@ -111,7 +111,7 @@ def test_role_with_minted_acr_tokens(clusters, playbook):
             ann = kubectl.json("get", "secret", "regcred", "-n", ns)["metadata"]["annotations"]
             assert ann["cloud-registry.auth/expires-at"].endswith("Z")
             # the report says when the next run is due: the same earliest expiry
-            assert f"the minted tokens expire at {ann['cloud-registry.auth/expires-at']}" in run.output
+            assert f"the secrets expire at {ann['cloud-registry.auth/expires-at']}" in run.output
 
         # limited to one cluster and one namespace (what the Event-Driven Ansible playbook does)
         before = {ns: kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
@@ -151,3 +151,48 @@ def test_role_rejects_missing_input(clusters, playbook):
                                                                         "namespaces": ["shop"]}]})
     assert run.rc != 0
     assert "k8s_pull_secrets_registries and/or k8s_pull_secrets_tokens" in run.output
+
+
+def test_scheduled_runs_refresh_only_when_due(clusters, playbook):
+    """The scheduled path driven by expiry: with k8s_pull_secrets_refresh_before, runs in between mint (the
+    stand-in counts it) but write nothing while the token in the cluster is valid; a deleted secret is put back
+    at once; a run inside the refresh window replaces the tokens everywhere."""
+    az = AzureStandIn(ACR, TENANT, {CLIENT: CLIENT_SECRET}).start()
+    try:
+        token = {"provider": "azure", "registry": ACR, "tenant_id": TENANT, "client_id": CLIENT,
+                 "client_secret": CLIENT_SECRET, "authority_host": az.url, "endpoint_url": az.url, "allow_http": True}
+        extra = role_vars(clusters, k8s_pull_secrets_tokens=[token], k8s_pull_secrets_refresh_before=600)
+
+        def secrets():
+            return {(i, ns): kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
+                    for i, (_a, _k, kc) in enumerate(clusters) for ns in (("shop", "blog"), ("web", "batch"))[i]}
+
+        first = playbook(PLAYBOOK, extra_vars=extra)
+        assert first.rc == 0, first.output
+        written = secrets()
+        expiry = clusters[0][2].json("get", "secret", "regcred", "-n", "shop")["metadata"]["annotations"][
+            "cloud-registry.auth/expires-at"]
+        assert f"the secrets expire at {expiry}: next refresh due at " in first.output
+
+        again = playbook(PLAYBOOK, extra_vars=extra)
+        assert again.rc == 0, again.output
+        assert az.stats()["exchange"] == 2 and again.result(TASK)["changed"] is False
+        assert secrets() == written  # the second token was not written: the first is valid for hours
+
+        clusters[1][2]("delete", "secret", "regcred", "-n", "batch")
+        back = playbook(PLAYBOOK, extra_vars=extra)
+        assert back.rc == 0, back.output
+        assert clusters[1][2].pull_secret("batch", "regcred")["auths"][ACR]["password"] == az.issued_refresh_tokens[-1]
+        assert {k: v for k, v in secrets().items() if k != (1, "batch")} == \
+            {k: v for k, v in written.items() if k != (1, "batch")}
+
+        due = playbook(PLAYBOOK, extra_vars=dict(extra, k8s_pull_secrets_refresh_before=4 * 3600))
+        assert due.rc == 0, due.output
+        newest = az.issued_refresh_tokens[-1]
+        for i, (_a, _k, kc) in enumerate(clusters):
+            for ns in (("shop", "blog"), ("web", "batch"))[i]:
+                assert kc.pull_secret(ns, "regcred")["auths"][ACR]["password"] == newest, (i, ns)
+        for secret in [CLIENT_SECRET, PASSWORD, *az.issued_refresh_tokens]:
+            assert secret not in first.output + again.output + back.output + due.output
+    finally:
+        az.stop()

@@ -31,8 +31,10 @@ Arguments:
     namespaces, service_account_selector). Default: one cluster from the default kubeconfig.
   settings_file: a YAML file of k8s_pull_secrets role variables (the playbook of the rulebook reads the same
     file); its k8s_pull_secrets_clusters, _namespace_selector, _namespaces, _exclude_namespaces, _name,
-    _service_account_selector and _expiry_annotation are the defaults of the arguments here.
-  namespace_selector, namespaces, exclude_namespaces, service_account_selector: the selection, as in the role.
+    _service_account_selector, _namespace_field_selector, _expiry_annotation and _refresh_before are the defaults
+    of the arguments here.
+  namespace_selector, namespace_field_selector, namespaces, exclude_namespaces, service_account_selector: the
+    selection, as in the role.
   secret_name: the pull secret to watch (deleted secrets, expiry). Default: none.
   events: Kind:TYPE pairs emitted. Default: [Namespace:ADDED, ServiceAccount:ADDED, Secret:DELETED].
   batch_window: seconds (default 0.5; 0 emits every event on its own).
@@ -209,6 +211,7 @@ class ClusterWatch:
         self.names = list(entry.get("namespaces") or args.get("namespaces") or [])
         self.exclude = list(entry.get("exclude_namespaces") or args.get("exclude_namespaces") or [])
         ns_selector = entry.get("namespace_selector") or args.get("namespace_selector") or None
+        ns_fields = entry.get("namespace_field_selector") or args.get("namespace_field_selector") or None
         sa_selector = entry.get("service_account_selector") or args.get("service_account_selector") or None
         self.secret_name = args.get("secret_name")
         self.lock = threading.Lock()
@@ -216,8 +219,12 @@ class ClusterWatch:
         self.batch_timer = None
         self.refresh_timer = None
         self.refresh_due = None
-        self.informers = [Informer(self.client, "Namespace", "/api/v1/namespaces",
-                                   {"labelSelector": kube._selector(ns_selector)} if ns_selector else {},
+        ns_query = {}
+        if ns_selector:
+            ns_query["labelSelector"] = kube._selector(ns_selector)
+        if ns_fields:
+            ns_query["fieldSelector"] = kube._selector(ns_fields)
+        self.informers = [Informer(self.client, "Namespace", "/api/v1/namespaces", ns_query,
                                    self.changed, self.listed, stop, args["watch_timeout"])]
         self.informers.append(Informer(self.client, "ServiceAccount", "/api/v1/serviceaccounts",
                                        {"labelSelector": kube._selector(sa_selector)} if sa_selector else {},
@@ -366,6 +373,7 @@ def resolve_args(args: dict[str, Any]) -> dict[str, Any]:
     out = {
         "clusters": pick("clusters", [{}]),
         "namespace_selector": pick("namespace_selector"),
+        "namespace_field_selector": pick("namespace_field_selector"),
         "namespaces": pick("namespaces", []),
         "exclude_namespaces": pick("exclude_namespaces", []),
         "service_account_selector": None if settings.get("k8s_pull_secrets_all_service_accounts")
@@ -375,7 +383,7 @@ def resolve_args(args: dict[str, Any]) -> dict[str, Any]:
         "events": list(args.get("events") or DEFAULT_EVENTS),
         "batch_window": float(args.get("batch_window", 0.5)),
         "resync": float(args.get("resync", 3600)),
-        "refresh_before": float(args.get("refresh_before", 600)),
+        "refresh_before": float(pick("refresh_before", 600)),
         "watch_timeout": int(args.get("watch_timeout", 300)),
     }
     for item in out["events"]:
