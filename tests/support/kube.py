@@ -301,7 +301,11 @@ class KubeCluster:
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback etcd
                 return json.loads(resp.read())
 
-        revision = int(post("/v3/kv/range", {"key": base64.b64encode(b"/").decode()})["header"]["revision"])
+        # one write of our own first, outside the API server's /registry prefix: compacting at the revision of
+        # the last object the test made would keep that revision, and a watch from the one before would not 410
+        marker = {"key": base64.b64encode(b"/cra-tests/compaction-marker").decode(),
+                  "value": base64.b64encode(b"x").decode()}
+        revision = int(post("/v3/kv/put", marker)["header"]["revision"])
         post("/v3/kv/compaction", {"revision": str(revision), "physical": True})
         return revision
 

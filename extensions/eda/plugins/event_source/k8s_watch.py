@@ -46,7 +46,6 @@ Arguments:
 from __future__ import annotations
 
 import asyncio
-import calendar
 import contextlib
 import fnmatch
 import logging
@@ -92,19 +91,6 @@ LOG = logging.getLogger("cloud_registry.auth.k8s_watch")
 META_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 META_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 DEFAULT_EVENTS = ("Namespace:ADDED", "ServiceAccount:ADDED", "Secret:DELETED")
-
-
-def parse_time(value):
-    """Seconds since the epoch of an ISO 8601 UTC time (``2026-12-03T10:00:00Z``), or None."""
-    if not value or not isinstance(value, str):
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
-        try:
-            return calendar.timegm(time.strptime(text.replace("+00:00", "+0000"), fmt))
-        except ValueError:
-            continue
-    return None
 
 
 class Informer:
@@ -305,7 +291,7 @@ class ClusterWatch:
             return out
         annotation = self.args["expiry_annotation"]
         for (ns, _), meta in list(secrets[0].cache.items()):
-            at = parse_time((meta.get("annotations") or {}).get(annotation))
+            at = self.kube.parse_time((meta.get("annotations") or {}).get(annotation))
             if at is not None and self.selected(ns):
                 out[ns] = at
         return out
