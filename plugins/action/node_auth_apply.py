@@ -4,12 +4,15 @@
 """Action plugin for node_auth_apply: on the controller, once per run whatever the nodes,
 verify every credential, ask containerd-bound registries which scheme they challenge with
 and hash the provider binaries; then one module run per node, with the secrets sent by
-file. A provider binary is sent only to a node whose copy differs (the module says so;
-then it runs a second time with the files)."""
+file. A provider binary is sent only to a node whose copy differs: one shell command asks the
+node for its digests first (where it cannot tell, the module says so and runs a second time
+with the files)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -66,7 +69,7 @@ class ActionModule(ActionBase):
             from ansible_collections.cloud_registry.auth.plugins.module_utils.node_auth import containerd_target
 
             args["_bearer_hosts"] = sorted(set(containerd_target(r)[0] for r in bearer))
-        sources = {}
+        sources, binaries = {}, []
         providers = dict(args.get("providers") or {})
         entries = (params.get("providers") or {}).get("entries") or []
         if entries:
@@ -79,7 +82,7 @@ class ActionModule(ActionBase):
                 providers["_config"] = credential_providers.render(entries)
             except credential_providers.ProviderError as e:
                 raise AnsibleActionFail(str(e)) from None
-            binaries, downloads = [], []
+            downloads = []
             for e in entries:
                 if "src" in e:
                     digest = file_sha256_once(self._display, e["src"])
@@ -93,19 +96,49 @@ class ActionModule(ActionBase):
                     downloads.append({"name": e["name"], "url": e["url"], "sha256": str(e["sha256"]).lower()})
             providers.update(_binaries=binaries, _downloads=downloads)
             args["providers"] = providers
-        sealed = send_secrets(self, args, [("logins", "*", "password")])
+        sent = {}
+        if sources and not self._task.check_mode:
+            # one shell command asks the node for the digests of its copies: a binary that differs goes with the
+            # first module run, so a first deployment costs one module run, not two
+            stale = self._stale_binaries(providers, binaries)
+            if stale:
+                sent = self._send_binaries(sources, stale)
+        sealed = send_secrets(self, dict(args, _binary_files=sent) if sent else args, [("logins", "*", "password")])
         out = self._execute_module(module_name=MODULE, module_args=sealed, task_vars=task_vars)
         if out.get("need_binaries"):
-            # the node's copies differ: send those binaries and run again (nothing was written yet)
-            shell = self._connection._shell
-            tmpdir = shell.tmpdir or self._make_tmp_path()
-            sent = {}
-            for name in out["need_binaries"]:
-                remote = shell.join_path(tmpdir, "provider-" + name)
-                self._transfer_file(sources[name], remote)
-                sent[name] = remote
-            self._fixup_perms2([tmpdir] + list(sent.values()))
+            # the node could not say, or its copies changed since: send those binaries and run again (the module
+            # wrote nothing)
+            sent.update(self._send_binaries(sources, out["need_binaries"]))
             sealed = send_secrets(self, dict(args, _binary_files=sent), [("logins", "*", "password")])
             out = self._execute_module(module_name=MODULE, module_args=sealed, task_vars=task_vars)
         result.update(out)
         return result
+
+    def _stale_binaries(self, providers, binaries):
+        """Names of the provider binaries whose copy on the node is missing or has another sha256; None when the
+        node cannot tell (no sha256sum): then the module says which it needs."""
+        shell = self._connection._shell
+        dests = dict((shell.join_path(providers["bin_dir"], b["name"]), b) for b in binaries)
+        cmd = "command -v sha256sum >/dev/null 2>&1 || exit 127; sha256sum -- %s 2>/dev/null; exit 0" % " ".join(
+            shlex.quote(d) for d in dests)
+        res = self._low_level_execute_command(cmd, sudoable=True)
+        if res.get("rc") != 0:
+            return None
+        found = {}
+        for line in (res.get("stdout") or "").splitlines():
+            digest, sep, path = line.partition("  ")
+            if sep and len(digest) == 64:
+                found[path] = digest.lower()
+        return [b["name"] for d, b in dests.items() if found.get(d) != b["sha256"]]
+
+    def _send_binaries(self, sources, names):
+        """Copy the named provider binaries into the task's remote temporary directory; ``{name: remote path}``."""
+        shell = self._connection._shell
+        tmpdir = shell.tmpdir or self._make_tmp_path()
+        sent = {}
+        for name in names:
+            remote = shell.join_path(tmpdir, "provider-" + name)
+            self._transfer_file(sources[name], remote)
+            sent[name] = remote
+        self._fixup_perms2([tmpdir] + list(sent.values()))
+        return sent

@@ -169,3 +169,56 @@ def test_an_imports_line_is_kept_and_an_old_dropin_is_emptied(tmp_path, playbook
     assert tomllib.loads(dropin.read_text()) == {}  # emptied: defines nothing any more
     again = playbook(PLAY, extra_vars=_vars(tmp_path, registry, node_auth_credential_providers=[]))
     assert again.rc == 0 and not _changed(again), again.output
+
+
+def _module_runs(run) -> int:
+    """node_auth_apply module runs of a -vvv run (ansible-core prints the module file it packs for each)."""
+    return sum(1 for line in run.output.splitlines() if "Using module file" in line and "node_auth_apply" in line)
+
+
+def _node_without_sha256sum(tmp_path: Path) -> Path:
+    """A shell for the node whose PATH has every command of /usr/bin and /bin except sha256sum."""
+    farm = tmp_path / "no-sha256sum"
+    farm.mkdir()
+    for directory in (Path("/usr/bin"), Path("/bin")):
+        for tool in directory.iterdir():
+            if tool.name != "sha256sum" and not (farm / tool.name).exists():
+                (farm / tool.name).symlink_to(tool)
+    shell = tmp_path / "sh-no-sha256sum"
+    shell.write_text(f'#!/bin/sh\nPATH="{farm}:{Path(sys.executable).parent}"\nexport PATH\nexec /bin/sh "$@"\n')
+    shell.chmod(0o755)
+    return shell
+
+
+def test_provider_binary_goes_with_the_first_module_run(tmp_path, playbook, registry):
+    """The node says which binaries differ before the module runs: installing or replacing one costs one
+    module run per node, not two; a node that cannot say (no sha256sum) still gets it, in two."""
+    ev = _vars(tmp_path, registry, node_auth_containerd="none")
+    source = Path(ev["node_auth_credential_providers"][0]["src"])
+    installed = tmp_path / "bin" / "my-provider"
+
+    first = playbook(PLAY, extra_vars=ev, verbosity=3, json_output=False)
+    assert first.rc == 0, first.output
+    assert installed.read_bytes() == source.read_bytes()
+    assert _module_runs(first) == 1, first.output
+
+    installed.write_text("#!/bin/sh\n# replaced by hand\nexit 0\n")
+    replaced = playbook(PLAY, extra_vars=ev, verbosity=3, json_output=False)
+    assert replaced.rc == 0, replaced.output
+    assert installed.read_bytes() == source.read_bytes()
+    assert "changed: [localhost]" in replaced.output
+    assert _module_runs(replaced) == 1, replaced.output
+
+    again = playbook(PLAY, extra_vars=ev, verbosity=3, json_output=False)
+    assert again.rc == 0 and "changed: [localhost]" not in again.output, again.output
+    assert _module_runs(again) == 1
+
+    installed.unlink()
+    inventory = tmp_path / "no-sha256sum.ini"
+    inventory.write_text(f"localhost ansible_connection=local ansible_shell_executable={_node_without_sha256sum(tmp_path)}\n")
+    fallback = playbook(PLAY, inventory=inventory, extra_vars=ev, verbosity=3, json_output=False)
+    assert fallback.rc == 0, fallback.output
+    assert installed.read_bytes() == source.read_bytes()
+    assert _module_runs(fallback) == 2, fallback.output
+    for run in (first, replaced, again, fallback):
+        assert PASSWORD not in run.output
