@@ -60,12 +60,9 @@ def _cache(display, owner):
         return None
 
 
-def verify_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30,
-                owner="registry_login"):
-    """``(scheme, identity_token)`` for this credential, computed once per run.
-
-    Raises ``AnsibleActionFail`` with the registry's answer (never the secret) when the
-    credential does not work."""
+def _verify_outcome(display, registry, username, password, validate_certs, ca_cert, timeout, owner):
+    """``(public, identity_token)``: public is ``{"ok": True, "scheme": ...}`` or ``{"ok": False, "error": ...,
+    "kind": ...}``, computed once per run per credential (failures too)."""
     material = _material("verify", endpoint_key(registry), username, password, validate_certs, ca_cert,
                          _ca_material(ca_cert))
 
@@ -76,17 +73,36 @@ def verify_once(display, registry, username, password, validate_certs=True, ca_c
             res = reg.verify(registry, username, password, validate_certs=validate_certs, ca_cert=ca_cert,
                              timeout=timeout)
         except reg.RegistryError as e:
-            return {"ok": False, "error": to_text(e)}, None
+            return {"ok": False, "error": to_text(e), "kind": e.kind}, None
         return {"ok": True, "scheme": res.scheme}, res.identity_token
 
     cache = _cache(display, owner)
     if cache is None:
-        public, secret = compute()
-    else:
-        public, secret, _cached = cache.get_or_compute(material, compute)
+        return compute()
+    public, secret, _cached = cache.get_or_compute(material, compute)
+    return public, secret
+
+
+def verify_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30,
+                owner="registry_login"):
+    """``(scheme, identity_token)`` for this credential, computed once per run.
+
+    Raises ``AnsibleActionFail`` with the registry's answer (never the secret) when the
+    credential does not work."""
+    public, secret = _verify_outcome(display, registry, username, password, validate_certs, ca_cert, timeout, owner)
     if not public.get("ok"):
         raise AnsibleActionFail(public.get("error") or "verification failed")
     return public["scheme"], secret
+
+
+def check_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30,
+               owner="registry_auth_info"):
+    """The outcome of verifying a stored credential, once per run, without failing:
+    ``(True, None, None)`` or ``(False, kind, message)`` (kind: unauthorized, unreachable, tls, ...)."""
+    public, _secret = _verify_outcome(display, registry, username, password, validate_certs, ca_cert, timeout, owner)
+    if public.get("ok"):
+        return True, None, None
+    return False, public.get("kind") or "error", public.get("error") or "verification failed"
 
 
 def scheme_once(display, registry, validate_certs=True, ca_cert=None, timeout=30, owner="node_auth"):
