@@ -275,6 +275,7 @@ drift:
   elements: dict
 """
 
+import functools
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -293,8 +294,7 @@ def run(params, run_command=None):
     if params.get("_wrap_key"):
         from ansible_collections.cloud_registry.auth.plugins.module_utils import sealed
 
-        key = params["_wrap_key"]
-        wrap = lambda text: sealed.seal(key, text)  # noqa: E731
+        wrap = functools.partial(sealed.seal, params["_wrap_key"])
     inspector = auth_info.Inspector(expiring_within=params["expiring_within"], wrap=wrap,
                                     list_helpers=params["list_helpers"], run_command=run_command,
                                     timeout=min(params["timeout"], 30))

@@ -73,8 +73,7 @@ def test_secrets_users_expiry_and_gaps(kube_api, kubeconfig, kubectl, playbook):
 
 
 def test_bad_selection_is_named(kube_api, kubeconfig, playbook):
-    run = playbook(play("k8s_pull_secret_info", {"kubeconfig": str(kubeconfig),
-                                                  "namespace_selector": "team in (a"}))
+    run = playbook(play("k8s_pull_secret_info", {"kubeconfig": str(kubeconfig), "namespace_selector": "team in (a"}))
     assert run.rc != 0
     assert "cannot list namespaces with selector 'team in (a'" in run.output
     nothing = playbook(play("k8s_pull_secret_info", {"kubeconfig": str(kubeconfig)}))

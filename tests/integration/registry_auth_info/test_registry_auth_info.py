@@ -79,8 +79,8 @@ def by_key(result) -> dict:
     return {e["key"]: e for e in result["entries"]}
 
 
-def test_states_reasons_and_one_verification_per_credential(playbook, tmp_path, fleet_file, htpasswd_registry,
-                                                             token_registry):
+def test_states_reasons_and_one_verification_per_credential(
+        playbook, tmp_path, fleet_file, htpasswd_registry, token_registry):
     cfg, secrets = fleet_file
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("".join(f"h{i} ansible_connection=local\n" for i in range(3)))
