@@ -218,6 +218,30 @@ options:
     type: str
     default: https://management.azure.com/.default
     version_added: 1.0.0
+  federated_token_file:
+    description:
+      - Keyless V(azure) login with workload identity federation - a file holding a token of another identity
+        provider (a projected Kubernetes service account token, as AKS injects it), sent with O(tenant_id) and
+        O(client_id) as client assertion instead of a secret. Used when O(client_secret) is not given.
+    type: path
+    env:
+      - name: AZURE_FEDERATED_TOKEN_FILE
+    version_added: 1.1.0
+  managed_identity:
+    description:
+      - Keyless V(azure) login with the host's managed identity (the user-assigned one when O(client_id) is given) -
+        the App Service / Functions identity endpoint when C(IDENTITY_ENDPOINT) and C(IDENTITY_HEADER) are set
+        (used then without this option), else the VM's instance metadata service.
+    type: bool
+    version_added: 1.1.0
+  identity_endpoint:
+    description:
+      - The managed identity endpoint (V(azure)), default the instance metadata service
+        C(http://169.254.169.254/metadata/identity/oauth2/token). Plain http is accepted there and on loopback only.
+    type: str
+    env:
+      - name: IDENTITY_ENDPOINT
+    version_added: 1.1.0
   access_key_id:
     description:
       - Alibaba Cloud AccessKey ID (V(alibaba)). Falls back to C(ALIBABA_CLOUD_ACCESS_KEY_ID), then to

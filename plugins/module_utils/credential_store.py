@@ -34,6 +34,8 @@ NOT_FOUND = "credentials not found in native keychain"
 # Older docker-credential-pass builds (Debian bookworm's 0.6.4) say this instead.
 NOT_FOUND_TEXTS = (NOT_FOUND, "is not in the password store")
 PREFIX = "docker-credential-"
+# helpers that mint credentials from a cloud identity and answer "not implemented" to ``store``
+READ_ONLY_HELPERS = frozenset(["ecr-login", "gcr", "gcloud", "acr-helper", "acr-env"])
 # Where helpers live when Ansible runs us with a minimal PATH.
 EXTRA_PATH = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/snap/bin", "/usr/lib/google-cloud-sdk/bin")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -164,7 +164,7 @@ def configure(
                 % (", ".join("docker-credential-" + m for m in missing), config_path)
             )
 
-    report = {"added": [], "removed": [], "updated": []}
+    report = {"added": [], "removed": [], "updated": [], "shadowed": []}
 
     def mutate(data):
         if headless and creds_store is None and data.get("credsStore") == SECRETSERVICE:
@@ -178,6 +178,8 @@ def configure(
         if state == "present":
             for key, name in keys.items():
                 matches = docker_config.matching_keys(current, key, fmt)
+                if name in credential_store.READ_ONLY_HELPERS and docker_config.find_auth(data, key, fmt)[0]:
+                    report["shadowed"].append((key, name))
                 if matches == [key] and current[key] == name:
                     continue
                 (report["updated"] if matches else report["added"]).append(key)
@@ -217,9 +219,12 @@ def configure(
         "cred_helpers": docker_config.masked(update.data.get("credHelpers", {})),
         "creds_store": docker_config.masked(update.data.get("credsStore")),
         "missing_helpers": missing,
+        # inline logins of registries handed to a helper that mints its own credentials: never read while it runs
+        "shadowed_logins": [k for k, _name in sorted(report["shadowed"])],
         "secretservice_usable": usable,
         "secretservice_reason": reason,
         "headless_fallback": fell_back,
         "diff": update.diff,  # built only when the caller asks for it
+        "_shadowed": sorted(report["shadowed"]),
     }
     return result

@@ -168,6 +168,9 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
                         timeout=params.get("timeout") or 30)
             args["verify"] = False  # verified above (here or on the controller), once per credential
             res = login_logic.run(args, check_mode=check_mode, run_command=runner, want_diff=want_diff)
+            for message in res.pop("warnings", []):
+                if warn:
+                    warn(message)
             changed = changed or res["changed"]
             if res.get("diff"):
                 diffs.extend(res["diff"] if isinstance(res["diff"], list) else [res["diff"]])

@@ -70,6 +70,12 @@ def _target(data, server, store, fmt):
     return "helper", store
 
 
+def cs_read_only():
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import READ_ONLY_HELPERS
+
+    return READ_ONLY_HELPERS
+
+
 def _helper_get(helper, key, run_command):
     """(username, secret) the helper holds for ``key``, or None (credential_store
     maps every helper's way of saying "nothing stored" to None)."""
@@ -97,6 +103,7 @@ class Outcome:
         self._diffs = []  # diffs, or callables that build one: built only when asked for
         self.existing_identity_token = None
         self.config_path = None
+        self.read_only = None  # the read-only helper that serves the registry (nothing was stored)
 
     def add_diff(self, diff, first=False):
         self._diffs.insert(0, diff) if first else self._diffs.append(diff)
@@ -175,6 +182,10 @@ def login(
                 return
             dc.set_auth(data, key, dc.auth_entry(username, password, identity_token), fmt)
             return
+        if store == "auto" and helper in cs_read_only():
+            # docker login would fail here ("not implemented"): the helper mints its own credentials
+            state["read_only"] = helper
+            return
         # a credential helper (CredentialStoreError names a helper that is not installed)
         current = _helper_get(helper, key, run_command)
         want = _wanted(username, password, identity_token)
@@ -198,6 +209,7 @@ def login(
     upd = dc.update_config(path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode)
     out.config_path = upd.path
     out.store = "file" if state.get("kind") == "file" else state.get("helper")
+    out.read_only = state.get("read_only")
     out.changed = bool(upd.changed or state.get("helper_changed"))
     if upd.changed:
         out.add_diff(upd.diff, first=True)
@@ -317,7 +329,23 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
         "verified": bool(verified),
         "auth_scheme": scheme,
     }
+    if out.read_only:
+        result["stored"] = False
+        result["warnings"] = [
+            "%s: %s is served by docker-credential-%s, which mints its own credentials and cannot store a login; "
+            "the login was not stored (nothing changed). Remove that %s entry to use this login, or give store: file "
+            "to keep it inline (the docker CLI reads it only while the helper is not installed)"
+            % (out.config_path, out.key, out.read_only, "credsStore" if _via_store(out.config_path, out.key, fmt)
+               else "credHelpers")]
     return _with_diff(result, out, want_diff)
+
+
+def _via_store(path, key, fmt):
+    try:
+        data = dc.load(path, fmt)
+    except dc.DockerConfigError:
+        return False
+    return dc.credential_source(data, key, fmt)[0] == "store"
 
 
 def _with_diff(result, out, want_diff):

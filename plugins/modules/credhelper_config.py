@@ -315,6 +315,13 @@ def main():
         module.fail_json(msg=str(e))
     diff = result.pop("diff")
     reason = result.pop("secretservice_reason")
+    for key, name in result.pop("_shadowed"):
+        module.warn(
+            "%s: the inline login for %s stays in the file, but docker-credential-%s, which mints its own "
+            "credentials, answers for %s%s and the docker CLI does not read the login then; remove it "
+            "(cloud_registry.auth.registry_login state=absent store=file) or do not hand %s to %s"
+            % (result["config_path"], key, name, key,
+               " once it is installed" if name in result["missing_helpers"] else "", key, name))
     if result["missing_helpers"]:
         missing = ", ".join("docker-credential-" + name for name in result["missing_helpers"])
         module.warn(

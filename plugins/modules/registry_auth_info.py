@@ -35,7 +35,6 @@ description:
 author:
   - cloud_registry.auth maintainers (@cloud-registry-auth)
 extends_documentation_fragment:
-  - cloud_registry.auth.registry_tls
   - cloud_registry.auth.secrets_transfer
 options:
   users:
@@ -129,6 +128,17 @@ options:
       - Identity tokens and credentials kept by helpers are not checked.
     type: bool
     default: false
+  validate_certs:
+    description: With O(verify), check the registries' TLS certificates (and their token services').
+    type: bool
+    default: true
+  ca_cert:
+    description: With O(verify), a PEM file on the controller with the CA certificates of the registries.
+    type: path
+  timeout:
+    description: Seconds to wait for each answer of a registry (with O(verify)) or a helper (O(list_helpers)).
+    type: int
+    default: 30
 attributes:
   check_mode:
     support: full
@@ -276,7 +286,6 @@ drift:
 """
 
 import functools
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -313,7 +322,7 @@ def run(params, run_command=None):
         expect = None
         if f.get("owner"):
             expect = auth_info.docker_config.user_account(f["owner"]).uid
-        records.append(inspector.inspect_file(os.path.expanduser(f["path"]), f["format"], user=f.get("owner"),
+        records.append(inspector.inspect_file(f["path"], f["format"], user=f.get("owner"),
                                               expect_uid=expect, source="file"))
     expected = []
     for item in params["expected"]:

@@ -102,6 +102,9 @@ options:
       - Where the secret goes.
       - V(auto) does what the docker CLI would do with that file, in its order of precedence - the helper in
         C(credHelpers) for this registry, else the C(credsStore) helper, else inline in the file.
+      - When that helper mints its own credentials and cannot store one (V(ecr-login), V(gcr), V(gcloud),
+        V(acr-helper), V(acr-env), which answer C(not implemented) where C(docker login) then fails), nothing is
+        stored or changed and a warning names the entry to remove (or use V(file)); RV(stored) is V(false).
       - V(file) always stores inline in the file.
       - Any other value is a helper name (the part after C(docker-credential-), for example V(pass),
         V(secretservice)); the secret is stored with that helper and the file gets C(credHelpers[registry]) pointing
@@ -255,6 +258,11 @@ store:
   returned: always
   type: str
   sample: file
+stored:
+  description: V(false) when O(store=auto) led to a helper that cannot store logins, so nothing was stored.
+  returned: when nothing was stored for that reason
+  type: bool
+  sample: false
 verified:
   description: Whether the credential was verified against the registry in this run.
   returned: always

@@ -53,13 +53,21 @@ def is_loopback(host):
         return False
 
 
-def check_url(url, provider, allow_http=False):
-    """Validate an endpoint URL; return it. Raise TokenError naming the option to fix."""
+METADATA_HOSTS = ("169.254.169.254",)
+
+
+def check_url(url, provider, allow_http=False, metadata=False):
+    """Validate an endpoint URL; return it. Raise TokenError naming the option to fix.
+
+    ``metadata``: the cloud's instance metadata / managed identity endpoint, plain http by design (the link-local
+    metadata address, or a loopback endpoint the platform gives, as App Service does)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TokenError(
             "registry_token provider=%s: %r is not an http(s) URL; give a URL such as https://host/path" % (provider, url)
         )
+    if parts.scheme == "http" and metadata and (parts.hostname in METADATA_HOSTS or is_loopback(parts.hostname)):
+        return url
     if parts.scheme == "http":
         if not allow_http:
             raise TokenError(
@@ -134,14 +142,14 @@ def safe_error_detail(body, limit=300):
 
 
 def request(method, url, provider, headers=None, data=None, form=None, ca_path=None, allow_http=False,
-            timeout=30, ok=(200,)):
+            timeout=30, ok=(200,), metadata=False):
     """Send one HTTP request; return HttpResponse.
 
     A status in ``ok`` returns normally; any other status is also returned when
     ``ok`` is None (the caller inspects it), else a TokenError is raised naming the
     provider, the endpoint (no query string) and the status.
     """
-    check_url(url, provider, allow_http)
+    check_url(url, provider, allow_http, metadata)
     hdrs = {"User-Agent": USER_AGENT}
     hdrs.update(headers or {})
     body = data

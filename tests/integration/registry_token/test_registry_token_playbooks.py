@@ -104,7 +104,7 @@ def test_200_hosts_forks_20_mint_exactly_once(playbook, tmp_path, az):
     assert run.rc == 0, run.output[-3000:]
     stats = run.stats()
     assert len(stats) == 200 and all(s["ok"] == 2 and s["failures"] == 0 for s in stats.values())
-    assert az.stats() == {"aad": 1, "exchange": 1, "failures": 0}
+    assert az.stats() == {"aad": 1, "exchange": 1, "managed": 0, "failures": 0}
     assert_no_secret(run.output, [SECRET, *az.issued_refresh_tokens])
 
 
@@ -138,7 +138,7 @@ def test_cache_dir_across_runs_min_ttl_and_what_is_left_on_disk(playbook, tmp_pa
     az.reset()
     second = playbook(pb, extra_vars=dict(az_vars(az), ttl=600), env=env)
     assert second.rc == 0, second.output[-3000:]
-    assert az.stats() == {"aad": 0, "exchange": 0, "failures": 0}
+    assert az.stats() == {"aad": 0, "exchange": 0, "managed": 0, "failures": 0}
     assert second.result("expiry")["msg"] == first.result("expiry")["msg"]
 
     # third run: min_ttl 1200 > what is left of the 1000 s token -> minted again
@@ -220,7 +220,7 @@ def test_wrong_secret_fails_every_host_with_one_request(playbook, tmp_path, az):
     assert len(results) == 20 and all(r.get("failed") for r in results.values())
     assert all("HTTP 401" in r["msg"] and "check tenant_id, client_id and client_secret" in r["msg"]
                for r in results.values())
-    assert az.stats() == {"aad": 1, "exchange": 0, "failures": 1}  # not 20 attempts with a wrong secret
+    assert az.stats() == {"aad": 1, "exchange": 0, "managed": 0, "failures": 1}  # not 20 attempts with a wrong secret
     assert_no_secret(run.output, [SECRET, "wrong-secret-VALUE-123"])
 
 

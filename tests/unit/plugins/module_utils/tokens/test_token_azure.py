@@ -21,7 +21,8 @@ REGISTRY, TENANT, CLIENT, SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "cli
 
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch):
-    for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"):
+    for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST",
+                "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -46,14 +47,14 @@ def test_client_credentials_then_exchange(az):
     assert cred.password == az.issued_refresh_tokens[-1]
     exp = jwt.decode(cred.password, options={"verify_signature": False})["exp"]
     assert cred.expires_at == datetime.datetime.fromtimestamp(exp, datetime.timezone.utc)
-    assert az.stats() == {"aad": 1, "exchange": 1, "failures": 0}
+    assert az.stats() == {"aad": 1, "exchange": 1, "managed": 0, "failures": 0}
 
 
 def test_given_aad_token_skips_the_token_endpoint(az):
     cred = azure.mint({"registry": REGISTRY, "aad_access_token": az.issue_aad_token(), "endpoint_url": az.url,
                        "allow_http": True})
     assert cred.password == az.issued_refresh_tokens[-1]
-    assert az.stats() == {"aad": 0, "exchange": 1, "failures": 0}
+    assert az.stats() == {"aad": 0, "exchange": 1, "managed": 0, "failures": 0}
 
 
 def test_environment_variables_are_read(az, monkeypatch):
@@ -87,8 +88,9 @@ def test_token_for_another_tenant_is_refused_by_the_exchange(az):
 
 
 def test_missing_credentials_names_the_options():
-    with pytest.raises(TokenError, match=r"give aad_access_token, or all of tenant_id, client_id and client_secret "
-                                         r"\(missing: client_id, client_secret"):
+    with pytest.raises(TokenError, match=r"give aad_access_token, or tenant_id and client_id with client_secret or "
+                                         r"federated_token_file \(workload identity\), or managed_identity=true "
+                                         r"\(missing: client_id, client_secret or federated_token_file"):
         azure.mint({"registry": REGISTRY, "tenant_id": TENANT})
 
 
@@ -171,3 +173,90 @@ def test_identity_hashes_secrets(az):
     ident = azure.identity(_opts(az))
     assert SECRET not in ident and CLIENT in ident and REGISTRY in ident
     assert azure.identity(_opts(az, client_secret="x")) != ident
+
+
+# -- keyless: workload identity federation and managed identities --------------------------------------------------
+
+ISSUER = "https://oidc.cluster.example/issuer-1"
+SUBJECT = "system:serviceaccount:ci:puller"
+
+
+@pytest.fixture
+def issuer_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key, public
+
+
+def _federated_token(key, tmp_path, sub=SUBJECT, lifetime=3600, name="token"):
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    token = jwt.encode({"iss": ISSUER, "sub": sub, "aud": ["api://AzureADTokenExchange"], "iat": now - 5,
+                        "nbf": now - 5, "exp": now + lifetime}, key, algorithm="RS256")
+    path = tmp_path / name
+    path.write_text(token + "\n")
+    return path, token
+
+
+def test_workload_identity_federation(az, issuer_key, tmp_path, monkeypatch):
+    key, public = issuer_key
+    az.federated["wi-app"] = {"issuer": ISSUER, "subject": SUBJECT, "audiences": ["api://AzureADTokenExchange"],
+                              "public_key": public}
+    path, token = _federated_token(key, tmp_path)
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(path))  # as the AKS webhook injects it
+    cred = azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
+                       "endpoint_url": az.url, "allow_http": True})
+    assert cred.username == azure.USERNAME and cred.password == az.issued_refresh_tokens[-1]
+    assert az.stats()["aad"] == 1 and az.stats()["exchange"] == 1
+
+    other, _token = _federated_token(key, tmp_path, sub="system:serviceaccount:ci:other", name="other")
+    with pytest.raises(TokenError) as err:
+        azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
+                    "endpoint_url": az.url, "allow_http": True, "federated_token_file": str(other)})
+    msg = str(err.value)
+    assert "AADSTS70021" in msg and "federated identity credential of wi-app" in msg and token not in msg
+    expired, _token = _federated_token(key, tmp_path, lifetime=-120, name="expired")
+    with pytest.raises(TokenError, match="AADSTS700024"):
+        azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
+                    "endpoint_url": az.url, "allow_http": True, "federated_token_file": str(expired)})
+    with pytest.raises(TokenError, match="cannot read the federated token file .*azure.workload.identity/use=true"):
+        azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
+                    "endpoint_url": az.url, "allow_http": True, "federated_token_file": str(tmp_path / "absent")})
+
+
+def test_managed_identity_on_a_vm_and_on_app_service(az, monkeypatch):
+    az.managed.update({"system": "vm-identity", "user-assigned-1": "uai-1"})
+    imds = az.url + "/metadata/identity/oauth2/token"
+    cred = azure.mint({"registry": REGISTRY, "managed_identity": True, "identity_endpoint": imds,
+                       "endpoint_url": az.url, "allow_http": True})
+    assert cred.password == az.issued_refresh_tokens[-1] and az.stats()["managed"] == 1
+    azure.mint({"registry": REGISTRY, "managed_identity": True, "identity_endpoint": imds, "client_id": "user-assigned-1",
+                "endpoint_url": az.url, "allow_http": True})
+    with pytest.raises(TokenError, match="HTTP 400.*Identity not found.*no managed identity with client_id nope"):
+        azure.mint({"registry": REGISTRY, "managed_identity": True, "identity_endpoint": imds, "client_id": "nope",
+                    "endpoint_url": az.url, "allow_http": True})
+
+    # App Service / Functions: the platform's endpoint and secret header, no option needed
+    az.identity_header = "hdr-" + "9" * 16
+    monkeypatch.setenv("IDENTITY_ENDPOINT", az.url + "/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", az.identity_header)
+    azure.mint({"registry": REGISTRY, "endpoint_url": az.url, "allow_http": True})
+    monkeypatch.setenv("IDENTITY_HEADER", "wrong")
+    with pytest.raises(TokenError, match="HTTP 401"):
+        azure.mint({"registry": REGISTRY, "endpoint_url": az.url, "allow_http": True})
+
+
+def test_metadata_endpoints_are_the_only_plain_http_without_allow_http():
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
+
+    assert _http.check_url(azure.IMDS_ENDPOINT, "azure", metadata=True) == azure.IMDS_ENDPOINT
+    with pytest.raises(TokenError, match="refusing plain http"):
+        _http.check_url("http://10.0.0.5/metadata/identity/oauth2/token", "azure", metadata=True)
+    with pytest.raises(TokenError, match="refusing plain http"):
+        _http.check_url(azure.IMDS_ENDPOINT, "azure")
