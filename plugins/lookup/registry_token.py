@@ -101,7 +101,8 @@ options:
         means Docker Hub).
       - For V(alibaba) it selects the edition; V(registry.<region>.aliyuncs.com) is a Personal Edition registry,
         V(<instance>-registry.<region>.cr.aliyuncs.com) an Enterprise Edition instance.
-      - Ignored by V(ecr), which returns the registry of the account (C(proxyEndpoint)).
+      - V(ecr) returns the registry of the account (C(proxyEndpoint)), except for V(public.ecr.aws), which selects
+        ECR Public (C(ecr-public:GetAuthorizationToken), always in C(us-east-1)).
     type: str
     version_added: 1.0.0
   region:

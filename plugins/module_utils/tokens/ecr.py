@@ -39,6 +39,12 @@ except ImportError as _exc:  # pragma: no cover - exercised by the import-guard 
 
 PROVIDER = "ecr"
 USERNAME = "AWS"
+PUBLIC_REGISTRY = "public.ecr.aws"
+PUBLIC_REGION = "us-east-1"  # ECR Public hands out tokens in us-east-1 only
+
+
+def is_public(options):
+    return (options.get("registry") or "").strip().lower().rstrip("/") in (PUBLIC_REGISTRY, "https://" + PUBLIC_REGISTRY)
 
 
 def _region(options):
@@ -60,6 +66,7 @@ def identity(options):
         "external_id=%s" % fingerprint(options.get("external_id") or ""),
         "region=%s" % (_region(options) or ""),
         "registry_id=%s" % (options.get("registry_id") or ""),
+        "public=%s" % is_public(options),
         "endpoint=%s" % (options.get("endpoint_url") or ""),
     ]
     return "|".join(parts)
@@ -98,7 +105,7 @@ def mint(options):
     if not HAS_BOTO3:
         raise TokenError("registry_token provider=ecr needs the Python library boto3 >= %s on the controller "
                          "(pip install 'boto3>=%s'); import failed: %s" % (BOTO3_MIN, BOTO3_MIN, BOTO3_IMPORT_ERROR))
-    region = _region(options)
+    region = PUBLIC_REGION if is_public(options) else _region(options)
     if not region:
         raise TokenError("registry_token provider=ecr: no AWS region; set the region option (or AWS_REGION / "
                          "AWS_DEFAULT_REGION), e.g. region=eu-west-1")
@@ -135,14 +142,24 @@ def mint(options):
                 "aws_secret_access_key": assumed["SecretAccessKey"],
                 "aws_session_token": assumed["SessionToken"],
             }
-        ecr = session.client("ecr", endpoint_url=endpoint or None, verify=verify, config=config, **creds)
-        kwargs = {}
-        if options.get("registry_id"):
-            kwargs["registryIds"] = [str(options["registry_id"])]
-        try:
-            data = ecr.get_authorization_token(**kwargs)["authorizationData"]
-        except ClientError as exc:
-            raise _client_error(exc, "ecr:GetAuthorizationToken in %s" % region) from None
+        if is_public(options):
+            # ECR Public: one token for public.ecr.aws (pushes, and pulls above the anonymous rate limit)
+            client = session.client("ecr-public", region_name=PUBLIC_REGION, endpoint_url=endpoint or None,
+                                    verify=verify, config=config, **creds)
+            try:
+                data = client.get_authorization_token()["authorizationData"]
+            except ClientError as exc:
+                raise _client_error(exc, "ecr-public:GetAuthorizationToken (and sts:GetServiceBearerToken)") from None
+            data = [dict(data, proxyEndpoint="https://" + PUBLIC_REGISTRY)] if data else []
+        else:
+            ecr = session.client("ecr", endpoint_url=endpoint or None, verify=verify, config=config, **creds)
+            kwargs = {}
+            if options.get("registry_id"):
+                kwargs["registryIds"] = [str(options["registry_id"])]
+            try:
+                data = ecr.get_authorization_token(**kwargs)["authorizationData"]
+            except ClientError as exc:
+                raise _client_error(exc, "ecr:GetAuthorizationToken in %s" % region) from None
     except NoCredentialsError:
         raise TokenError("registry_token provider=ecr: no AWS credentials found; set profile, aws_access_key_id/"
                          "aws_secret_access_key, the AWS_* environment variables, or an instance role") from None
