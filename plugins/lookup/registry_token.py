@@ -162,6 +162,8 @@ options:
   role_arn:
     description:
       - IAM role to assume with STS C(AssumeRole) before calling ECR (V(ecr)).
+      - For V(alibaba), the RAM role of RRSA (keyless, with O(oidc_provider_arn) and O(oidc_token_file)); falls back
+        to C(ALIBABA_CLOUD_ROLE_ARN), which ACK sets.
     type: str
     version_added: 1.0.0
   role_session_name:
@@ -179,7 +181,7 @@ options:
     type: str
     version_added: 1.0.0
   sts_endpoint_url:
-    description: Override of the STS endpoint used with O(role_arn) (V(ecr)).
+    description: Override of the STS endpoint used with O(role_arn) (V(ecr); V(alibaba) RRSA, default C(https://sts.aliyuncs.com)).
     type: str
     version_added: 1.0.0
   tenant_id:
@@ -228,6 +230,25 @@ options:
     env:
       - name: AZURE_FEDERATED_TOKEN_FILE
     version_added: 1.1.0
+  oidc_provider_arn:
+    description:
+      - Keyless V(alibaba) login with RRSA - the ARN of the OIDC provider of the cluster; falls back to
+        C(ALIBABA_CLOUD_OIDC_PROVIDER_ARN), which ACK sets. With O(role_arn) and O(oidc_token_file), STS
+        C(AssumeRoleWithOIDC) gives the temporary AccessKey that then asks for the registry password.
+    type: str
+    version_added: 1.1.0
+  oidc_token_file:
+    description:
+      - The OIDC token (the pod's projected service account token) for RRSA (V(alibaba)); falls back to
+        C(ALIBABA_CLOUD_OIDC_TOKEN_FILE), which ACK sets.
+    type: path
+    version_added: 1.1.0
+  ram_role:
+    description:
+      - Keyless V(alibaba) login with the RAM role attached to this ECS instance, read from the instance metadata
+        service (hardened mode, with a session token); falls back to C(ALIBABA_CLOUD_ECS_METADATA).
+    type: str
+    version_added: 1.1.0
   managed_identity:
     description:
       - Keyless V(azure) login with the host's managed identity (the user-assigned one when O(client_id) is given) -
@@ -239,6 +260,7 @@ options:
     description:
       - The managed identity endpoint (V(azure)), default the instance metadata service
         C(http://169.254.169.254/metadata/identity/oauth2/token). Plain http is accepted there and on loopback only.
+      - For V(alibaba) with O(ram_role), the base of the ECS metadata service (default C(http://100.100.100.200)).
     type: str
     env:
       - name: IDENTITY_ENDPOINT

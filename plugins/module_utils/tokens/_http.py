@@ -53,7 +53,7 @@ def is_loopback(host):
         return False
 
 
-METADATA_HOSTS = ("169.254.169.254",)
+METADATA_HOSTS = ("169.254.169.254", "100.100.100.200")  # Azure / AWS / GCP, Alibaba Cloud
 
 
 def check_url(url, provider, allow_http=False, metadata=False):

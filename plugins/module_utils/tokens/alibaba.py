@@ -15,10 +15,13 @@ request-signing schemes (signature version 1.0, HMAC-SHA1) are implemented here.
   ``GetAuthorizationToken`` -> ``AuthorizationToken``, ``TempUsername``,
   ``ExpireTime`` (ms since the epoch).
 
-Credentials: ``access_key_id`` / ``access_key_secret`` (+ ``security_token`` for
-STS), the ``ALIBABA_CLOUD_*`` environment variables, or a profile of the
-``~/.alibabacloud/credentials`` INI file (``type = access_key`` or ``sts``), the
-file the docker-credential-acr-helper reads.
+Credentials, the first of: ``access_key_id`` / ``access_key_secret`` (+
+``security_token`` for STS) or the ``ALIBABA_CLOUD_*`` environment variables;
+keyless RRSA (``role_arn``, ``oidc_provider_arn``, ``oidc_token_file``, as ACK
+injects them: STS ``AssumeRoleWithOIDC``, an anonymous call); keyless ECS RAM role
+(``ram_role``: the instance metadata service, hardened mode with a session token);
+a profile of the ``~/.alibabacloud/credentials`` INI file (``type = access_key`` or
+``sts``), the file the docker-credential-acr-helper reads.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -124,8 +127,80 @@ def _profile(options):
     return from_env(options, "profile", "ALIBABA_CLOUD_PROFILE", default="default")
 
 
+STS_VERSION = "2015-04-01"
+METADATA = "http://100.100.100.200"
+
+
+def keyless(options):
+    """("rrsa", role_arn, provider_arn, token_file) | ("ram_role", name) | None, from options and ACK/ECS env."""
+    if from_env(options, "access_key_id", "ALIBABA_CLOUD_ACCESS_KEY_ID"):
+        return None
+    role = from_env(options, "role_arn", "ALIBABA_CLOUD_ROLE_ARN")
+    provider = from_env(options, "oidc_provider_arn", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN")
+    token_file = from_env(options, "oidc_token_file", "ALIBABA_CLOUD_OIDC_TOKEN_FILE")
+    if role or provider or token_file:
+        missing = [n for n, v in (("role_arn", role), ("oidc_provider_arn", provider), ("oidc_token_file", token_file))
+                   if not v]
+        if missing:
+            raise TokenError("registry_token provider=alibaba: RRSA needs role_arn, oidc_provider_arn and "
+                             "oidc_token_file (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, "
+                             "ALIBABA_CLOUD_OIDC_TOKEN_FILE on ACK); missing: %s" % ", ".join(missing))
+        return "rrsa", role, provider, token_file
+    ram_role = from_env(options, "ram_role", "ALIBABA_CLOUD_ECS_METADATA")
+    if ram_role:
+        return "ram_role", ram_role
+    return None
+
+
+def _assume_role_with_oidc(options, role, provider, token_file):
+    try:
+        with open(os.path.expanduser(token_file), "r") as f:
+            oidc_token = f.read().strip()
+    except (IOError, OSError) as e:
+        raise TokenError("registry_token provider=alibaba: cannot read the OIDC token file %s (%s); on ACK, enable "
+                         "RRSA and the ack-pod-identity-webhook for the pod's namespace" % (token_file, e.strerror)
+                         ) from None
+    url = (options.get("sts_endpoint_url") or "https://sts.aliyuncs.com").rstrip("/") + "/"
+    params = {"Action": "AssumeRoleWithOIDC", "Version": STS_VERSION, "Format": "JSON", "RoleArn": role,
+              "OIDCProviderArn": provider, "OIDCToken": oidc_token,
+              "RoleSessionName": options.get("role_session_name") or "cloud-registry-auth",
+              "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    result = _http.request("POST", url, PROVIDER, form=params, headers={"Accept": "application/json"},
+                           **http_options(options))
+    if result.status != 200:
+        raise _http.status_error(PROVIDER, "POST", url, result, hint=(
+            "check that the trust policy of %s names the OIDC provider %s and the token's subject (the pod's service "
+            "account), and that the token in %s has not expired" % (role, provider, token_file))
+            if result.status in (400, 401, 403, 404) else None)
+    data = _http.json_body(PROVIDER, url, result).get("Credentials") or {}
+    if not all(data.get(k) for k in ("AccessKeyId", "AccessKeySecret", "SecurityToken")):
+        raise TokenError("registry_token provider=alibaba: %s returned no Credentials" % _http.describe(url))
+    return data["AccessKeyId"], data["AccessKeySecret"], data["SecurityToken"]
+
+
+def _ecs_ram_role(options, name):
+    base = (options.get("identity_endpoint") or METADATA).rstrip("/")
+    kw = dict(http_options(options), metadata=True)
+    session = _http.request("PUT", base + "/latest/api/token", PROVIDER,
+                            headers={"X-aliyun-ecs-metadata-token-ttl-seconds": "300"}, **kw)
+    headers = {"X-aliyun-ecs-metadata-token": session.body.decode("utf-8").strip()} if session.status == 200 else {}
+    url = "%s/latest/meta-data/ram/security-credentials/%s" % (base, urllib.parse.quote(name, safe=""))
+    result = _http.request("GET", url, PROVIDER, headers=headers, **kw)
+    if result.status != 200:
+        raise _http.status_error(PROVIDER, "GET", url, result, hint=(
+            "the instance has no RAM role named %s attached; check ram_role (ALIBABA_CLOUD_ECS_METADATA)" % name)
+            if result.status == 404 else None)
+    data = _http.json_body(PROVIDER, url, result)
+    if data.get("Code") != "Success" or not all(data.get(k) for k in ("AccessKeyId", "AccessKeySecret",
+                                                                       "SecurityToken")):
+        raise TokenError("registry_token provider=alibaba: %s answered Code=%s without credentials"
+                         % (_http.describe(url), data.get("Code")))
+    return data["AccessKeyId"], data["AccessKeySecret"], data["SecurityToken"]
+
+
 def credentials(options):
-    """(access_key_id, access_key_secret, security_token or None), from options, env, or the profile file."""
+    """(access_key_id, access_key_secret, security_token or None), from options, env, a keyless identity (RRSA, ECS
+    RAM role) or the profile file."""
     key_id = from_env(options, "access_key_id", "ALIBABA_CLOUD_ACCESS_KEY_ID")
     secret = from_env(options, "access_key_secret", "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
     token = from_env(options, "security_token", "ALIBABA_CLOUD_SECURITY_TOKEN")
@@ -134,6 +209,11 @@ def credentials(options):
             raise TokenError("registry_token provider=alibaba: give both access_key_id and access_key_secret "
                              "(or ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET)")
         return key_id, secret, token or None
+    how = keyless(options)
+    if how and how[0] == "rrsa":
+        return _assume_role_with_oidc(options, *how[1:])
+    if how:
+        return _ecs_ram_role(options, how[1])
     path = _credentials_file(options)
     profile = _profile(options)
     parser = configparser.ConfigParser(interpolation=None)
@@ -142,7 +222,9 @@ def credentials(options):
             parser.read_file(f)
     except FileNotFoundError:
         raise TokenError("registry_token provider=alibaba: no credentials: give access_key_id/access_key_secret "
-                         "(or the ALIBABA_CLOUD_* variables) or create %s with a [%s] profile" % (path, profile)) from None
+                         "(or the ALIBABA_CLOUD_* variables), a keyless identity (RRSA: role_arn, oidc_provider_arn, "
+                         "oidc_token_file; or an ECS RAM role: ram_role), or create %s with a [%s] profile"
+                         % (path, profile)) from None
     except (OSError, configparser.Error) as exc:
         raise TokenError("registry_token provider=alibaba: cannot read the credentials file %s (%s); fix its "
                          "permissions or INI syntax" % (path, type(exc).__name__)) from None
@@ -192,9 +274,16 @@ def analyse(options):
 
 def identity(options):
     try:
-        key_id, secret, token = credentials(options)
+        how = keyless(options)
     except TokenError:
-        key_id, secret, token = "", "", ""
+        how = None
+    if how:
+        key_id, secret, token = "|".join(how), "", ""  # no network call to name the identity
+    else:
+        try:
+            key_id, secret, token = credentials(options)
+        except TokenError:
+            key_id, secret, token = "", "", ""
     edition, registry, region, _name = analyse(options)
     return "|".join([
         "alibaba", edition,

@@ -258,3 +258,76 @@ def test_percent_encode_round_trips_and_leaves_only_unreserved(text):
 def test_rpc_signature_is_independent_of_parameter_order(params, secret):
     reordered = dict(reversed(list(params.items())))
     assert alibaba.rpc_signature("GET", params, secret) == alibaba.rpc_signature("GET", reordered, secret)
+
+
+# ------------------------------------------------------------------ keyless: RRSA and the ECS RAM role
+
+OIDC_ARN = "acs:ram::1234567890:oidc-provider/ack-rrsa-c1"
+ROLE_ARN = "acs:ram::1234567890:role/puller"
+ISSUER = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c1"
+
+
+def _keyless_env(monkeypatch, tmp_path):
+    _no_env(monkeypatch, tmp_path)
+    for var in ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+                "ALIBABA_CLOUD_ECS_METADATA"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def _oidc_token(key, sub="system:serviceaccount:ci:puller", lifetime=3600):
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    return jwt.encode({"iss": ISSUER, "sub": sub, "aud": ["sts.aliyuncs.com"], "iat": now, "exp": now + lifetime},
+                      key, algorithm="RS256")
+
+
+def test_rrsa_as_ack_injects_it(stand_in, monkeypatch, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    _keyless_env(monkeypatch, tmp_path)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stand_in.oidc_providers[OIDC_ARN] = {"issuer": ISSUER, "public_key": key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)}
+    stand_in.oidc_roles[ROLE_ARN] = {"provider": OIDC_ARN, "subject": "system:serviceaccount:ci:puller"}
+    token_file = tmp_path / "oidc-token"
+    token_file.write_text(_oidc_token(key))
+    monkeypatch.setenv("ALIBABA_CLOUD_ROLE_ARN", ROLE_ARN)
+    monkeypatch.setenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", OIDC_ARN)
+    monkeypatch.setenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE", str(token_file))
+    opts = {"endpoint_url": stand_in.url, "sts_endpoint_url": stand_in.url, "allow_http": True,
+            "registry": "registry.cn-hangzhou.aliyuncs.com"}
+    ident = alibaba.identity(opts)
+    assert stand_in.stats()["AssumeRoleWithOIDC"] == 0  # naming the identity calls nothing
+    assert ROLE_ARN in ident and token_file.read_text() not in ident
+    cred = alibaba.mint(opts)
+    assert cred.password == stand_in.issued_tokens[-1]
+    assert stand_in.stats()["AssumeRoleWithOIDC"] == 1 and stand_in.stats()["tokens"] == 1
+    sent = stand_in.last_requests[-1]["headers"]
+    assert sent["authorization"].startswith("acs STS.") and sent["x-acs-security-token"].startswith("CAIS")
+
+    token_file.write_text(_oidc_token(key, sub="system:serviceaccount:ci:other"))
+    with pytest.raises(TokenError) as err:
+        alibaba.mint(opts)
+    assert "NoPermission" in str(err.value) and "trust policy of %s" % ROLE_ARN in str(err.value)
+    token_file.write_text(_oidc_token(key, lifetime=-60))
+    with pytest.raises(TokenError, match="AuthenticationFail.OIDCToken.Expired"):
+        alibaba.mint(opts)
+    monkeypatch.delenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN")
+    with pytest.raises(TokenError, match="RRSA needs role_arn, oidc_provider_arn and oidc_token_file.*missing: "
+                                         "oidc_provider_arn"):
+        alibaba.mint(opts)
+
+
+def test_ecs_ram_role_from_the_hardened_metadata_service(stand_in, monkeypatch, tmp_path):
+    _keyless_env(monkeypatch, tmp_path)
+    stand_in.ram_roles.add("EcsPuller")
+    opts = {"endpoint_url": stand_in.url, "identity_endpoint": stand_in.url, "allow_http": True,
+            "registry": ENT_DOMAIN, "ram_role": "EcsPuller"}
+    cred = alibaba.mint(opts)
+    assert cred.password == stand_in.issued_tokens[-1] and stand_in.stats()["metadata"] == 1
+    with pytest.raises(TokenError, match="no RAM role named Other attached"):
+        alibaba.mint(dict(opts, ram_role="Other"))
