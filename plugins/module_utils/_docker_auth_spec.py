@@ -47,6 +47,7 @@ ARGUMENT_SPEC = dict(
     exclusive=dict(type="bool", default=False),
     require_helper=dict(type="bool", default=False),
     headless_fallback=dict(type="str"),
+    provision_pass=dict(type="bool", default=False),
     store=dict(type="str", default="auto"),
     verify=dict(type="bool", default=True),
     verify_from=dict(type="str", default="controller", choices=["controller", "host"]),

@@ -18,6 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
 from ansible_collections.cloud_registry.auth.plugins.module_utils import login as login_logic
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import as_account
@@ -117,6 +119,51 @@ def _helpers_for(user, params):
     return helpers, store
 
 
+def _uses_pass(user, logins, params):
+    helpers, store = _helpers_for(user, params)
+    return (store == "pass" or "pass" in helpers.values()
+            or any((lg.get("store") or params.get("store")) == "pass" for lg in logins if lg.get("state") != "absent"))
+
+
+def provision_pass(account, runner, check_mode=False):
+    """A passphrase-less GnuPG key and ``pass init`` for ``account``, so ``store: pass`` works on a headless host
+    without a person typing. Returns True when it was (or, in check mode, would be) done; nothing when the user's
+    password store is already initialised."""
+    import socket
+
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import (
+        CredentialStoreError,
+        find_program,
+    )
+
+    if os.path.exists(os.path.join(account.home, ".password-store", ".gpg-id")):
+        return False
+    if check_mode:
+        return True
+    gpg, pass_ = find_program("gpg"), find_program("pass")
+    if not gpg or not pass_:
+        raise CredentialStoreError(
+            "provision_pass for %s needs gpg and pass on the host (Debian/Ubuntu: apt-get install pass gnupg; the "
+            "cloud_registry.auth.credential_helpers role installs them with docker-credential-pass)" % account.name)
+    uid = "%s@%s (cloud_registry.auth docker credential store)" % (account.name, socket.gethostname())
+
+    def run(argv, what):
+        rc, out, err = runner(argv)
+        if rc != 0:
+            raise CredentialStoreError("provision_pass for %s: %s failed: %s" % (
+                account.name, what, (err or out or "no message").strip().splitlines()[-1][:300]))
+        return out
+
+    run([gpg, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", uid, "rsa3072",
+         "encrypt,sign", "never"], "creating a GnuPG key")
+    listing = run([gpg, "--batch", "--with-colons", "--list-secret-keys", uid], "listing the new key")
+    fingerprints = [line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")]
+    if not fingerprints:
+        raise CredentialStoreError("provision_pass for %s: the new GnuPG key has no fingerprint" % account.name)
+    run([pass_, "init", fingerprints[0]], "pass init")
+    return True
+
+
 def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None, on_secrets=None):
     """Apply the desired state; returns the module result (no secret in it). ``on_secrets``
     gets the secrets read on the host (password files, identity tokens) before anything
@@ -136,6 +183,9 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
         entry = {"config_path": None, "logins": [], "missing_helpers": [], "secretservice_usable": None,
                  "headless_fallback": []}
         report[name] = entry
+        if params.get("provision_pass") and _uses_pass(user, logins, params):
+            entry["pass_provisioned"] = provision_pass(account or dc.user_account(name), runner, check_mode)
+            changed = changed or entry["pass_provisioned"]
         headless = False
         if helpers or creds_store is not None or params.get("exclusive") or fallback is not None:
             path, owner, group, _acc = dc.for_user(name, user.get("config_path"))

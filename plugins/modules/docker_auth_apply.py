@@ -118,6 +118,16 @@ options:
       - Where a user for whom C(docker-credential-secretservice) cannot work (no D-Bus session bus) gets what was
         meant for secretservice - V(file) or another helper. Unset turns the check off.
     type: str
+  provision_pass:
+    description:
+      - For each user whose logins or helpers use C(pass) and whose password store is not initialised yet, create
+        a GnuPG key without passphrase and run C(pass init) with it, as that user, so C(store=pass) works on a
+        headless host without a person typing. A store that exists is left alone.
+      - The key protects the secrets only as well as the user's home directory does (no passphrase); it keeps them
+        out of C(config.json) and out of other users' reach.
+    type: bool
+    default: false
+    version_added: 1.1.0
   store:
     description: Default store of the logins (V(auto), V(file) or a helper name).
     type: str

@@ -288,3 +288,47 @@ def test_no_sudo_nologin_user_helper_runs_as_the_user(tmp_path, playbook, regist
 
     plain_cfg = json.loads((Path(plain.pw_dir) / ".docker" / "config.json").read_text())
     assert registry.host in plain_cfg["auths"] and plain_cfg["credHelpers"] == {"europe-west1-docker.pkg.dev": "gcloud"}
+
+
+@pytest.fixture
+def service_user():
+    """A nologin service account with no GnuPG key and no password store."""
+    name = f"cras{secrets.token_hex(3)}"
+    subprocess.run(["useradd", "-m", "-s", "/usr/sbin/nologin", name], check=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["pkill", "-u", name], capture_output=True, check=False)
+        subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+
+
+def test_provision_pass_for_a_headless_service_user(tmp_path, playbook, registry, service_user):
+    """store: pass for a user without a password store fails with the helper's own message; with
+    docker_auth_provision_pass the role makes the user's key and store first (check mode creates nothing), then
+    the real docker-credential-pass of that user holds the login; a second run changes nothing."""
+    user = service_user
+    ev = {"docker_auth_users": [{"name": user.pw_name, "logins": [
+        {"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "pass"}]}],
+        "docker_auth_ca_cert": str(registry.ca_path)}
+    bare = playbook(PLAY, extra_vars=ev)
+    assert bare.rc != 0 and "docker-credential-pass" in bare.output and PASSWORD not in bare.output
+    store = Path(user.pw_dir) / ".password-store"
+    assert not (store / ".gpg-id").exists()
+
+    ev["docker_auth_provision_pass"] = True
+    check = playbook(PLAY, extra_vars=ev, check=True)
+    assert check.rc == 0 and _changed(check), check.output
+    assert not (store / ".gpg-id").exists() and not (Path(user.pw_dir) / ".gnupg" / "pubring.kbx").exists()
+    runs = [playbook(PLAY, extra_vars=ev) for _unused in range(2)]
+    for r in runs:
+        assert r.rc == 0, r.output
+        assert PASSWORD not in r.output
+    assert [_changed(r) for r in runs] == [True, False]
+    assert (store / ".gpg-id").stat().st_uid == user.pw_uid
+    got = subprocess.run(
+        ["runuser", "-u", user.pw_name, "--", "env", f"HOME={user.pw_dir}", "docker-credential-pass", "get"],
+        input=registry.host, capture_output=True, text=True, timeout=60, check=False)
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert json.loads(got.stdout)["Secret"] == PASSWORD
+    cfg = json.loads((Path(user.pw_dir) / ".docker" / "config.json").read_text())
+    assert cfg["credHelpers"] == {registry.host: "pass"} and registry.host not in cfg.get("auths", {})
