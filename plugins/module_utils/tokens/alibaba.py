@@ -191,8 +191,8 @@ def _ecs_ram_role(options, name):
             "the instance has no RAM role named %s attached; check ram_role (ALIBABA_CLOUD_ECS_METADATA)" % name)
             if result.status == 404 else None)
     data = _http.json_body(PROVIDER, url, result)
-    if data.get("Code") != "Success" or not all(data.get(k) for k in ("AccessKeyId", "AccessKeySecret",
-                                                                       "SecurityToken")):
+    fields = ("AccessKeyId", "AccessKeySecret", "SecurityToken")
+    if data.get("Code") != "Success" or not all(data.get(k) for k in fields):
         raise TokenError("registry_token provider=alibaba: %s answered Code=%s without credentials"
                          % (_http.describe(url), data.get("Code")))
     return data["AccessKeyId"], data["AccessKeySecret"], data["SecurityToken"]

@@ -66,7 +66,8 @@ def test_workload_identity_with_a_real_service_account_token(tmp_path, playbook,
         kubectl("create", "serviceaccount", "other", "-n", "crauth-wi")
         projected.write_text(kubectl("create", "token", "other", "-n", "crauth-wi", "--audience",
                                      "api://AzureADTokenExchange").stdout.strip())
-        refused = playbook(PLAY.replace("no_log: true", "no_log: false") % (REGISTRY, "tenant_id='%s', client_id='%s', authority_host=az_url" % (TENANT, APP)),
+        loud = PLAY.replace("no_log: true", "no_log: false")
+        refused = playbook(loud % (REGISTRY, "tenant_id='%s', client_id='%s', authority_host=az_url" % (TENANT, APP)),
                            inventory=inventory(tmp_path, 1), extra_vars={"az_url": az.url},
                            env={"AZURE_FEDERATED_TOKEN_FILE": str(projected),
                                 "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache2")})
