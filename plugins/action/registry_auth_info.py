@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
@@ -46,7 +48,7 @@ class ActionModule(ActionBase):
             if box is None or key is None:
                 continue
             try:
-                registry, username, password = sealed.json_loads(sealed.unseal(key, box))
+                registry, username, password = json.loads(sealed.unseal(key, box).decode("utf-8"))
             except (sealed.SealedError, ValueError, TypeError) as e:
                 raise AnsibleActionFail("registry_auth_info: a sealed credential from the host did not check out "
                                         "(%s); nothing was verified" % e) from None

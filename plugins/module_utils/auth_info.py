@@ -34,9 +34,6 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.reference impo
 
 NODE_FILES = (("/var/lib/kubelet/config.json", "docker"), ("/etc/containers/auth.json", "containers"))
 STATES = ("valid", "present", "expiring", "expired", "invalid", "ignored", "helper_missing", "unverifiable", "empty")
-# the worst state of an entry decides the colour of its cell in a report
-SEVERITY = dict((s, i) for i, s in enumerate(
-    ("empty", "present", "valid", "unverifiable", "expiring", "ignored", "helper_missing", "expired", "invalid")))
 
 
 def format_time(epoch):

@@ -104,6 +104,7 @@ class Outcome:
         self.existing_identity_token = None
         self.config_path = None
         self.read_only = None  # the read-only helper that serves the registry (nothing was stored)
+        self.read_only_via = None  # credHelpers or credsStore
 
     def add_diff(self, diff, first=False):
         self._diffs.insert(0, diff) if first else self._diffs.append(diff)
@@ -185,6 +186,7 @@ def login(
         if store == "auto" and helper in cs_read_only():
             # docker login would fail here ("not implemented"): the helper mints its own credentials
             state["read_only"] = helper
+            state["read_only_via"] = "credsStore" if dc.credential_source(data, key, fmt)[0] == "store" else "credHelpers"
             return
         # a credential helper (CredentialStoreError names a helper that is not installed)
         current = _helper_get(helper, key, run_command)
@@ -210,6 +212,7 @@ def login(
     out.config_path = upd.path
     out.store = "file" if state.get("kind") == "file" else state.get("helper")
     out.read_only = state.get("read_only")
+    out.read_only_via = state.get("read_only_via")
     out.changed = bool(upd.changed or state.get("helper_changed"))
     if upd.changed:
         out.add_diff(upd.diff, first=True)
@@ -335,17 +338,8 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
             "%s: %s is served by docker-credential-%s, which mints its own credentials and cannot store a login; "
             "the login was not stored (nothing changed). Remove that %s entry to use this login, or give store: file "
             "to keep it inline (the docker CLI reads it only while the helper is not installed)"
-            % (out.config_path, out.key, out.read_only, "credsStore" if _via_store(out.config_path, out.key, fmt)
-               else "credHelpers")]
+            % (out.config_path, out.key, out.read_only, out.read_only_via)]
     return _with_diff(result, out, want_diff)
-
-
-def _via_store(path, key, fmt):
-    try:
-        data = dc.load(path, fmt)
-    except dc.DockerConfigError:
-        return False
-    return dc.credential_source(data, key, fmt)[0] == "store"
 
 
 def _with_diff(result, out, want_diff):

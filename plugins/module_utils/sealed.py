@@ -79,9 +79,3 @@ def unseal(key, text):
     if not hmac.compare_digest(tag, hmac.new(mac_key, _VERSION + nonce + body, hashlib.sha256).digest()):
         raise SealedError("a sealed value does not check out (altered, or sealed under another key)")
     return bytes(a ^ b for a, b in zip(body, _stream(enc_key, nonce, len(body))))
-
-
-def json_loads(raw):
-    import json
-
-    return json.loads(raw.decode("utf-8"))
