@@ -13,7 +13,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_logi
     credential_options,
 )
 
-LOGIN_OPTIONS = credential_options("identity_token")
+LOGIN_OPTIONS = credential_options("identity_token", "expires_at")
 LOGIN_OPTIONS.update(
     # unset: the module-wide option of the same name
     store=dict(type="str"),

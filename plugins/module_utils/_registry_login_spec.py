@@ -31,6 +31,7 @@ ARGUMENT_SPEC = dict(
     mode=dict(type="raw"),
     _verified_scheme=dict(type="str"),
     identity_token=dict(type="bool", default=True),
+    expires_at=dict(type="str"),
 )
 MUTUALLY_EXCLUSIVE = [("password", "password_file")]
 

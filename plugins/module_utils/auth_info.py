@@ -25,6 +25,8 @@ import time
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store, docker_config
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import DockerConfigError
+from ansible_collections.cloud_registry.auth.plugins.module_utils import expiry as expiry_record
+from ansible_collections.cloud_registry.auth.plugins.module_utils.expiry import format_time
 from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import (
     DOCKER_HUB_ALIASES,
     DOCKER_HUB_KEY,
@@ -33,11 +35,8 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.reference impo
 )
 
 NODE_FILES = (("/var/lib/kubelet/config.json", "docker"), ("/etc/containers/auth.json", "containers"))
+TOKEN_USERNAME = "<token>"
 STATES = ("valid", "present", "expiring", "expired", "invalid", "ignored", "helper_missing", "unverifiable", "empty")
-
-
-def format_time(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _b64url(text):
@@ -120,6 +119,7 @@ class Inspector:
         self.run_command = run_command
         self.timeout = timeout
         self._helpers = {}
+        self._lists = {}
 
     def helper_present(self, name):
         if name not in self._helpers:
@@ -148,7 +148,7 @@ class Inspector:
         except DockerConfigError as e:
             record["error"] = "%s" % e
             return record
-        record["entries"] = self.entries(data, fmt, account)
+        record["entries"] = self.entries(data, fmt, account, expiry_record.read(path))
         for entry in record["entries"]:
             entry.update(path=path, format=fmt, user=user)
         if fmt == "docker" and data.get("credsStore"):
@@ -156,7 +156,7 @@ class Inspector:
         return record
 
     # -- the entries of one file ------------------------------------------------------------
-    def entries(self, data, fmt, account=None):
+    def entries(self, data, fmt, account=None, recorded=None):
         out = []
         helpers = data.get("credHelpers") or {}
         store = data.get("credsStore") if fmt == "docker" else None
@@ -166,7 +166,7 @@ class Inspector:
         # answer when it runs, even "not found"; containers/image asks the helper and does not fall back.
         routed = {}
         for key in sorted(helpers):
-            entry = self._helper_entry(key, helpers[key], fmt)
+            entry = self._helper_entry(key, helpers[key], fmt, account)
             if entry["state"] != "ignored":
                 routed[entry["registry"] if fmt == "containers" else _hostname(key)] = (
                     helpers[key], entry["state"] != "helper_missing")
@@ -181,7 +181,7 @@ class Inspector:
             except DockerConfigError:
                 continue
         for key in sorted(auths):
-            out.append(self._inline_entry(key, auths[key], fmt, store, routed, exact))
+            out.append(self._inline_entry(key, auths[key], fmt, store, routed, exact, (recorded or {}).get(key)))
         return out
 
     def _base(self, key, stored):
@@ -189,7 +189,7 @@ class Inspector:
                 "username": None, "kind": None, "expires_at": None, "expiry_source": None, "state": "present",
                 "reason": None, "verified": None, "verify_error": None}
 
-    def _helper_entry(self, key, helper, fmt):
+    def _helper_entry(self, key, helper, fmt, account=None):
         entry = self._base(key, "helper")
         entry["helper"] = helper
         try:
@@ -220,7 +220,44 @@ class Inspector:
                 " or remove the entry" % helper))
         else:
             entry.update(state="unverifiable", reason="the credential is kept by docker-credential-%s" % helper)
+            self._helper_login(entry, key, helper, account)
         return entry
+
+    def _listed(self, helper, account):
+        """``{server: username}`` the helper keeps for ``account`` (``list``, no secret), cached per run; None when
+        not asked for, or for a helper that mints its own credentials."""
+        if not self.list_helpers or self.run_command is None or helper in credential_store.READ_ONLY_HELPERS:
+            return None
+        cache_key = (helper, getattr(account, "name", None))
+        if cache_key not in self._lists:
+            try:
+                run = credential_store.as_account(self.run_command, account, self.environ)
+                listed = credential_store.list_(helper, run_command=run, timeout=self.timeout, environ=self.environ)
+                self._lists[cache_key] = dict((k, v) for k, v in listed.items() if isinstance(v, str))
+            except credential_store.CredentialStoreError as e:
+                self._lists[cache_key] = e
+        return self._lists[cache_key]
+
+    def _helper_login(self, entry, key, helper, account):
+        """With list_helpers: the user name the helper keeps for this registry, or the entry is empty (a pull that
+        needs a login fails: the helper answers "credentials not found")."""
+        listed = self._listed(helper, account)
+        if listed is None:
+            return
+        if isinstance(listed, Exception):
+            entry["reason"] += " (list failed: %s)" % listed
+            return
+        names = [k for k in listed if _hostname(k) == _hostname(key) or k == key]
+        if names:
+            username = listed[sorted(names)[0]] or None
+            if username == TOKEN_USERNAME:  # what docker login stores for the registry's identity token
+                entry["kind"] = "identity_token"
+            else:
+                entry["username"] = username
+        else:
+            entry.update(state="empty", reason=(
+                "docker-credential-%s keeps no login for %s: log in (cloud_registry.auth.registry_login with "
+                "store: %s) or remove the credHelpers entry" % (helper, key, helper)))
 
     def _store_entry(self, store, account):
         entry = self._base("*", "store")
@@ -244,7 +281,7 @@ class Inspector:
                 entry["listed"] = dict((k, v) for k, v in sorted(listed.items()) if isinstance(v, str))
         return entry
 
-    def _inline_entry(self, key, value, fmt, store, routed, exact):
+    def _inline_entry(self, key, value, fmt, store, routed, exact, recorded=None):
         entry = self._base(key, "inline")
         try:
             registry = normalize_registry(key, fmt)
@@ -271,6 +308,9 @@ class Inspector:
         else:
             entry["kind"], secret = None, None
         expiry, source = token_expiry(secret, username)
+        if expiry is None and recorded and recorded[1] == expiry_record.fingerprint(value):
+            # the expires_at the registry_token lookup gave when this very entry was written
+            expiry, source = recorded[0], "recorded"
         if expiry is not None:
             entry.update(expires_at=format_time(expiry), expiry_source=source)
 

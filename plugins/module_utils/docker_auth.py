@@ -21,6 +21,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+from ansible_collections.cloud_registry.auth.plugins.module_utils import expiry
 from ansible_collections.cloud_registry.auth.plugins.module_utils import login as login_logic
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credential_store import as_account
 from ansible_collections.cloud_registry.auth.plugins.module_utils.credhelpers import SECRETSERVICE, configure
@@ -83,6 +84,7 @@ def prepare(planned, params):
         for login in logins:
             if login["state"] != "present":
                 continue
+            expiry.to_epoch(login.get("expires_at"), "login to %s: expires_at" % login["registry"])
             if login.get("password") is None and login.get("password_file"):
                 path = login["password_file"]
                 if path not in read:
@@ -176,6 +178,7 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
     changed = False
     diffs = []
     report = {}
+    expiries = []  # ISO 8601 UTC texts sort like the times they name
     for user, account, logins in planned:
         name = user["name"]
         runner = as_account(run_command, account)
@@ -227,11 +230,14 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
             entry["config_path"] = entry["config_path"] or res["config_path"]
             entry["logins"].append({"registry": res["registry"], "state": login["state"], "store": res["store"],
                                     "changed": res["changed"], "verified": bool(login.get("_verified_scheme")),
-                                    "auth_scheme": login.get("_verified_scheme") or None})
+                                    "auth_scheme": login.get("_verified_scheme") or None,
+                                    "expires_at": res.get("expires_at")})
+            if login["state"] == "present" and res.get("expires_at"):
+                expiries.append(res["expires_at"])
         if moved and warn and not entry["headless_fallback"]:
             warn("docker-credential-secretservice cannot work for %s on this host; its secretservice logins "
                  "go to %s instead" % (name, fallback))
-    result = {"changed": changed, "users": report}
+    result = {"changed": changed, "users": report, "expires_at": min(expiries) if expiries else None}
     if want_diff and diffs:
         result["diff"] = diffs if len(diffs) > 1 else diffs[0]
     return result

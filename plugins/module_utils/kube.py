@@ -25,7 +25,6 @@ __metaclass__ = type
 
 import base64
 import copy
-import datetime
 import fnmatch
 import json
 import os
@@ -44,6 +43,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config 
     normalize_registry,
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
+from ansible_collections.cloud_registry.auth.plugins.module_utils.expiry import format_time, parse_time  # noqa: F401
 
 KUBERNETES_IMPORT_ERROR = None
 try:
@@ -683,26 +683,6 @@ def payload_from_config_file(path, resolve_helpers=False, store_module=None, con
 
 def registry_keys(payload):
     return sorted((payload or {}).get("auths", {}).keys())
-
-
-def parse_time(value):
-    """Epoch seconds of an ISO 8601 time (``2026-12-03T10:00:00Z``, an offset, or none meaning UTC); None if not one."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        when = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()
-
-
-def format_time(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def expiring_registries(registries):

@@ -28,6 +28,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+from ansible_collections.cloud_registry.auth.plugins.module_utils import expiry
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, run_domain
 
 # credential_store (subprocess) and registry (ssl, urllib) are imported where they are
@@ -105,6 +106,7 @@ class Outcome:
         self.config_path = None
         self.read_only = None  # the read-only helper that serves the registry (nothing was stored)
         self.read_only_via = None  # credHelpers or credsStore
+        self.entry = None  # the inline entry as stored (to fingerprint it for the expiry record)
 
     def add_diff(self, diff, first=False):
         self._diffs.insert(0, diff) if first else self._diffs.append(diff)
@@ -168,21 +170,28 @@ def login(
         kind, helper = _target(data, key, store, fmt)
         state["kind"], state["helper"] = kind, helper
         if kind == "file":
-            found, entry = dc.find_auth(data, key, fmt)
-            cur_user, cur_pw, cur_token = dc.entry_credentials(entry) if entry is not None else ("", "", None)
-            if entry is not None and cur_token and cur_user == username and identity_token and keep_identity_token:
-                # a token from an earlier login of this user: kept, the caller checks it still works
-                if cur_token != identity_token:
-                    out.existing_identity_token = cur_token
-                if found != key:
-                    dc.set_auth(data, key, {"auth": entry.get("auth") or dc.encode_auth(username, ""),
-                                            "identitytoken": cur_token}, fmt)
-                return
-            same = not identity_token and not cur_token and (cur_user, cur_pw) == (username, password)
-            if entry is not None and same and found == key and "auth" in entry:
-                return
-            dc.set_auth(data, key, dc.auth_entry(username, password, identity_token), fmt)
+            put_inline(data)
+            state["entry"] = dc.find_auth(data, key, fmt)[1]
             return
+        put_helper(data, helper)
+
+    def put_inline(data):
+        found, entry = dc.find_auth(data, key, fmt)
+        cur_user, cur_pw, cur_token = dc.entry_credentials(entry) if entry is not None else ("", "", None)
+        if entry is not None and cur_token and cur_user == username and identity_token and keep_identity_token:
+            # a token from an earlier login of this user: kept, the caller checks it still works
+            if cur_token != identity_token:
+                out.existing_identity_token = cur_token
+            if found != key:
+                dc.set_auth(data, key, {"auth": entry.get("auth") or dc.encode_auth(username, ""),
+                                        "identitytoken": cur_token}, fmt)
+            return
+        same = not identity_token and not cur_token and (cur_user, cur_pw) == (username, password)
+        if entry is not None and same and found == key and "auth" in entry:
+            return
+        dc.set_auth(data, key, dc.auth_entry(username, password, identity_token), fmt)
+
+    def put_helper(data, helper):
         if store == "auto" and helper in cs_read_only():
             # docker login would fail here ("not implemented"): the helper mints its own credentials
             state["read_only"] = helper
@@ -213,6 +222,7 @@ def login(
     out.store = "file" if state.get("kind") == "file" else state.get("helper")
     out.read_only = state.get("read_only")
     out.read_only_via = state.get("read_only_via")
+    out.entry = state.get("entry")
     out.changed = bool(upd.changed or state.get("helper_changed"))
     if upd.changed:
         out.add_diff(upd.diff, first=True)
@@ -283,10 +293,12 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
     store_kind_param = store = params.get("store") or "auto"
     registry = params["registry"]
     dc.normalize_registry(registry, fmt)  # bad names fail before anything else
+    expires_at = expiry.to_epoch(params.get("expires_at"))
     if state == "absent":
         out = logout(path, registry, fmt, store, check_mode, owner, group, params.get("mode"), run_command=run_command)
-        result = {"changed": out.changed, "registry": out.key, "config_path": out.config_path, "store": out.store,
-                  "verified": False, "auth_scheme": None}
+        forgot = expiry.update(out.config_path, out.key, None, check_mode=check_mode)
+        result = {"changed": out.changed or forgot, "registry": out.key, "config_path": out.config_path,
+                  "store": out.store, "verified": False, "auth_scheme": None, "expires_at": None}
         return _with_diff(result, out, want_diff)
 
     password = params.get("password")
@@ -324,8 +336,14 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
         # still takes it, checked from here: the token never leaves the host
         if not _token_still_valid(registry, out.existing_identity_token, params):
             out = store(False)
+    # the expiry of a short-lived inline login is kept beside the file (registry_auth_info reports it); a login that
+    # goes to a helper, or carries no expiry, leaves no record behind
+    # (not when the registry gave an identity token: that token, not the password, is what is stored)
+    as_given = out.store == "file" and not out.read_only and not (out.entry or {}).get("identitytoken")
+    recorded = expiry.update(out.config_path, out.key, expires_at if as_given else None, out.entry, check_mode)
     result = {
-        "changed": out.changed,
+        "changed": out.changed or recorded,
+        "expires_at": expiry.format_time(expires_at) if expires_at is not None else None,
         "registry": out.key,
         "config_path": out.config_path,
         "store": out.store,

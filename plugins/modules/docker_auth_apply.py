@@ -86,6 +86,13 @@ options:
             description: Store an identity token the registry returns instead of the password.
             type: bool
             default: true
+          expires_at:
+            description:
+              - When the credential stops working (the C(expires_at) of the C(cloud_registry.auth.registry_token)
+                lookup); recorded beside the file as M(cloud_registry.auth.registry_login) does, and the earliest is
+                returned as RV(expires_at).
+            type: str
+            version_added: 1.1.0
           _verified_scheme:
             description: Internal, set by the action plugin after it verified the credential. Do not set it.
             type: str
@@ -215,7 +222,12 @@ users:
       headless_fallback: []
       logins:
         - {registry: registry.example.com, state: present, store: file, changed: true, verified: true,
-           auth_scheme: bearer}
+           auth_scheme: bearer, expires_at: null}
+expires_at:
+  description: The earliest O(logins[].expires_at) of the logins applied (state present), V(null) when none expires.
+  returned: always
+  type: str
+  sample: "2026-12-03T18:00:00Z"
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402

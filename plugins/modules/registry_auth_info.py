@@ -87,8 +87,11 @@ options:
     default: 604800
   list_helpers:
     description:
-      - Ask the C(credsStore) helper which registries it keeps (C(docker-credential-<name> list), which answers
-        registries and user names, no secret), as the file's user.
+      - Ask the C(credsStore) helper, and each C(credHelpers) helper that stores logins, which registries it keeps
+        (C(docker-credential-<name> list), which answers registries and user names, no secret), as the file's user.
+        A C(credHelpers) entry then gets its RV(entries[].username), or state V(empty) when its helper
+        keeps no login for the registry. Helpers that mint their own credentials (C(ecr-login), C(gcloud), ...)
+        are not asked.
       - Off by default, as some helpers need an unlocked keyring.
     type: bool
     default: false
@@ -254,10 +257,13 @@ entries:
       description: V(password), V(identity_token) or V(registry_token).
       type: str
     expires_at:
-      description: When the credential expires (UTC), when it says so.
+      description: When the credential expires (UTC), when it can be known.
       type: str
     expiry_source:
-      description: V(jwt) or V(ecr).
+      description:
+        - V(jwt) (the token's C(exp)), V(ecr) (the authorization token's C(expiration)) or V(recorded) (the
+          C(expires_at) given to M(cloud_registry.auth.registry_login) or the C(docker_auth) role when this entry
+          was written, kept in C(cloud-registry-auth.expiry.json) beside the file).
       type: str
     state:
       description:

@@ -157,6 +157,17 @@ options:
     type: bool
     default: true
     version_added: 1.0.0
+  expires_at:
+    description:
+      - When the credential stops working, as an ISO 8601 time (what the C(cloud_registry.auth.registry_token) lookup
+        returns as C(expires_at)) or epoch seconds. Empty means it does not expire.
+      - For a login stored in the file, the expiry is recorded beside it in C(cloud-registry-auth.expiry.json)
+        (with a fingerprint of the entry, never the secret), so M(cloud_registry.auth.registry_auth_info) reports
+        it for tokens that carry no expiry of their own, such as Google access tokens and Alibaba temporary
+        passwords. A later login without it, a login kept by a helper or stored as the identity token the registry returned
+        (whose own expiry is read when it is a JWT), or O(state=absent) removes the record.
+    type: str
+    version_added: 1.1.0
   _verified_scheme:
     description:
       - Internal, set by the action plugin after it verified the credential on the controller. Do not set it.
@@ -274,6 +285,11 @@ auth_scheme:
   returned: always
   type: str
   sample: bearer
+expires_at:
+  description: The O(expires_at) given, in UTC (V(null) when none).
+  returned: always
+  type: str
+  sample: "2026-12-03T18:00:00Z"
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402

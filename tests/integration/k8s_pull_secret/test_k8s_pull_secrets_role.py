@@ -153,7 +153,22 @@ def test_role_rejects_missing_input(clusters, playbook):
     assert "k8s_pull_secrets_registries and/or k8s_pull_secrets_tokens" in run.output
 
 
-def test_scheduled_runs_refresh_only_when_due(clusters, playbook):
+def _timer_at(path):
+    import calendar
+    import time
+
+    line = [ln for ln in path.read_text().splitlines() if ln.startswith("OnCalendar=")][0]
+    return calendar.timegm(time.strptime(line.split("=", 1)[1], "%Y-%m-%d %H:%M:%S UTC"))
+
+
+def _epoch(text):
+    import calendar
+    import time
+
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_scheduled_runs_refresh_only_when_due(clusters, playbook, tmp_path):
     """The scheduled path driven by expiry: with k8s_pull_secrets_refresh_before, runs in between mint (the
     stand-in counts it) but write nothing while the token in the cluster is valid; a deleted secret is put back
     at once; a run inside the refresh window replaces the tokens everywhere."""
@@ -161,7 +176,11 @@ def test_scheduled_runs_refresh_only_when_due(clusters, playbook):
     try:
         token = {"provider": "azure", "registry": ACR, "tenant_id": TENANT, "client_id": CLIENT,
                  "client_secret": CLIENT_SECRET, "authority_host": az.url, "endpoint_url": az.url, "allow_http": True}
-        extra = role_vars(clusters, k8s_pull_secrets_tokens=[token], k8s_pull_secrets_refresh_before=600)
+        # the scheduled path schedules itself: a systemd timer on the runner, 600 s before the earliest expiry
+        timer_vars = {"playbook": str(PLAYBOOK), "unit_dir": str(tmp_path / "units"), "playbook_args": ["-e", "@vars.json"]}
+        extra = role_vars(clusters, k8s_pull_secrets_tokens=[token], k8s_pull_secrets_refresh_before=600,
+                          k8s_pull_secrets_refresh_timer=timer_vars)
+        timer = tmp_path / "units" / "cloud-registry-auth-pull-secrets.timer"
 
         def secrets():
             return {(i, ns): kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
@@ -173,6 +192,9 @@ def test_scheduled_runs_refresh_only_when_due(clusters, playbook):
         expiry = clusters[0][2].json("get", "secret", "regcred", "-n", "shop")["metadata"]["annotations"][
             "cloud-registry.auth/expires-at"]
         assert f"the secrets expire at {expiry}: next refresh due at " in first.output
+        assert _timer_at(timer) == _epoch(expiry) - 600
+        service = (tmp_path / "units" / "cloud-registry-auth-pull-secrets.service").read_text()
+        assert str(PLAYBOOK) in service and '"-e" "@vars.json"' in service and '"-i"' in service
 
         again = playbook(PLAYBOOK, extra_vars=extra)
         assert again.rc == 0, again.output
@@ -186,13 +208,18 @@ def test_scheduled_runs_refresh_only_when_due(clusters, playbook):
         assert {k: v for k, v in secrets().items() if k != (1, "batch")} == \
             {k: v for k, v in written.items() if k != (1, "batch")}
 
-        due = playbook(PLAYBOOK, extra_vars=dict(extra, k8s_pull_secrets_refresh_before=4 * 3600))
+        due = playbook(PLAYBOOK, extra_vars=dict(extra, k8s_pull_secrets_refresh_before=4 * 3600,
+                                                 k8s_pull_secrets_refresh_timer=dict(timer_vars, before=600)))
         assert due.rc == 0, due.output
+        renewed = clusters[0][2].json("get", "secret", "regcred", "-n", "shop")["metadata"]["annotations"][
+            "cloud-registry.auth/expires-at"]
+        assert renewed > expiry and _timer_at(timer) == _epoch(renewed) - 600  # the timer followed the tokens
         newest = az.issued_refresh_tokens[-1]
         for i, (_a, _k, kc) in enumerate(clusters):
             for ns in (("shop", "blog"), ("web", "batch"))[i]:
                 assert kc.pull_secret(ns, "regcred")["auths"][ACR]["password"] == newest, (i, ns)
         for secret in [CLIENT_SECRET, PASSWORD, *az.issued_refresh_tokens]:
             assert secret not in first.output + again.output + back.output + due.output
+            assert secret not in timer.read_text() + service
     finally:
         az.stop()

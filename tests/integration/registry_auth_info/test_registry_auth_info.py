@@ -164,6 +164,26 @@ def test_ignored_is_what_the_docker_cli_does(playbook, tmp_path, token_registry)
     assert f"credHelpers sends {token_registry.host} to docker-credential-pass" in inline["reason"]
     assert cli.returncode != 0 and "unauthorized" in (cli.stderr + cli.stdout).lower()  # the CLI did not
 
+    # list_helpers asks the real docker-credential-pass (list: registries and user names, no secret): nothing kept
+    # for the registry -> empty; after a real `docker login` into it, the entry carries the helper's user name
+    def listed():
+        run = playbook(play({"files": [{"path": str(cfg)}], "list_helpers": True}),
+                       inventory="localhost ansible_connection=local\n", env=pass_env)
+        assert run.rc == 0, run.output
+        [entry] = [e for e in run.tasks["info"]["localhost"]["entries"] if e["stored"] == "helper"]
+        assert token_registry.password not in run.output
+        return entry
+
+    entry = listed()
+    assert entry["state"] == "empty" and "docker-credential-pass keeps no login for" in entry["reason"]
+    stored = docker(cfg_dir, "login", "-u", token_registry.username, "--password-stdin", token_registry.host,
+                    stdin=token_registry.password, env=pass_env)
+    assert stored.returncode == 0, stored.stderr
+    assert token_registry.password not in cfg.read_text()  # it went to pass
+    entry = listed()
+    # the token registry answered the login with an identity token, which docker keeps as user "<token>"
+    assert (entry["state"], entry["kind"], entry["username"]) == ("unverifiable", "identity_token", None)
+
 
 def test_users_homes_bad_files_and_no_secret_with_debug(playbook, tmp_path, htpasswd_registry):
     """Users' own files under their homes, a broken file reported (not failed, not changed), and with -vvvv and

@@ -25,6 +25,7 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from google.auth.transport.requests import Request
@@ -381,3 +382,125 @@ def test_key_auth_with_a_key_google_does_not_know_is_refused(playbook, google, g
     assert run.rc != 0
     assert "PRIVATE KEY" not in run.output
     assert not cfg.exists()
+
+
+REFRESH_SITE = """\
+- hosts: localhost
+  gather_facts: false
+  vars:
+    cred: "{{{{ lookup('cloud_registry.auth.registry_token', 'gcp', credentials_file='{key}', registry='{registry}') }}}}"
+  roles:
+    - role: cloud_registry.auth.docker_auth
+      vars:
+        docker_auth_users: [{{name: root, config_path: "{config}"}}]
+        docker_auth_logins:
+          - registry: "{{{{ cred.registry }}}}"
+            username: "{{{{ cred.username }}}}"
+            password: "{{{{ cred.password }}}}"
+            expires_at: "{{{{ cred.expires_at }}}}"
+        docker_auth_ca_cert: "{ca}"
+        docker_auth_refresh_timer:
+          playbook: site.yml
+          unit_dir: "{units}"
+          environment_file: "{envfile}"
+          before: 600
+  post_tasks:
+    - name: inventory of the login
+      cloud_registry.auth.registry_auth_info:
+        files: [{{path: "{config}"}}]
+      register: info
+"""
+
+
+def _unit_value(text, key):
+    return [ln.split("=", 1)[1] for ln in text.splitlines() if ln.startswith(key + "=")]
+
+
+def _fire(service_path):
+    """Run the service the way systemd's ExecStart=, WorkingDirectory= and EnvironmentFile= say (systemd itself
+    is not PID 1 here; the unit files were checked by systemd-analyze)."""
+    import shlex
+
+    text = Path(service_path).read_text()
+    argv = [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(_unit_value(text, "ExecStart")[0])]
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    for line in Path(_unit_value(text, "EnvironmentFile")[0]).read_text().splitlines():
+        key, _, value = line.partition("=")
+        env[key] = value
+    return subprocess.run(argv, cwd=_unit_value(text, "WorkingDirectory")[0], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def _epoch(text, fmt="%Y-%m-%dT%H:%M:%SZ"):
+    import calendar
+    import time
+
+    return calendar.timegm(time.strptime(text, fmt))
+
+
+def _on_calendar_epoch(timer_path):
+    return _epoch(_unit_value(Path(timer_path).read_text(), "OnCalendar")[0], "%Y-%m-%d %H:%M:%S UTC")
+
+
+def test_docker_auth_refresh_timer_renews_a_short_lived_login(playbook, google, gcr, tmp_path):
+    """The docker_auth role logs in with a minted access token and its expires_at, records the expiry beside
+    config.json (registry_auth_info reports it), and writes a systemd timer that runs the same playbook again
+    10 minutes before the token expires. Running that service (its ExecStart, as systemd would) mints a new token,
+    logs in again, and moves the timer to the new token's expiry; the real docker pull works with the new login.
+    No token is in the units."""
+    import sys
+
+    cfg, units = tmp_path / "docker" / "config.json", tmp_path / "units"
+    envfile = tmp_path / "refresh.env"
+    # what the runner's unit needs: the collection, the controller's Python, no metadata probe off loopback
+    env = {"ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"), "GCE_METADATA_HOST": google.host_port,
+           "GCE_METADATA_IP": google.host_port, "NO_GCE_CHECK": "True", "HOME": os.environ.get("HOME", "/root"),
+           "ANSIBLE_COLLECTIONS_PATH": str(Path(__file__).resolve().parents[3] / ".tmp" / "collections"),
+           "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+           "ANSIBLE_LOCALHOST_WARNING": "false"}
+    envfile.write_text("".join("%s=%s\n" % (k, env[k]) for k in sorted(env)))
+    site = tmp_path / "site.yml"
+    site.write_text(REFRESH_SITE.format(key=google.key_path, registry=gcr.host, config=cfg, ca=gcr.ca_path,
+                                        units=units, envfile=envfile))
+    timer, service = units / "cloud-registry-auth-docker-logins.timer", units / "cloud-registry-auth-docker-logins.service"
+    lifetime = google.token_lifetime
+    gcr.token_service.issue_refresh_tokens = False  # as GCR: the access token itself is the stored credential
+    try:
+        google.token_lifetime = 2400
+        keys = ("ANSIBLE_LOCAL_TEMP", "GCE_METADATA_HOST", "GCE_METADATA_IP", "NO_GCE_CHECK")
+        first = playbook(site, env={k: env[k] for k in keys})
+        assert first.rc == 0, first.output
+        sched = first.result("cloud_registry.auth.docker_auth : Schedule the next refresh of the short-lived logins")
+        assert sched["changed"] and sched["systemd"] is False  # no systemd as PID 1 here: written, not started
+        assert "systemctl enable --now cloud-registry-auth-docker-logins.timer" in " ".join(sched["warnings"])
+        info = first.result("inventory of the login")["entries"][0]
+        # an opaque access token: its expiry is known only from the record the login left
+        assert (info["expiry_source"], info["state"]) == ("recorded", "expiring")
+        expires = info["expires_at"]
+        assert _on_calendar_epoch(timer) == _epoch(expires) - 600
+        token1 = json.loads(cfg.read_text())["auths"][gcr.host]
+        assert "identitytoken" not in token1
+        secrets = [v for v in token1.values() if len(v) > 8] + [
+            base64.b64decode(token1["auth"]).decode().split(":", 1)[1]]
+        for unit in (timer, service):
+            text = unit.read_text()
+            assert not [s for s in secrets if s and s in text]
+        verify = subprocess.run(["systemd-analyze", "verify", "--man=no", str(service), str(timer)],
+                                capture_output=True, text=True, check=False)
+        assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
+
+        # what the timer runs, 10 minutes before the expiry (here: now), with a longer-lived token to come
+        google.token_lifetime = 3599
+        fired = _fire(service)
+        assert fired.returncode == 0, fired.stdout[-3000:] + fired.stderr[-3000:]
+        token2 = json.loads(cfg.read_text())["auths"][gcr.host]
+        assert token2 != token1
+        record = json.loads((cfg.parent / "cloud-registry-auth.expiry.json").read_text())
+        expires2 = record["files"]["config.json"][gcr.host]["expires_at"]
+        assert expires2 > expires
+        assert _on_calendar_epoch(timer) == _epoch(expires2) - 600
+        pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
+        assert pull.returncode == 0, pull.stderr
+    finally:
+        google.token_lifetime = lifetime
+        gcr.token_service.issue_refresh_tokens = True

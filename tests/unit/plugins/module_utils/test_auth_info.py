@@ -175,3 +175,28 @@ def test_summary_counts_and_earliest_expiry():
                              {"state": "expired", "expires_at": "2026-01-01T00:00:00Z"}])
     assert s["entries"] == 3 and s["states"]["present"] == 1 and s["states"]["expired"] == 1
     assert s["earliest_expiry"] == "2026-01-01T00:00:00Z"
+
+
+def test_list_helpers_names_the_user_a_cred_helper_keeps(monkeypatch):
+    """credHelpers entries of helpers that store logins are listed once per helper and account; minting helpers
+    are never asked; "<token>" is an identity token, no user name."""
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import credential_store
+
+    asked = []
+
+    def fake_list(name, run_command=None, timeout=30, environ=None):
+        asked.append(name)
+        return {"https://a.example": "alice", "b.example:5000": "<token>"}
+
+    monkeypatch.setattr(credential_store, "list_", fake_list)
+    monkeypatch.setattr(credential_store, "as_account", lambda run, account, environ=None: run)
+    ins = inspector(list_helpers=True, run_command=lambda argv, **kw: (0, "", ""))
+    ins._helpers.update({"pass": True, "ecr-login": True})
+    data = {"credHelpers": {"a.example": "pass", "b.example:5000": "pass", "c.example": "pass",
+                            "1234.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}}
+    got = dict((e["key"], (e["state"], e["username"], e["kind"])) for e in ins.entries(data, "docker"))
+    assert got == {"a.example": ("unverifiable", "alice", None),
+                   "b.example:5000": ("unverifiable", None, "identity_token"),
+                   "c.example": ("empty", None, None),
+                   "1234.dkr.ecr.eu-west-1.amazonaws.com": ("unverifiable", None, None)}
+    assert asked == ["pass"]
