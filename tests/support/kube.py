@@ -543,6 +543,7 @@ class Interposer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as the API server (Go) behind it: no delayed-ACK wait per request
 
             def log_message(self, *a):
                 pass

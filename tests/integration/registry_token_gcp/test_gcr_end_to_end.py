@@ -425,7 +425,7 @@ def _fire(service_path):
     argv = [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(_unit_value(text, "ExecStart")[0])]
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     for line in Path(_unit_value(text, "EnvironmentFile")[0]).read_text().splitlines():
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         env[key] = value
     return subprocess.run(argv, cwd=_unit_value(text, "WorkingDirectory")[0], env=env, capture_output=True,
                           text=True, timeout=300, check=False)
@@ -501,6 +501,10 @@ def test_docker_auth_refresh_timer_renews_a_short_lived_login(playbook, google, 
         assert _on_calendar_epoch(timer) == _epoch(expires2) - 600
         pull = docker_pull(gcr.image, dict(os.environ, DOCKER_CONFIG=str(cfg.parent)))
         assert pull.returncode == 0, pull.stderr
+        for token in (token1, token2):
+            access_token = base64.b64decode(token["auth"]).decode().split(":", 1)[1]
+            assert access_token not in first.output + fired.stdout + fired.stderr + timer.read_text()
+            assert access_token not in (cfg.parent / "cloud-registry-auth.expiry.json").read_text()
     finally:
         google.token_lifetime = lifetime
         gcr.token_service.issue_refresh_tokens = True
