@@ -459,6 +459,10 @@ from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache impo
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.token_cache import TokenCache  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils import redact  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.fast_docs import register_options  # noqa: E402
+
+# before ansible-core's loader would parse DOCUMENTATION again in this worker (see plugin_utils/fast_docs.py)
+register_options("lookup", __name__, DOCUMENTATION)  # the name ansible-core keeps the definitions under
 
 display = Display()
 

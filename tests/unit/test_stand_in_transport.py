@@ -22,7 +22,7 @@ def _reused(stand_in, method="GET", context=None):
             else http.client.HTTPConnection(host, port, timeout=10))
     answers = []
     try:
-        for _ in range(5):
+        for _attempt in range(5):
             conn.request(method, "/_stats", body=b"" if method == "POST" else None)
             resp = conn.getresponse()
             answers.append((resp.status, resp.read()))
@@ -32,7 +32,7 @@ def _reused(stand_in, method="GET", context=None):
 
 
 @pytest.mark.parametrize("make, method", [
-    (lambda: GoogleCloudStub(), "GET"),
+    (GoogleCloudStub, "GET"),
     (lambda: AzureStandIn("r.azurecr.io", "t", {"c": "s"}), "GET"),
     (lambda: EcrPublicStandIn({"AKID": "secret"}), "POST"),
 ])
@@ -42,7 +42,7 @@ def test_a_reused_connection_has_tcp_nodelay(make, method):
         answers, connections = _reused(stand_in, method)
     finally:
         stand_in.stop()
-    assert len(answers) == 5 and all(status in (200, 401, 403) for status, _ in answers)  # answered, whatever
+    assert len(answers) == 5 and all(status in (200, 401, 403) for status, _body in answers)  # answered, whatever
     assert connections == [True]  # one connection, kept alive for all five, with the option on
 
 
