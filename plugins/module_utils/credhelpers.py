@@ -120,91 +120,25 @@ def configure(
     in the file) becomes the fallback (``file`` removes credsStore).
     """
     wanted = wanted_helpers(helpers, registries, helper, preset, allow_any=state == "absent")
-    if creds_store is not None and fmt != "docker":
-        raise DockerConfigError(
-            "creds_store applies to Docker's config.json only: containers auth.json has no credsStore; use helpers"
-        )
-    if creds_store:
-        docker_config.validate_helper_name(creds_store)
-    if state == "absent" and creds_store:
-        raise DockerConfigError("with state=absent, give creds_store='' to remove credsStore (a name is ambiguous)")
-    if not wanted and creds_store is None and not (exclusive and state == "present") and headless_fallback is None:
-        raise DockerConfigError("nothing to configure: give helpers, registries + helper, preset or creds_store")
-
-    usable, reason = None, None
-    if headless_fallback is not None and state == "present":
-        if headless_fallback == SECRETSERVICE:
-            raise DockerConfigError("headless_fallback cannot be secretservice: use file or another helper such as pass")
-        if headless_fallback != "file":
-            docker_config.validate_helper_name(headless_fallback)
-        usable, reason = secretservice_usable(account or docker_config.user_account(), run_command, environ)
-    headless = usable is False
-    fallback_store = "" if headless_fallback == "file" else headless_fallback
-    fell_back = []
-    if headless:
-        if creds_store == SECRETSERVICE:
-            creds_store = fallback_store
-            fell_back.append("credsStore")
-        fell_back.extend(sorted(docker_config.helper_key(k, fmt) for k, v in wanted.items() if v == SECRETSERVICE))
-        wanted = dict((k, v) for k, v in wanted.items() if v != SECRETSERVICE)
-
-    keys = {}
-    for registry, name in wanted.items():
-        keys[docker_config.helper_key(registry, fmt)] = name
-
-    missing = []
-    if state == "present":
-        for name in sorted(set(list(keys.values()) + ([creds_store] if creds_store else []))):
-            if credential_store.helper_path(name, environ) is None:
-                missing.append(name)
-        if missing and require_helper:
-            raise DockerConfigError(
-                "credential helper(s) %s not found on PATH: install them (cloud_registry.auth.credential_helpers role) "
-                "or set require_helper=false; %s was left unchanged"
-                % (", ".join("docker-credential-" + m for m in missing), config_path)
-            )
-
+    _check_input(wanted, creds_store, state, exclusive, fmt, headless_fallback)
+    headless = _Headless(headless_fallback, state, account, run_command, environ)
+    wanted, creds_store = headless.rewrite(wanted, creds_store, fmt)
+    keys = dict((docker_config.helper_key(registry, fmt), name) for registry, name in wanted.items())
+    missing = _missing_helpers(keys, creds_store, state, require_helper, environ, config_path)
     report = {"added": [], "removed": [], "updated": [], "shadowed": []}
 
-    def mutate(data):
-        if headless and creds_store is None and data.get("credsStore") == SECRETSERVICE:
-            if "credsStore" not in fell_back:
-                fell_back.insert(0, "credsStore")
-            if fallback_store:
-                data["credsStore"] = fallback_store
-            else:
-                del data["credsStore"]
-        current = data.get("credHelpers") or {}
+    def mutate(data):  # may run twice (a new directory is made between): the report is of the last run
+        for found in report.values():
+            del found[:]
+        headless.rewrite_file(data, creds_store)
         if state == "present":
-            for key, name in keys.items():
-                matches = docker_config.matching_keys(current, key, fmt)
-                if name in credential_store.READ_ONLY_HELPERS and docker_config.find_auth(data, key, fmt)[0]:
-                    report["shadowed"].append((key, name))
-                if matches == [key] and current[key] == name:
-                    continue
-                (report["updated"] if matches else report["added"]).append(key)
-                docker_config.set_helper(data, key, name, fmt)
-            if exclusive:
-                helpers_now = data.get("credHelpers") or {}
-                for k in list(helpers_now):
-                    if k not in keys:
-                        del helpers_now[k]
-                        report["removed"].append(k)
-                if "credHelpers" in data and not data["credHelpers"]:
-                    del data["credHelpers"]
+            _set_helpers(data, keys, exclusive, fmt, report)
         else:
-            for key, name in keys.items():
-                for k in docker_config.matching_keys(current, key, fmt):
-                    if name is None or current.get(k) == name:
-                        del current[k]
-                        report["removed"].append(k)
-            if "credHelpers" in data and not data["credHelpers"]:
-                del data["credHelpers"]
-        if creds_store is not None:
-            if creds_store == "":
-                data.pop("credsStore", None)
-            else:
-                data["credsStore"] = creds_store
+            _remove_helpers(data, keys, fmt, report)
+        if creds_store == "":
+            data.pop("credsStore", None)
+        elif creds_store is not None:
+            data["credsStore"] = creds_store
 
     update = docker_config.update_config(
         config_path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode
@@ -221,10 +155,107 @@ def configure(
         "missing_helpers": missing,
         # inline logins of registries handed to a helper that mints its own credentials: never read while it runs
         "shadowed_logins": [k for k, _name in sorted(report["shadowed"])],
-        "secretservice_usable": usable,
-        "secretservice_reason": reason,
-        "headless_fallback": fell_back,
+        "secretservice_usable": headless.usable,
+        "secretservice_reason": headless.reason,
+        "headless_fallback": headless.fell_back,
         "diff": update.diff,  # built only when the caller asks for it
         "_shadowed": sorted(report["shadowed"]),
     }
     return result
+
+
+def _check_input(wanted, creds_store, state, exclusive, fmt, headless_fallback):
+    if creds_store is not None and fmt != "docker":
+        raise DockerConfigError(
+            "creds_store applies to Docker's config.json only: containers auth.json has no credsStore; use helpers"
+        )
+    if creds_store:
+        docker_config.validate_helper_name(creds_store)
+    if state == "absent" and creds_store:
+        raise DockerConfigError("with state=absent, give creds_store='' to remove credsStore (a name is ambiguous)")
+    if not wanted and creds_store is None and not (exclusive and state == "present") and headless_fallback is None:
+        raise DockerConfigError("nothing to configure: give helpers, registries + helper, preset or creds_store")
+    if headless_fallback is not None and state == "present":
+        if headless_fallback == SECRETSERVICE:
+            raise DockerConfigError("headless_fallback cannot be secretservice: use file or another helper such as pass")
+        if headless_fallback != "file":
+            docker_config.validate_helper_name(headless_fallback)
+
+
+class _Headless:
+    """Whether secretservice can work for the file's user, and what goes where it cannot (``fell_back``: what
+    was moved, credsStore first)."""
+
+    def __init__(self, fallback, state, account, run_command, environ):
+        self.usable, self.reason = None, None
+        if fallback is not None and state == "present":
+            self.usable, self.reason = secretservice_usable(account or docker_config.user_account(), run_command,
+                                                            environ)
+        self.active = self.usable is False
+        self.store = "" if fallback == "file" else fallback
+        self.fell_back = []
+
+    def rewrite(self, wanted, creds_store, fmt):
+        """``(wanted, creds_store)`` without secretservice where it cannot work."""
+        if not self.active:
+            return wanted, creds_store
+        if creds_store == SECRETSERVICE:
+            creds_store = self.store
+            self.fell_back.append("credsStore")
+        self.fell_back.extend(sorted(docker_config.helper_key(k, fmt) for k, v in wanted.items() if v == SECRETSERVICE))
+        return dict((k, v) for k, v in wanted.items() if v != SECRETSERVICE), creds_store
+
+    def rewrite_file(self, data, creds_store):
+        """A credsStore=secretservice already in the file (none asked for) goes to the fallback too."""
+        if self.active and creds_store is None and data.get("credsStore") == SECRETSERVICE:
+            if "credsStore" not in self.fell_back:
+                self.fell_back.insert(0, "credsStore")
+            if self.store:
+                data["credsStore"] = self.store
+            else:
+                del data["credsStore"]
+
+
+def _missing_helpers(keys, creds_store, state, require_helper, environ, config_path):
+    if state != "present":
+        return []
+    missing = [name for name in sorted(set(list(keys.values()) + ([creds_store] if creds_store else [])))
+               if credential_store.helper_path(name, environ) is None]
+    if missing and require_helper:
+        raise DockerConfigError(
+            "credential helper(s) %s not found on PATH: install them (cloud_registry.auth.credential_helpers role) "
+            "or set require_helper=false; %s was left unchanged"
+            % (", ".join("docker-credential-" + m for m in missing), config_path)
+        )
+    return missing
+
+
+def _set_helpers(data, keys, exclusive, fmt, report):
+    current = data.get("credHelpers") or {}
+    for key, name in keys.items():
+        matches = docker_config.matching_keys(current, key, fmt)
+        if name in credential_store.READ_ONLY_HELPERS and docker_config.find_auth(data, key, fmt)[0]:
+            report["shadowed"].append((key, name))
+        if matches == [key] and current[key] == name:
+            continue
+        (report["updated"] if matches else report["added"]).append(key)
+        docker_config.set_helper(data, key, name, fmt)
+    if exclusive:
+        helpers_now = data.get("credHelpers") or {}
+        for k in list(helpers_now):
+            if k not in keys:
+                del helpers_now[k]
+                report["removed"].append(k)
+        if "credHelpers" in data and not data["credHelpers"]:
+            del data["credHelpers"]
+
+
+def _remove_helpers(data, keys, fmt, report):
+    current = data.get("credHelpers") or {}
+    for key, name in keys.items():
+        for k in docker_config.matching_keys(current, key, fmt):
+            if name is None or current.get(k) == name:
+                del current[k]
+                report["removed"].append(k)
+    if "credHelpers" in data and not data["credHelpers"]:
+        del data["credHelpers"]

@@ -574,165 +574,152 @@ def ensure_secret_iam(client, params, check_mode=False, sleep=time.sleep):
 
     ``params`` are the module's options (plain values). ``secret_value`` is bytes or str.
     """
-    project = params["project"]
-    secret_id = params["secret_id"]
-    role = params.get("role") or SECRET_ACCESSOR
-    state = params.get("state") or "present"
-    result = {
-        "changed": False,
-        "secret": None,
-        "secret_created": False,
-        "version": None,
-        "version_added": False,
-        "versions_disabled": [],
-        "policy_changed": False,
-        "members": [],
-        "repository": None,
-        "repository_changed": False,
-        "diff": {"before": {}, "after": {}},
-    }
-    before, after = result["diff"]["before"], result["diff"]["after"]
+    return _SecretConvergence(client, params, check_mode, sleep).run()
 
-    members = [normalize_member(m) for m in (params.get("members") or [])]
-    result["members"] = members  # the service agent is appended once resolved
 
-    def resolve_members():
-        if not members:
-            number = params.get("project_number")
-            members.append(service_agent(str(number) if number else client.project_number(project)))
-        result["members"] = members
-        return members
+class _SecretConvergence:
+    """One run of gcp_secret_iam: each concern (members, secret, version, IAM, repository) is one method, and all
+    of them fill one result dict and its before/after diff."""
 
-    def converge_policy(edit):
+    def __init__(self, client, params, check_mode, sleep):
+        self.client, self.params, self.check_mode, self.sleep = client, params, check_mode, sleep
+        self.project, self.secret_id = params["project"], params["secret_id"]
+        self.role = params.get("role") or SECRET_ACCESSOR
+        self.members = [normalize_member(m) for m in (params.get("members") or [])]
+        self.result = {
+            "changed": False, "secret": None, "secret_created": False, "version": None, "version_added": False,
+            "versions_disabled": [], "policy_changed": False, "members": self.members, "repository": None,
+            "repository_changed": False, "diff": {"before": {}, "after": {}},
+        }
+        self.before, self.after = self.result["diff"]["before"], self.result["diff"]["after"]
+
+    def run(self):
+        state = self.params.get("state") or "present"
+        if state == "present":
+            self.resolve_members()  # fail early (bad project) before anything is written
+        secret = self.client.get_secret(self.project, self.secret_id)
+        if secret is not None:
+            self.result["secret"] = secret.get("name")
+            self.before["secret"] = {"name": secret.get("name"),
+                                     "replication": describe_replication(secret.get("replication")),
+                                     "labels": secret.get("labels") or {}}
+        if state == "absent":
+            return self.absent(secret)
+        secret = self.secret(secret)
+        self.version()
+        self.iam(secret)
+        remote = self.params.get("remote_repository")
+        if remote:
+            _ensure_repository(self.client, self.params, remote, self.result, self.check_mode)
+        return self.result
+
+    def changed(self):
+        self.result["changed"] = True
+
+    def resolve_members(self):
+        """The members, the project's Artifact Registry service agent when none are given."""
+        if not self.members:
+            number = self.params.get("project_number")
+            self.members.append(service_agent(str(number) if number else self.client.project_number(self.project)))
+        return self.members
+
+    def policy(self, edit):
         """Apply ``edit(policy, role, members)`` to the secret's IAM policy; record the diff; return changed."""
         pol_before, pol_after, changed = update_policy(
-            client,
-            project,
-            secret_id,
-            lambda p: edit(p, role, members),
-            check_mode,
-            params.get("iam_retries", 5),
-            sleep=sleep,
-        )
-        before["policy"] = {role: role_members(pol_before, role)}
-        after["policy"] = {role: role_members(pol_after, role)}
-        result["policy_changed"] = changed
+            self.client, self.project, self.secret_id, lambda p: edit(p, self.role, self.members), self.check_mode,
+            self.params.get("iam_retries", 5), sleep=self.sleep)
+        self.before["policy"] = {self.role: role_members(pol_before, self.role)}
+        self.after["policy"] = {self.role: role_members(pol_after, self.role)}
+        self.result["policy_changed"] = changed
         return changed
 
-    if state == "present":
-        resolve_members()  # fail early (bad project) before anything is written
-
-    secret = client.get_secret(project, secret_id)
-    if secret is not None:
-        result["secret"] = secret.get("name")
-        before["secret"] = {
-            "name": secret.get("name"),
-            "replication": describe_replication(secret.get("replication")),
-            "labels": secret.get("labels") or {},
-        }
-
-    if state == "absent":
+    def absent(self, secret):
         if secret is None:
-            return result
-        if params.get("delete_secret"):
-            after["secret"] = None
-            result["changed"] = True
-            if not check_mode:
-                client.delete_secret(project, secret_id)
-            return result
-        resolve_members()
-        result["changed"] = converge_policy(policy_without_members)
-        after["secret"] = before["secret"]
-        return result
+            return self.result
+        if self.params.get("delete_secret"):
+            self.after["secret"] = None
+            self.changed()
+            if not self.check_mode:
+                self.client.delete_secret(self.project, self.secret_id)
+            return self.result
+        self.resolve_members()
+        self.result["changed"] = self.policy(policy_without_members)
+        self.after["secret"] = self.before["secret"]
+        return self.result
 
-    # -- secret
-    wanted_rep = replication_body(params.get("replication") or "automatic", params.get("locations"))
-    labels = params.get("labels")
-    if secret is None:
-        result["secret_created"] = True
-        result["changed"] = True
-        new_labels = dict(labels or {})
-        after["secret"] = {
-            "name": "projects/%s/secrets/%s" % (project, secret_id),
-            "replication": describe_replication(wanted_rep),
-            "labels": new_labels,
-        }
-        if not check_mode:
-            secret = client.create_secret(project, secret_id, wanted_rep, new_labels)
-            result["secret"] = secret.get("name")
-            after["secret"]["name"] = result["secret"]
-        else:
-            result["secret"] = after["secret"]["name"]
-    else:
-        if not replication_matches(secret.get("replication"), wanted_rep):
+    def secret(self, secret):
+        """Create the secret, or check its replication and converge its labels; returns the secret (None in check
+        mode when it would be created)."""
+        wanted = replication_body(self.params.get("replication") or "automatic", self.params.get("locations"))
+        labels = self.params.get("labels")
+        if secret is None:
+            self.result["secret_created"] = True
+            self.changed()
+            name = "projects/%s/secrets/%s" % (self.project, self.secret_id)
+            self.after["secret"] = {"name": name, "replication": describe_replication(wanted),
+                                    "labels": dict(labels or {})}
+            if not self.check_mode:
+                secret = self.client.create_secret(self.project, self.secret_id, wanted, dict(labels or {}))
+                name = self.after["secret"]["name"] = secret.get("name")
+            self.result["secret"] = name
+            return secret
+        if not replication_matches(secret.get("replication"), wanted):
             raise GcpApiError(
                 "secret %s/%s has replication %s but %s was requested; replication cannot be changed after creation: "
-                "set replication/locations to match, or delete the secret (state=absent, delete_secret=true) and create it again"
-                % (
-                    project,
-                    secret_id,
-                    describe_replication(secret.get("replication")),
-                    describe_replication(wanted_rep),
-                )
-            )
-        cur_labels = secret.get("labels") or {}
-        new_labels = dict(cur_labels) if not params.get("purge_labels") else {}
-        new_labels.update(labels or {})
-        after["secret"] = dict(before["secret"], labels=new_labels)
-        if labels is not None and new_labels != cur_labels:
-            result["changed"] = True
-            if not check_mode:
-                client.set_secret_labels(project, secret_id, new_labels)
+                "set replication/locations to match, or delete the secret (state=absent, delete_secret=true) and "
+                "create it again" % (self.project, self.secret_id, describe_replication(secret.get("replication")),
+                                     describe_replication(wanted)))
+        current = secret.get("labels") or {}
+        new = dict(current) if not self.params.get("purge_labels") else {}
+        new.update(labels or {})
+        self.after["secret"] = dict(self.before["secret"], labels=new)
+        if labels is not None and new != current:
+            self.changed()
+            if not self.check_mode:
+                self.client.set_secret_labels(self.project, self.secret_id, new)
+        return secret
 
-    # -- version
-    value = params.get("secret_value")
-    if value is not None:
+    def version(self):
+        """Add a version when the value differs from the newest enabled one; disable the older ones if asked."""
+        value = self.params.get("secret_value")
+        created = self.result["secret_created"]
+        if value is None:
+            enabled = [] if created else self.client.list_versions(self.project, self.secret_id, state="ENABLED")
+            if enabled:
+                self.result["version"] = enabled[0]["name"]
+            return
         data = value.encode("utf-8") if not isinstance(value, bytes) else value
-        enabled = [] if result["secret_created"] else client.list_versions(project, secret_id, state="ENABLED")
+        enabled = [] if created else self.client.list_versions(self.project, self.secret_id, state="ENABLED")
         current = enabled[0] if enabled else None
-        same = False
         if current is not None:
-            same = client.access_version(current["name"]) == data
-            before["version"] = {"name": current["name"], "value": MASK}
-        if same:
-            result["version"] = current["name"]
-            after["version"] = before["version"]
+            self.before["version"] = {"name": current["name"], "value": MASK}
+        if current is not None and self.client.access_version(current["name"]) == data:
+            self.result["version"] = current["name"]
+            self.after["version"] = self.before["version"]
         else:
-            result["version_added"] = True
-            result["changed"] = True
-            if check_mode:
-                after["version"] = {"name": "(new version of %s)" % secret_id, "value": MASK + " (changed)"}
+            self.result["version_added"] = True
+            self.changed()
+            if self.check_mode:
+                self.after["version"] = {"name": "(new version of %s)" % self.secret_id, "value": MASK + " (changed)"}
             else:
-                new = client.add_version(project, secret_id, data)
-                result["version"] = new.get("name")
-                after["version"] = {"name": result["version"], "value": MASK + " (changed)"}
-        if params.get("disable_previous"):
-            keep = result["version"]
+                self.result["version"] = self.client.add_version(self.project, self.secret_id, data).get("name")
+                self.after["version"] = {"name": self.result["version"], "value": MASK + " (changed)"}
+        if self.params.get("disable_previous"):
             for ver in enabled:
-                if ver["name"] != keep:
-                    result["versions_disabled"].append(ver["name"])
-                    result["changed"] = True
-                    if not check_mode:
-                        client.disable_version(ver["name"])
-    elif not result["secret_created"]:
-        enabled = client.list_versions(project, secret_id, state="ENABLED")
-        if enabled:
-            result["version"] = enabled[0]["name"]
+                if ver["name"] != self.result["version"]:
+                    self.result["versions_disabled"].append(ver["name"])
+                    self.changed()
+                    if not self.check_mode:
+                        self.client.disable_version(ver["name"])
 
-    # -- IAM
-    if secret is None:  # check mode, secret not created: the policy would be empty
-        result["policy_changed"] = True
-        before["policy"] = {role: []}
-        after["policy"] = {role: sorted(members)}
-    else:
-        converge_policy(policy_with_members)
-    result["changed"] = result["changed"] or result["policy_changed"]
-
-    # -- Artifact Registry remote repository
-    remote = params.get("remote_repository")
-    if remote:
-        _ensure_repository(client, params, remote, result, check_mode)
-    return result
+    def iam(self, secret):
+        if secret is None:  # check mode, secret not created: the policy would be empty
+            self.result["policy_changed"] = True
+            self.before["policy"] = {self.role: []}
+            self.after["policy"] = {self.role: sorted(self.members)}
+        else:
+            self.policy(policy_with_members)
+        self.result["changed"] = self.result["changed"] or self.result["policy_changed"]
 
 
 def _ensure_repository(client, params, remote, result, check_mode):
