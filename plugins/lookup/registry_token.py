@@ -541,7 +541,10 @@ class LookupModule(LookupBase):
         for name in self._load_option_names():
             if name in _CONTROL:
                 continue
-            options[name] = self.get_option(name)
+            value = self.get_option(name)
+            # an empty string is unset: AWX/AAP injects an optional credential field left empty as "", into the
+            # environment variable or extra var that this option reads
+            options[name] = None if isinstance(value, str) and not value.strip() else value
         secrets = _secret_values(options)
         users = [options[u] for u in USER_OPTIONS if isinstance(options.get(u), str)] + ["oauth2accesstoken", "<token>"]
         min_ttl = self.get_option("min_ttl")

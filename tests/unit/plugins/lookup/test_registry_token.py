@@ -147,3 +147,61 @@ def test_secrets_from_the_environment_are_scrubbed_too(lookup_plugin, az, monkey
     with pytest.raises(AnsibleError) as err:
         lookup_plugin.run([], {}, provider="azure", **opts)
     assert env_secret not in str(err.value) and "boom with ********" in str(err.value)
+
+
+CREDENTIAL_TYPES = {"azure": "azure", "alibaba": "alibaba", "aws": "ecr", "google": "gcp"}
+REQUIRED_ONLY = {
+    "azure": {"tenant_id": TENANT, "client_id": CLIENT, "client_secret": SECRET},
+    "alibaba": {"access_key_id": "LTAI", "access_key_secret": "ali-secret", "region": "cn-hangzhou"},
+    "aws": {"access_key_id": "AKIATEST", "secret_access_key": "aws-secret", "region": "eu-west-1"},
+    "google": {"credentials_json": '{"type": "service_account"}'},
+}
+
+
+@pytest.mark.parametrize("type_name", sorted(CREDENTIAL_TYPES))
+def test_optional_credential_fields_awx_injects_as_empty_strings_are_unset(lookup_plugin, type_name, tmp_path,
+                                                                           monkeypatch):
+    """AWX renders an optional field left empty as "" into its environment variable (the credential types of
+    extensions/awx): every lookup option that reads such a variable reaches the provider unset (None), never
+    as "", so the provider's default (authority host, region, no STS token...) applies."""
+    import yaml
+    from ansible import constants as C
+
+    from fixtures.awx_injectors import Injection
+
+    root = Path(__file__).resolve().parents[4]
+    ctype = yaml.safe_load((root / "extensions" / "awx" / "credential_types" / (type_name + ".yml")).read_text())
+    inj = Injection(tmp_path / "pdd")
+    inj.add(ctype, REQUIRED_ONLY[type_name])
+    empty = sorted(k for k, v in inj.env.items() if v == "")
+    for name, value in inj.env.items():
+        monkeypatch.setenv(name, value)
+    defs = C.config.get_configuration_definitions("lookup", lookup_plugin._load_name)
+    reads_empty = sorted(o for o, d in defs.items() if any(e.get("name") in empty for e in d.get("env") or []))
+
+    provider = CREDENTIAL_TYPES[type_name]
+    module = sys.modules["ansible_collections.cloud_registry.auth.plugins.lookup.registry_token"].load_provider(
+        provider)
+    seen = {}
+
+    def mint(options):
+        seen.update(options)
+        from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential
+
+        return Credential(REGISTRY, "u", "minted-" + type_name, None)
+
+    monkeypatch.setattr(module, "mint", mint)
+    monkeypatch.setattr(module, "identity", lambda options: "awx-empty-%s" % type_name)
+    out = lookup_plugin.run([provider], {}, registry=REGISTRY)
+    assert out[0]["password"] == "minted-" + type_name
+    if type_name == "azure":
+        assert reads_empty == ["authority_host"]  # the case is exercised
+    for option in reads_empty:
+        assert seen[option] is None, (option, seen[option])
+    assert not [k for k, v in seen.items() if v == ""]
+    # the variables the providers read themselves (ALIBABA_CLOUD_SECURITY_TOKEN, AWS_SESSION_TOKEN...) count as unset
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import from_env
+
+    assert type_name not in ("alibaba", "aws") or empty
+    for var in empty:
+        assert from_env({}, "unused", var, default=None) is None
