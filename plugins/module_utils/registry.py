@@ -39,8 +39,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import ipaddress
 import json
 import socket
 import ssl
@@ -49,20 +47,27 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.challenge impo
     parse_challenges,
     pick_challenge,
 )
+from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution import (  # noqa: F401 - is_loopback too
+    DEFAULT_CLIENT_ID,
+    SafeRedirect,
+    basic_header,
+    is_loopback,
+    token_from,
+    token_url,
+)
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_ALIASES, DOCKER_HUB_ENDPOINT
 
 try:  # Python 3
     from urllib.error import HTTPError, URLError
     from urllib.parse import urlencode, urlsplit
-    from urllib.request import HTTPSHandler, Request, build_opener, HTTPRedirectHandler
+    from urllib.request import HTTPSHandler, Request, build_opener
 except ImportError:  # pragma: no cover - Python 2 is not supported on targets
     raise
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import redact
 
 DEFAULT_TIMEOUT = 30
-DEFAULT_CLIENT_ID = "cloud_registry.auth"
 USER_AGENT = "cloud_registry.auth/registry_login"
 
 
@@ -120,24 +125,6 @@ def _host_of(registry):
     return scheme, host
 
 
-def _hostname(hostport):
-    if hostport.startswith("["):
-        return hostport[1:].split("]", 1)[0]
-    if hostport.count(":") > 1:  # bare IPv6
-        return hostport
-    return hostport.rsplit(":", 1)[0] if ":" in hostport else hostport
-
-
-def is_loopback(hostport):
-    name = _hostname(hostport).lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def endpoints(registry, validate_certs=True):
     """Base URLs to try, in order, for ``registry`` (see the fallback rules above)."""
     scheme, host = _host_of(registry)
@@ -154,18 +141,6 @@ def endpoints(registry, validate_certs=True):
 # --------------------------------------------------------------------------
 # HTTP
 # --------------------------------------------------------------------------
-class _NoRedirect(HTTPRedirectHandler):
-    """Follow redirects only for GET of token realms; keep Authorization off other hosts."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        new = HTTPRedirectHandler.redirect_request(self, req, fp, code, msg, headers, newurl)
-        if new is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
-            for h in ("Authorization",):
-                new.headers.pop(h, None)
-                new.unredirected_hdrs.pop(h, None)
-        return new
-
-
 class _Client:
     """One registry conversation. ``hold(username, *secrets)`` names the credentials it
     carries: every error body it hands back has them scrubbed (in every derived form),
@@ -195,7 +170,7 @@ class _Client:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-        self.opener = build_opener(HTTPSHandler(context=ctx), _NoRedirect())
+        self.opener = build_opener(HTTPSHandler(context=ctx), SafeRedirect())
 
     def request(self, url, method="GET", headers=None, data=None):
         """Return (status, headers, body bytes). HTTP errors are answers, not exceptions."""
@@ -262,11 +237,6 @@ class _Client:
 def _reason(exc):
     text = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
     return str(text)
-
-
-def _basic_header(username, password):
-    raw = ("%s:%s" % (username, password)).encode("utf-8")
-    return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 def _json(body, url):
@@ -361,14 +331,8 @@ def _unauthorized(registry, username, detail="", where=""):
 
 def fetch_token(client, realm, service, username, password, scope=None, client_id=DEFAULT_CLIENT_ID, registry=""):
     """GET the realm with Basic auth and offline_token=true. Returns (token, refresh_token|None)."""
-    params = [("offline_token", "true"), ("client_id", client_id)]
-    if service:
-        params.insert(0, ("service", service))
-    if scope:
-        params.append(("scope", scope))
-    sep = "&" if "?" in realm else "?"
-    url = realm + sep + urlencode(params)
-    headers = {"Authorization": _basic_header(username, password)} if username or password else {}
+    url = token_url(realm, service, [scope] if scope else (), client_id, offline=True)
+    headers = {"Authorization": basic_header(username, password)} if username or password else {}
     status, _headers, body = client.request(url, headers=headers)
     if status == 401 or status == 403:
         raise _unauthorized(registry, username, _error_detail(body), where="the token service " + realm)
@@ -378,12 +342,10 @@ def fetch_token(client, realm, service, username, password, scope=None, client_i
             kind="protocol",
             url=realm,
         )
-    data = _json(body, realm)
-    token = data.get("token") or data.get("access_token")
-    if not token or not isinstance(token, str):
+    token, refresh = token_from(_json(body, realm))
+    if token is None:
         raise RegistryError("the token service %s answered without a token" % realm, kind="protocol", url=realm)
-    refresh = data.get("refresh_token")
-    return token, (refresh if isinstance(refresh, str) and refresh else None)
+    return token, refresh
 
 
 def _detail_suffix(body):
@@ -415,7 +377,7 @@ def verify(
         )
     scheme, params = challenge
     if scheme == "basic":
-        status, _headers, body = client.request(base + "/v2/", headers={"Authorization": _basic_header(username, password)})
+        status, _headers, body = client.request(base + "/v2/", headers={"Authorization": basic_header(username, password)})
         if status in (401, 403):
             raise _unauthorized(registry, username, _error_detail(body))
         if status != 200:

@@ -11,14 +11,14 @@ package. Two rules are enforced here for every provider:
   for local stand-ins and tests, never for a remote service.
 * Error messages name the host and path, never the query string (Alibaba RPC
   requests carry a security token there) nor any header or body sent.
+* Redirects follow the collection's one rule (``distribution.SafeRedirect``): GET and
+  HEAD only, never to plain http, and to another origin without any credential header.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import ipaddress
 import json
 import socket
 import ssl
@@ -26,6 +26,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution import (  # noqa: F401 - re-exported
+    SafeRedirect,
+    is_loopback,
+)
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
 
 USER_AGENT = "cloud_registry.auth-registry_token"
@@ -41,16 +45,6 @@ class HttpResponse:
 
     def json(self):
         return json.loads(self.body.decode("utf-8"))
-
-
-def is_loopback(host):
-    host = (host or "").strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 METADATA_HOSTS = ("169.254.169.254", "100.100.100.200")  # Azure / AWS / GCP, Alibaba Cloud
@@ -93,11 +87,6 @@ def describe(url):
     return "%s://%s%s" % (parts.scheme, host, parts.path or "/")
 
 
-def basic_auth(username, password):
-    raw = ("%s:%s" % (username, password)).encode("utf-8")
-    return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
 def _ssl_context(ca_path):
     ctx = ssl.create_default_context()
     if ca_path:
@@ -107,13 +96,6 @@ def _ssl_context(ca_path):
             raise TokenError("registry_token: cannot load ca_path %s: %s; give a PEM file of CA certificates" % (
                 ca_path, getattr(exc, "strerror", None) or type(exc).__name__)) from None
     return ctx
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are not followed: a token service that redirects would receive credentials twice."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
 
 
 def safe_error_detail(body, limit=300):
@@ -157,7 +139,7 @@ def request(method, url, provider, headers=None, data=None, form=None, ca_path=N
         body = urllib.parse.urlencode(form).encode("ascii")
         hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
     req = urllib.request.Request(url, data=body, headers=hdrs, method=method)  # noqa: S310 - scheme checked above
-    handlers = [_NoRedirect(), urllib.request.ProxyHandler({})]
+    handlers = [SafeRedirect(), urllib.request.ProxyHandler({})]
     if url.startswith("https:"):
         handlers.append(urllib.request.HTTPSHandler(context=_ssl_context(ca_path)))
     opener = urllib.request.build_opener(*handlers)

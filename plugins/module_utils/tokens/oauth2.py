@@ -26,6 +26,7 @@ import datetime
 import re
 import urllib.parse
 
+from ansible_collections.cloud_registry.auth.plugins.module_utils import distribution
 from ansible_collections.cloud_registry.auth.plugins.module_utils.challenge import parse_challenges, pick_challenge
 from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_ALIASES
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
@@ -33,7 +34,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._option
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
 
 PROVIDER = "oauth2"
-DEFAULT_CLIENT_ID = "cloud_registry.auth"
+DEFAULT_CLIENT_ID = distribution.DEFAULT_CLIENT_ID
 
 
 def registry_base(options):
@@ -145,19 +146,11 @@ def _token_error(result, realm, username):
 
 
 def _fetch_access_token(options, realm, service, scope_list, username, password, offline=False):
-    query = []
-    if service:
-        query.append(("service", service))
-    for s in scope_list:
-        query.append(("scope", s))
-    query.append(("client_id", options.get("oauth_client_id") or DEFAULT_CLIENT_ID))
-    if offline:
-        query.append(("offline_token", "true"))
-    sep = "&" if "?" in realm else "?"
-    url = realm + sep + urllib.parse.urlencode(query)
+    url = distribution.token_url(realm, service, scope_list, options.get("oauth_client_id") or DEFAULT_CLIENT_ID,
+                                 offline=offline)
     headers = {"Accept": "application/json"}
     if username or password:
-        headers["Authorization"] = _http.basic_auth(username or "", password or "")
+        headers["Authorization"] = distribution.basic_header(username, password)
     result = _http.request("GET", url, PROVIDER, headers=headers, **http_options(options))
     if result.status != 200:
         raise _token_error(result, realm, username)
@@ -200,14 +193,14 @@ def mint(options):
     now = datetime.datetime.now(datetime.timezone.utc)
     if token_type == "refresh_token":
         data = _fetch_refresh_token(options, realm, service, scope_list, username, password)
-        secret = data.get("refresh_token")
-        if not isinstance(secret, str) or not secret:
+        secret = distribution.token_from(data)[1]
+        if secret is None:
             raise TokenError("registry_token provider=oauth2: the token service at %s issued no refresh_token "
                              "(offline token); use token_type=access_token" % _http.describe(realm))
         return Credential(host, options.get("token_username") or username, secret, None)
     data = _fetch_access_token(options, realm, service, scope_list, username, password)
-    secret = data.get("token") or data.get("access_token")
-    if not isinstance(secret, str) or not secret:
+    secret = distribution.token_from(data)[0]
+    if secret is None:
         raise TokenError("registry_token provider=oauth2: the token service at %s returned no token; check realm"
                          % _http.describe(realm))
     try:

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloud_registry.auth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The registry auth protocol pieces both HTTP clients of the collection share (private, not public API).
+
+``registry`` (verification, on the controller or a host) and ``tokens._http`` (the
+``registry_token`` providers) each keep their own errors and options, and take from
+here the parts that must not differ between them: the Basic header, what counts as a
+loopback host, the token request of the Docker Registry v2 token specification and the
+reading of its answer, and the one redirect rule:
+
+* only GET and HEAD are redirected (a body, such as a client secret in a form, is never
+  sent again), at most ``MAX_REDIRECTS`` times;
+* never from https to http;
+* to another origin (scheme, host, port) only the harmless headers go along
+  (``User-Agent``, ``Accept``): ``Authorization`` and every custom header a caller set
+  (metadata tokens, identity headers) stay with the origin they were meant for.
+
+The WWW-Authenticate parser lives in ``challenge``. Standard library only (runs on targets).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import ipaddress
+
+from urllib.parse import urlencode, urlsplit
+from urllib.request import HTTPRedirectHandler
+
+DEFAULT_CLIENT_ID = "cloud_registry.auth"
+MAX_REDIRECTS = 5
+CROSS_ORIGIN_HEADERS = ("user-agent", "accept")
+
+
+def basic_header(username, password):
+    raw = ("%s:%s" % (username or "", password or "")).encode("utf-8")
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def hostname(hostport):
+    """The host of ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
+    value = (hostport or "").strip()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") > 1:  # bare IPv6
+        return value
+    return value.rsplit(":", 1)[0] if ":" in value else value
+
+
+def is_loopback(hostport):
+    """True for localhost (and ``*.localhost``) and loopback addresses, with or without a port."""
+    name = hostname(hostport).lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def token_url(realm, service=None, scopes=(), client_id=None, offline=False):
+    """The GET URL of a token request (``service``, one ``scope`` per scope, ``client_id``, ``offline_token``)."""
+    query = []
+    if service:
+        query.append(("service", service))
+    for scope in [s for s in (scopes or ()) if s]:
+        query.append(("scope", scope))
+    query.append(("client_id", client_id or DEFAULT_CLIENT_ID))
+    if offline:
+        query.append(("offline_token", "true"))
+    return realm + ("&" if "?" in realm else "?") + urlencode(query)
+
+
+def token_from(data):
+    """``(token, refresh_token)`` of a token service's JSON answer (``token`` or ``access_token``); each None when
+    missing or not a non-empty string."""
+    token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+    refresh = data.get("refresh_token") if isinstance(data, dict) else None
+    return (token if isinstance(token, str) and token else None,
+            refresh if isinstance(refresh, str) and refresh else None)
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+class SafeRedirect(HTTPRedirectHandler):
+    """urllib redirect handler with the collection's one redirect rule (see the module docstring)."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if req.get_method() not in ("GET", "HEAD"):
+            return None  # the caller sees the 3xx answer
+        old, new = _origin(req.full_url), _origin(newurl)
+        if new[0] not in ("http", "https") or (old[0] == "https" and new[0] == "http"):
+            return None
+        redirected = HTTPRedirectHandler.redirect_request(self, req, fp, code, msg, headers, newurl)
+        if redirected is not None and new != old:
+            for store in (redirected.headers, redirected.unredirected_hdrs):
+                for name in list(store):
+                    if name.lower() not in CROSS_ORIGIN_HEADERS:
+                        del store[name]
+        return redirected
