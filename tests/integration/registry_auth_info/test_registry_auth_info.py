@@ -220,3 +220,36 @@ def test_bad_input_names_the_option(playbook):
     assert "format" in run.output and "podman" in run.output
     refused = playbook(play({"_wrap_key": "x"}), inventory="localhost ansible_connection=local\n")
     assert refused.rc != 0 and "_wrap_key is internal" in refused.output
+
+
+def test_registry_login_expires_at_is_reported_as_recorded(playbook, tmp_path, htpasswd_registry):
+    """registry_login with expires_at (what the registry_token lookup returns) records it beside the file; the
+    password itself says nothing of its expiry, so registry_auth_info reports the recorded one; a login without
+    it drops the record; bad expires_at fails and changes nothing."""
+    cfg = tmp_path / "docker" / "config.json"
+    reg = htpasswd_registry
+
+    def login(expires_at):
+        task = {"name": "login", "cloud_registry.auth.registry_login": {
+            "registry": reg.host, "username": reg.username, "password": reg.password, "config_path": str(cfg),
+            "ca_cert": str(reg.ca_path), "expires_at": expires_at}}
+        info = {"name": "info", "cloud_registry.auth.registry_auth_info": {"files": [{"path": str(cfg)}]}}
+        return playbook(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [task, info]}]) + "\n",
+                        inventory="localhost ansible_connection=local\n")
+
+    run = login("2031-01-01T00:00:00Z")
+    assert run.rc == 0, run.output
+    assert run.tasks["login"]["localhost"]["expires_at"] == "2031-01-01T00:00:00Z"
+    [entry] = run.tasks["info"]["localhost"]["entries"]
+    want = ("2031-01-01T00:00:00Z", "recorded", "present")
+    assert (entry["expires_at"], entry["expiry_source"], entry["state"]) == want
+    assert reg.password not in (cfg.parent / "cloud-registry-auth.expiry.json").read_text()
+    again = login("2031-01-01T00:00:00Z")
+    assert again.rc == 0 and again.tasks["login"]["localhost"]["changed"] is False
+    bad = login("next tuesday")
+    assert bad.rc != 0 and "expires_at must be an ISO 8601 time" in bad.output
+    assert json.loads((cfg.parent / "cloud-registry-auth.expiry.json").read_text())["files"]["config.json"]
+    dropped = login("")
+    assert dropped.rc == 0 and dropped.tasks["login"]["localhost"]["changed"] is True
+    assert not (cfg.parent / "cloud-registry-auth.expiry.json").exists()
+    assert dropped.tasks["info"]["localhost"]["entries"][0]["expiry_source"] is None
