@@ -47,7 +47,7 @@ def per_request_ms(host, port, path, n):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--requests", type=int, default=200)
-    args = ap.parse_args(argv)
+    args, _unknown = ap.parse_known_args(argv)  # run-all.sh passes the same args to every bench
     print(f"inputs: {args.requests} GET requests per server on one keep-alive connection, plain HTTP, 127.0.0.1")
     rows = []
     with tempfile.TemporaryDirectory(prefix="cra-bench-stand-ins-") as work:
