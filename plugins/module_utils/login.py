@@ -296,7 +296,7 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
     expires_at = expiry.to_epoch(params.get("expires_at"))
     if state == "absent":
         out = logout(path, registry, fmt, store, check_mode, owner, group, params.get("mode"), run_command=run_command)
-        forgot = expiry.update(out.config_path, out.key, None, check_mode=check_mode)
+        forgot = _record_expiry(out, None, check_mode, want_diff)
         result = {"changed": out.changed or forgot, "registry": out.key, "config_path": out.config_path,
                   "store": out.store, "verified": False, "auth_scheme": None, "expires_at": None}
         return _with_diff(result, out, want_diff)
@@ -340,7 +340,7 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
     # goes to a helper, or carries no expiry, leaves no record behind
     # (not when the registry gave an identity token: that token, not the password, is what is stored)
     as_given = out.store == "file" and not out.read_only and not (out.entry or {}).get("identitytoken")
-    recorded = expiry.update(out.config_path, out.key, expires_at if as_given else None, out.entry, check_mode)
+    recorded = _record_expiry(out, expires_at if as_given else None, check_mode, want_diff)
     result = {
         "changed": out.changed or recorded,
         "expires_at": expiry.format_time(expires_at) if expires_at is not None else None,
@@ -358,6 +358,18 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
             "to keep it inline (the docker CLI reads it only while the helper is not installed)"
             % (out.config_path, out.key, out.read_only, out.read_only_via)]
     return _with_diff(result, out, want_diff)
+
+
+def _record_expiry(out, expires_at, check_mode, want_diff):
+    """Record (or forget) the login's expiry beside its file; True when the record changes (with its diff)."""
+    before = expiry.read(out.config_path).get(out.key) if want_diff else None
+    changed = expiry.update(out.config_path, out.key, expires_at, out.entry, check_mode)
+    if changed and want_diff:
+        path = expiry.record_path(out.config_path)
+        out.add_diff({"before_header": path, "after_header": path,
+                      "before": {out.key: expiry.format_time(before[0])} if before else {},
+                      "after": {out.key: expiry.format_time(expires_at)} if expires_at is not None else {}})
+    return changed
 
 
 def _with_diff(result, out, want_diff):

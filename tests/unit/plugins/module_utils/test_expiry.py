@@ -166,3 +166,20 @@ def test_no_record_when_the_registry_gave_an_identity_token(tmp_path):
                   "_identity_token": "registry-refresh-token"})
     assert out["changed"] and "identitytoken" in json.loads(cfg.read_text())["auths"]["reg.example:5000"]
     assert not (tmp_path / expiry.RECORD_NAME).exists()
+
+
+def test_diff_mode_shows_the_record_change(tmp_path):
+    """A change of the record alone (same token, new expiry) is changed with a diff of the record, no secret."""
+    cfg = tmp_path / "config.json"
+    run_login(cfg, "token-1", LATER)
+    params = {"registry": "reg.example:5000", "username": "bob", "password": "token-1", "config_path": str(cfg),
+              "store": "file", "verify": False, "expires_at": "2031-01-02T00:00:00Z"}
+    out = lg.run(params, check_mode=True, want_diff=True)
+    assert out["changed"]
+    diffs = out["diff"] if isinstance(out["diff"], list) else [out["diff"]]
+    [record] = [d for d in diffs if d["after_header"].endswith(expiry.RECORD_NAME)]
+    assert record["before"] == {"reg.example:5000": LATER}
+    assert record["after"] == {"reg.example:5000": "2031-01-02T00:00:00Z"}
+    assert "token-1" not in json.dumps(out)
+    assert json.loads((tmp_path / expiry.RECORD_NAME).read_text())["files"]["config.json"]["reg.example:5000"][
+        "expires_at"] == LATER  # check mode wrote nothing
