@@ -1,6 +1,7 @@
 # cloud_registry.auth — developer entry points.
 #   make demo   run the local demo (local registry with token auth + local fleet)
 #   make test   the whole suite: lint, sanity, unit, integration, molecule (both CI matrix legs)
+#   make docs   lint the documentation and build the collection docsite (.tmp/docsite/build/html)
 #   make kube   build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubelet, crictl
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -11,7 +12,7 @@ COLL := $(ROOT)/.tmp/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLL)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 
-.PHONY: deps system-deps venv venv312 venv313 venv-eda dockerd collection kube demo test lint sanity unit integration molecule perf base-image ee clean
+.PHONY: deps system-deps venv venv312 venv313 venv-eda venv-docs docs dockerd collection kube demo test lint sanity unit integration molecule perf base-image ee clean
 
 deps: system-deps venv collection
 system-deps:
@@ -46,6 +47,14 @@ venv-eda: .venv-eda/.stamp
 	.venv-eda/bin/pip install -q --upgrade pip
 	.venv-eda/bin/pip install -q -c tests/setup/constraints-eda.txt -r requirements.txt ansible-rulebook ansible-core
 	touch $@
+# antsibull-docs + Sphinx for the collection docsite (lint stage, docsite test, make docs):
+# their own venv and pins, like the rulebook's
+venv-docs: .venv-docs/.stamp
+.venv-docs/.stamp: tests/setup/constraints-docs.txt
+	$(PY311) -m venv .venv-docs
+	.venv-docs/bin/pip install -q --upgrade pip
+	.venv-docs/bin/pip install -q -c tests/setup/constraints-docs.txt antsibull-docs ansible-core sphinx sphinx-ansible-theme ansible-pygments
+	touch $@
 collection:
 	@mkdir -p $(COLL)/ansible_collections/cloud_registry
 	@ln -sfn $(ROOT) $(COLL)/ansible_collections/cloud_registry/auth
@@ -60,16 +69,19 @@ demo: deps dockerd
 
 # the prerequisites in parallel: the Kubernetes build (CPU) beside the venvs (network)
 test:
-	@$(MAKE) --no-print-directory -j3 deps venv312 venv313 venv-eda dockerd kube
+	@$(MAKE) --no-print-directory -j3 deps venv312 venv313 venv-eda venv-docs dockerd kube
 	@tests/setup/run-tests.sh
 
-lint: deps
+docs: deps venv-docs
+	@tests/setup/docs-build.sh
+
+lint: deps venv-docs
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/setup/run-tests.sh lint
 sanity: deps venv312 venv313
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/setup/run-tests.sh sanity
 unit: deps
 	@tests/setup/run-tests.sh unit
-integration: deps dockerd kube
+integration: deps venv-docs dockerd kube
 	@tests/setup/run-tests.sh integration
 molecule: deps dockerd kube
 	@tests/setup/run-tests.sh molecule

@@ -15,7 +15,7 @@ author:
 extends_documentation_fragment:
   - cloud_registry.auth.gcp_auth
 description:
-  - Returns a dictionary with RV(_raw.registry), RV(_raw.username), RV(_raw.password) and RV(_raw.expires_at), a
+  - Returns a dictionary with RV(_raw[].registry), RV(_raw[].username), RV(_raw[].password) and RV(_raw[].expires_at), a
     short-lived credential for a container registry, minted by the cloud provider named with O(provider).
   - Supported providers are Google Cloud (V(gcp), Artifact Registry and Container Registry access tokens), AWS ECR
     (V(ecr)), Azure Container Registry (V(azure), alias V(acr)), Alibaba Cloud Container Registry (V(alibaba)) and
@@ -332,7 +332,7 @@ options:
     version_added: 1.0.0
   token_type:
     description:
-      - What V(oauth2) returns as RV(_raw.password).
+      - What V(oauth2) returns as RV(_raw[].password).
       - V(access_token) is the Bearer token for O(scope); it expires (C(expires_in), 60 seconds when the service does
         not say). Tools that accept a registry token use it (C(skopeo --registry-token), a Bearer C(Authorization)
         header). Most registries do B(not) accept it as a C(docker login) password.
@@ -344,7 +344,7 @@ options:
     version_added: 1.0.0
   token_username:
     description:
-      - RV(_raw.username) of an V(oauth2) credential. Default is O(username), or V(<token>) for an anonymous token.
+      - RV(_raw[].username) of an V(oauth2) credential. Default is O(username), or V(<token>) for an anonymous token.
     type: str
     version_added: 1.0.0
   oauth_client_id:
@@ -357,7 +357,7 @@ options:
       - Do not mint (V(gcp)); return the service account key itself, the "JSON key file" method of Container Registry
         and Artifact Registry. V(json_key) gives username C(_json_key) and the key JSON as password,
         V(json_key_base64) gives username C(_json_key_base64) and the base64 of the key file's bytes.
-      - Such a credential has no expiry (RV(_raw.expires_at) is C(null)), is cached for the run only and is as
+      - Such a credential has no expiry (RV(_raw[].expires_at) is C(null)), is cached for the run only and is as
         powerful as the key; prefer short-lived access tokens (the default).
       - Needs O(credentials_file) or O(credentials_json) holding a key of type C(service_account).
     type: str
@@ -371,9 +371,8 @@ notes:
 seealso:
   - module: cloud_registry.auth.registry_login
   - module: cloud_registry.auth.k8s_pull_secret
-  - name: cloud_registry.auth registry_token guide
-    description: Provider by provider setup, caching and security notes (docs/registry_token.md).
-    link: https://github.com/cloud-registry/auth/blob/main/docs/registry_token.md
+  - ref: ansible_collections.cloud_registry.auth.docsite.registry_token
+    description: Provider by provider setup, caching and security notes (the registry_token guide).
 """
 
 EXAMPLES = r"""
@@ -432,7 +431,7 @@ _raw:
       sample: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
     username:
       description:
-        - User name to present with RV(_raw.password) (V(AWS) for ECR, V(00000000-0000-0000-0000-000000000000) for
+        - User name to present with RV(_raw[].password) (V(AWS) for ECR, V(00000000-0000-0000-0000-000000000000) for
           Azure, C(cr_temp_user) style names for Alibaba, V(oauth2accesstoken) for Google).
       type: str
       sample: AWS

@@ -20,7 +20,7 @@ What ``verify()`` does, like ``docker login`` does through the Engine:
 ``check_identity_token()`` tells whether a stored identity (refresh) token is
 still accepted (``POST realm`` with ``grant_type=refresh_token``).
 
-Scheme and fallback rules (documented in docs/registry_login.md):
+Scheme and fallback rules (documented in docs/docsite/rst/registry_login.rst):
 
 * ``http://`` in the registry name forces plain HTTP; ``https://`` or no scheme
   means HTTPS first.

@@ -24,7 +24,7 @@ description:
     a C(credHelpers) entry or by C(credsStore), or a C(credHelpers) key with a scheme.
   - File problems are listed with their fix (mode readable by others, wrong owner, a directory anyone can write).
   - With O(expected), the desired state a role would write (for example the C(docker_auth_logins) and
-    C(docker_auth_cred_helpers) of the M(cloud_registry.auth.docker_auth) role) is compared and every difference
+    C(docker_auth_cred_helpers) of the P(cloud_registry.auth.docker_auth#role) role) is compared and every difference
     is returned in RV(drift); nothing is changed.
   - With O(verify), each unique inline credential is checked against its registry once per playbook run from the
     controller, whatever the number of hosts and users (as M(cloud_registry.auth.registry_login) does). To get

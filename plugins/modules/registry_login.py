@@ -153,7 +153,7 @@ options:
         password, as C(docker login) does.
       - With V(false), the username and password are stored even then, for clients that do not read identity
         tokens - the kubelet and containerd's CRI read only C(username), C(password) and C(auth) from a
-        C(config.json). The M(cloud_registry.auth.node_auth) role sets it for the kubelet's file.
+        C(config.json). The P(cloud_registry.auth.node_auth#role) role sets it for the kubelet's file.
     type: bool
     default: true
     version_added: 1.0.0
@@ -205,7 +205,7 @@ seealso:
     link: https://distribution.github.io/distribution/spec/auth/token/
 notes:
   - Secrets never appear in results, warnings, diffs or C(-vvvv) output.
-  - See C(docs/registry_login.md) in the collection for the verification cache and the plain-HTTP rules.
+  - See R(the registry_login guide,ansible_collections.cloud_registry.auth.docsite.registry_login) for the verification cache and the plain-HTTP rules.
 """
 
 EXAMPLES = r"""

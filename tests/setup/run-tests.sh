@@ -36,7 +36,8 @@ run_stage() {
         && .venv/bin/vermin -q --no-tips --violations --target=3.8- --exclude tomllib plugins/modules plugins/module_utils \
         && .venv/bin/antsibull-changelog lint \
         && .venv/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml \
-        && .venv/bin/ansible-lint --profile production --offline -q ;;
+        && .venv/bin/ansible-lint --profile production --offline -q \
+        && tests/setup/docs-build.sh --lint-only ;;
     sanity)
       # every ansible-core of requires_ansible: 2.19 (.venv), 2.20 (.venv312), 2.21 (.venv313)
       tests/setup/sanity.sh .venv && tests/setup/sanity.sh .venv312 && tests/setup/sanity.sh .venv313 ;;

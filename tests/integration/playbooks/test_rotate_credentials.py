@@ -103,7 +103,7 @@ def _batches(run) -> int:
 
 @pytest.mark.parametrize("where", ["group_vars", "extra_vars"])
 def test_rotate_serial_from_inventory_group_vars_is_honoured(tmp_path, playbook, registry, where):
-    """docs/fleet.md sets rotate_serial / node_auth_serial in the inventory's group vars:
+    """docs/docsite/rst/fleet.rst sets rotate_serial / node_auth_serial in the inventory's group vars:
     a play's serial never sees those by itself, the playbooks read them from the group."""
     inv, configs = _inventory(tmp_path)
     if where == "group_vars":
