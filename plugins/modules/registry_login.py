@@ -205,7 +205,8 @@ seealso:
     link: https://distribution.github.io/distribution/spec/auth/token/
 notes:
   - Secrets never appear in results, warnings, diffs or C(-vvvv) output.
-  - See R(the registry_login guide,ansible_collections.cloud_registry.auth.docsite.registry_login) for the verification cache and the plain-HTTP rules.
+  - See R(the registry_login guide,ansible_collections.cloud_registry.auth.docsite.registry_login) for the
+    verification cache and the plain-HTTP rules.
 """
 
 EXAMPLES = r"""
