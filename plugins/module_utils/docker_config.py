@@ -67,31 +67,6 @@ def _same_registry(key, server, fmt):
         return False
 
 
-def lookup_keys(server, fmt="docker"):
-    """The normalised key first, then legacy spellings docker clients have written."""
-    key = normalize_registry(server, fmt)
-    variants = [key]
-    if fmt == "docker" and key == DOCKER_HUB_KEY:
-        hosts = sorted(DOCKER_HUB_ALIASES)
-    elif fmt == "containers" and key == CONTAINERS_HUB_KEY:
-        hosts = sorted(DOCKER_HUB_ALIASES)
-    else:
-        hosts = [key]
-    for host in hosts:
-        for candidate in (
-            host,
-            "https://" + host,
-            "http://" + host,
-            "https://" + host + "/",
-            "https://" + host + "/v1/",
-            "https://" + host + "/v2/",
-            "http://" + host + "/v1/",
-        ):
-            if candidate not in variants:
-                variants.append(candidate)
-    return variants
-
-
 def matching_keys(mapping, server, fmt="docker"):
     """Keys of ``mapping`` that name the same registry as ``server`` (exact key first)."""
     if not isinstance(mapping, dict):
@@ -813,15 +788,3 @@ def set_helper(data, server, helper, fmt="docker"):
             del helpers[k]
     helpers[key] = helper
     return key
-
-
-def remove_helper(data, server, fmt="docker"):
-    helpers = data.get("credHelpers")
-    if not isinstance(helpers, dict):
-        return []
-    removed = matching_keys(helpers, server, fmt)
-    for k in removed:
-        del helpers[k]
-    if not helpers:
-        del data["credHelpers"]
-    return removed

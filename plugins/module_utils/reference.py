@@ -88,11 +88,6 @@ def split_server(server):
     return host.lower(), port, path.strip("/")
 
 
-def is_docker_hub(server):
-    host, port, _path = split_server(server)
-    return port is None and host in DOCKER_HUB_ALIASES
-
-
 def normalize_registry(server, fmt="docker"):
     """The key under which ``server`` is stored.
 

@@ -92,12 +92,6 @@ class VerifyResult:
         self.realm = realm
         self.service = service
 
-    def as_dict(self, with_secret=False):
-        out = {"scheme": self.scheme, "endpoint": self.endpoint, "realm": self.realm, "service": self.service}
-        if with_secret:
-            out["identity_token"] = self.identity_token
-        return out
-
     def __repr__(self):
         return "VerifyResult(scheme=%r, endpoint=%r, identity_token=%s)" % (
             self.scheme,

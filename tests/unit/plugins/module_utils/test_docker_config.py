@@ -67,10 +67,17 @@ def test_helper_key_hub_is_host_form():
     assert dc.helper_key("https://gcr.io/") == "gcr.io"
 
 
-def test_lookup_keys_and_matching():
-    keys = dc.lookup_keys("registry.local:5000")
-    assert keys[0] == "registry.local:5000"
-    assert "https://registry.local:5000" in keys and "http://registry.local:5000/v1/" in keys
+def legacy_spellings(host):
+    """The keys docker clients have written for a registry over the years."""
+    return [host, "https://" + host, "http://" + host, "https://" + host + "/", "https://" + host + "/v1/",
+            "https://" + host + "/v2/", "http://" + host + "/v1/"]
+
+
+def test_matching_keys_finds_every_legacy_spelling():
+    mapping = {k: {} for k in legacy_spellings("registry.local:5000")}
+    mapping["other.io"] = {}
+    found = dc.matching_keys(mapping, "http://registry.local:5000")
+    assert found[0] == "registry.local:5000" and sorted(found) == sorted(legacy_spellings("registry.local:5000"))
     mapping = {"https://registry.local:5000/v1/": {}, "other.io": {}, "registry.local:5000": {}}
     assert dc.matching_keys(mapping, "http://registry.local:5000") == ["registry.local:5000", "https://registry.local:5000/v1/"]
     hub = {"https://index.docker.io/v1/": {}, "docker.io": {}, "quay.io": {}}
@@ -93,7 +100,7 @@ def test_normalisation_is_idempotent_and_ignores_spelling(scheme, host, port, su
     if key != dc.DOCKER_HUB_KEY:
         assert key == host + ("" if port is None else ":%d" % port)
     # every legacy spelling of the key names the same registry
-    for variant in dc.lookup_keys(server):
+    for variant in legacy_spellings(key if key != dc.DOCKER_HUB_KEY else "index.docker.io"):
         assert dc.normalize_registry(variant) == key
 
 
