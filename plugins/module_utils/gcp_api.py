@@ -55,7 +55,15 @@ class GcpApiError(CloudRegistryError):
         self.resource = resource
 
 
-# ---- CRC32C (Castagnoli), pure Python --------------------------------------------------------
+try:  # the C implementation Google's client libraries use, when installed (optional)
+    import google_crc32c
+
+    _GOOGLE_CRC32C = google_crc32c.extend if google_crc32c.implementation == "c" else None
+except (ImportError, AttributeError):  # pragma: no cover - depends on the environment
+    _GOOGLE_CRC32C = None
+
+
+# ---- CRC32C (Castagnoli) ------------------------------------------------------------------------
 
 _CRC32C_POLY = 0x82F63B78
 
@@ -73,8 +81,13 @@ def _make_table():
 _CRC32C_TABLE = _make_table()
 
 
-def crc32c(data, crc=0):
-    """CRC-32C of ``data`` (bytes), as Secret Manager's ``dataCrc32c`` expects (unsigned int)."""
+def crc32c(data, crc=0, fast=True):
+    """CRC-32C of ``data`` (bytes), as Secret Manager's ``dataCrc32c`` expects (unsigned int);
+    ``crc`` continues an earlier value. With ``google-crc32c``'s C extension installed it
+    computes it (about 2,700 times faster on 64 KiB, tests/perf/test_gcp_perf.py); otherwise,
+    or with ``fast=False``, the table-driven pure Python below."""
+    if fast and _GOOGLE_CRC32C is not None:
+        return _GOOGLE_CRC32C(crc, bytes(data))
     crc ^= 0xFFFFFFFF
     table = _CRC32C_TABLE
     for byte in bytearray(data):

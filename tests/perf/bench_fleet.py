@@ -2,7 +2,8 @@
 """Fleet benchmark: the docker_auth and node_auth roles next to ansible.builtin.ping on the same hosts.
 
 What is measured, each figure the min / median / max of --repeats runs, every run a new
-ansible-playbook process, all of them in this one invocation (baseline included):
+ansible-playbook process, all of them in this one invocation (baseline included). Every
+measured run stands between two ping runs, and its ratio is to their mean:
 
   * ping: ``ansible.builtin.ping`` on the fleet, the floor Ansible allows (one module run
     per host);
@@ -41,6 +42,7 @@ import os
 import platform
 import pwd
 import secrets
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -158,19 +160,25 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
     kinds = ["ping"] + [f"{name} {phase}" for name, *_rest in tools for phase in ("writing", "no-op")]
     runs = {k: [] for k in kinds}
     for _repeat in range(args.repeats):
-        runs["ping"].append(run(work, fleet.inventory, PING, args.forks, pipelining))
+        # ping brackets every measured run: its ratio is to the mean of the ping just before
+        # and just after it (ping drifts within a run; one sample per block misled)
+        last_ping = run(work, fleet.inventory, PING, args.forks, pipelining)
+        runs["ping"].append(last_ping)
         for name, playbook, extra, reset in tools:
             reset()
             for phase in ("writing", "no-op"):
                 before = sum(r.verifications() for r in registries)
                 res = run(work, fleet.inventory, playbook, args.forks, pipelining, extra)
                 res["verifications"] = sum(r.verifications() for r in registries) - before
+                next_ping = run(work, fleet.inventory, PING, args.forks, pipelining)
+                runs["ping"].append(next_ping)
+                res["ratio"] = res["wall"] / ((last_ping["wall"] + next_ping["wall"]) / 2)
+                last_ping = next_ping
                 runs[f"{name} {phase}"].append(res)
-    ping = summary([r["wall"] for r in runs["ping"]])
     hosts = runs["ping"][0]["hosts"]
     print(f"\n== {fleet.label}: {hosts} hosts, forks {args.forks}, pipelining {'on' if pipelining else 'off'}, "
-          f"{args.repeats} runs each (min / median / max)")
-    print(f"{'':22} {'wall s':>22} {'x ping (median)':>16} {'CPU s (median)':>15} {'peak RSS MB':>12} "
+          f"{args.repeats} runs each, every run between two pings (min / median / max)")
+    print(f"{'':22} {'wall s':>22} {'x ping (bracketed)':>22} {'CPU s (median)':>15} {'peak RSS MB':>12} "
           f"{'changed':>8} {'verif.':>7}")
     report = {"hosts": hosts, "pipelining": pipelining, "kinds": {}}
     for kind in kinds:
@@ -178,10 +186,11 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
         wall = summary([r["wall"] for r in rs])
         cpu = summary([r["cpu"] for r in rs])
         rss = max(r["rss_mb"] for r in rs)
-        ratio = wall["median"] / ping["median"]
+        ratio = summary([r["ratio"] for r in rs]) if kind != "ping" else None
+        shown = f"{ratio['min']:5.2f} {ratio['median']:5.2f} {ratio['max']:5.2f}x" if ratio else f"{'(baseline)':>19}"
         changed = "/".join(str(r["changed"]) for r in rs)
         verif = "/".join(str(r.get("verifications", "-")) for r in rs)
-        print(f"{kind:22} {wall['min']:6.2f} {wall['median']:6.2f} {wall['max']:6.2f}   {ratio:13.2f}x "
+        print(f"{kind:22} {wall['min']:6.2f} {wall['median']:6.2f} {wall['max']:6.2f}   {shown:>19} "
               f"{cpu['median']:15.2f} {rss:12.0f} {changed:>8} {verif:>7}")
         report["kinds"][kind] = {"wall": wall, "ratio_to_ping": ratio, "cpu": cpu, "peak_rss_mb": rss,
                                  "changed": [r["changed"] for r in rs],
@@ -332,6 +341,7 @@ def main() -> int:
                     "sha256": hashlib.sha256(provider.read_bytes()).hexdigest()}]}
         for lg in node["node_auth_logins"]:
             lg.pop("store", None)
+        print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
         print("inputs:", json.dumps({
             "sizes": sizes, "containers": args.containers, "forks": args.forks, "repeats": args.repeats,
             "pipelining": args.pipelining, "per_task_max": args.per_task_max,
@@ -339,7 +349,7 @@ def main() -> int:
             "credentials": len(logins), "cred_helpers": HELPERS, "roles": roles,
             "node_auth": "kubelet config.json + containers auth.json, containerd hosts.toml, 1 credential provider "
                          "(64 kB binary from the controller)", **versions()}))
-        print("baseline: ansible.builtin.ping on the same hosts, measured in each block below")
+        print("baseline: ansible.builtin.ping on the same hosts, run before and after every measured run")
         report = {"inputs": vars(args), "local": [], "containers": [], "slopes": {}}
         for pipelining in modes:
             per_mode = []

@@ -58,7 +58,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--hosts", type=int, default=100)
     ap.add_argument("--forks", type=int, default=10)
-    ap.add_argument("--repeat", type=int, default=3, help="repetitions (min / median / max of the ratios)")
+    ap.add_argument("--repeats", "--repeat", dest="repeat", type=int, default=3,
+                    help="repetitions (min / median / max of the ratios)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args, _unknown = ap.parse_known_args(argv)  # run-all.sh passes the same args to every bench
     _link_collection()

@@ -42,14 +42,24 @@ COND = {"title": "t", "expression": "request.time < timestamp('2030-01-01T00:00:
         (b"a", 0xC1D04330),
     ],
 )
-def test_crc32c_vectors(data, expected):
-    assert crc32c(data) == expected
+@pytest.mark.parametrize("fast", [True, False], ids=["google-crc32c", "pure-python"])
+def test_crc32c_vectors(data, expected, fast):
+    assert crc32c(data, fast=fast) == expected
 
 
-@given(st.binary(max_size=512), st.binary(max_size=512))
-def test_crc32c_matches_bitwise_and_is_incremental(a, b):
-    assert crc32c(a + b) == _bitwise(a + b)
-    assert crc32c(b, crc32c(a)) == crc32c(a + b)
+@pytest.mark.parametrize("fast", [True, False], ids=["google-crc32c", "pure-python"])
+@given(a=st.binary(max_size=512), b=st.binary(max_size=512))
+def test_crc32c_matches_bitwise_and_is_incremental(a, b, fast):
+    assert crc32c(a + b, fast=fast) == _bitwise(a + b)
+    assert crc32c(b, crc32c(a, fast=fast), fast=fast) == crc32c(a + b, fast=fast)
+    assert crc32c(bytearray(a), fast=fast) == crc32c(a, fast=not fast)  # both paths agree, on any bytes-like
+
+
+def test_crc32c_uses_the_c_extension_where_installed():
+    google_crc32c = pytest.importorskip("google_crc32c", reason="google-crc32c is in requirements-test.txt")
+    if google_crc32c.implementation != "c":
+        pytest.skip("google-crc32c has no C extension on this platform")
+    assert gcp_api._GOOGLE_CRC32C is not None
 
 
 def test_crc32c_is_castagnoli_not_zlib():
