@@ -4,18 +4,24 @@
 #   bench_*.py  standalone scripts
 #   test_*.py   pytest-style benchmarks (run with -s so the figures print)
 # The whole output also goes to a report file (the docs quote figures from one):
-#   .tmp/perf-report-<UTC date>-<commit>.txt
+#   $PERF_REPORT_DIR/perf-report-<UTC date>-<commit>.txt (default .tmp; the report the
+#   docs quote is kept in tests/perf/reports/, see docs/docsite/rst/performance.rst)
+# Usage: tests/perf/run-all.sh [args every bench gets, e.g. --sizes 10,100 --repeats 3]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-mkdir -p .tmp
-report=".tmp/perf-report-$(date -u +%Y%m%dT%H%M%SZ)-$(git rev-parse --short HEAD 2>/dev/null || echo nogit).txt"
+dir=${PERF_REPORT_DIR:-.tmp}
+mkdir -p "$dir"
+report="$dir/perf-report-$(date -u +%Y%m%dT%H%M%SZ)-$(git rev-parse --short HEAD 2>/dev/null || echo nogit).txt"
 exec > >(tee "$report") 2>&1
-echo "perf report: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse HEAD 2>/dev/null || echo unknown), $(nproc) cores, args: $*"
+echo "perf report: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse HEAD 2>/dev/null || echo unknown), $(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg)"
+echo "command: tests/perf/run-all.sh $*"
 rc=0
 for b in tests/perf/bench_*.py; do
   [ -e "$b" ] || continue
   echo "=== $b"
+  start=$(date +%s)
   .venv/bin/python "$b" "$@" || rc=1
+  echo "=== $b took $(( $(date +%s) - start ))s"
 done
 tests=(tests/perf/test_*.py)
 if [ -e "${tests[0]}" ]; then
