@@ -79,7 +79,7 @@ lint: deps venv-docs
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/setup/run-tests.sh lint
 sanity: deps venv312 venv313
 	@PATH=$(ROOT)/.venv/bin:$$PATH tests/setup/run-tests.sh sanity
-unit: deps
+unit: venv venv313 collection  # Python only: no apt, no gcloud (systemd-analyze checks skip without it)
 	@tests/setup/run-tests.sh unit
 integration: deps venv-docs dockerd kube
 	@tests/setup/run-tests.sh integration
@@ -89,8 +89,10 @@ base-image: dockerd
 	@tests/setup/base-image.sh
 ee: deps dockerd
 	@tests/setup/ee-build.sh
+# PERF_ARGS go to every bench (e.g. PERF_ARGS='--sizes 10,100 --repeats 3');
+# PERF_REPORT_DIR=tests/perf/reports keeps the report for the docs
 perf: deps dockerd kube
-	@PATH=$(ROOT)/.venv/bin:$$PATH tests/perf/run-all.sh
+	@PATH=$(ROOT)/.venv/bin:$$PATH tests/perf/run-all.sh $(PERF_ARGS)
 
 clean:
 	rm -rf .tmp tests/output .pytest_cache

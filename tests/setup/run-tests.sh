@@ -33,6 +33,7 @@ run_stage() {
         && .venv/bin/pycodestyle --max-line-length=160 --ignore=E402,W503,W504,E741 \
              plugins tests extensions scripts \
         && .venv/bin/yamllint -s . \
+        && .venv/bin/pre-commit validate-config .pre-commit-config.yaml \
         && .venv/bin/vermin -q --no-tips --violations --target=3.8- --exclude tomllib plugins/modules plugins/module_utils \
         && .venv/bin/antsibull-changelog lint \
         && .venv/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml \
