@@ -83,15 +83,32 @@ class Kubectl:
 
     def create_namespaces(self, *names, labels=None, wait_sa=True):
         """Namespaces, each with its ``default`` ServiceAccount (made by the real
-        serviceaccount controller, a moment after the namespace)."""
-        for ns in names:
-            self("create", "namespace", ns)
-            for k, v in (labels or {}).get(ns, {}).items():
-                self("label", "namespace", ns, f"{k}={v}")
-        if wait_sa:
-            for ns in names:
-                wait_for(lambda ns=ns: self("get", "serviceaccount", "default", "-n", ns, check=False).returncode == 0,
-                         f"the default ServiceAccount of {ns}")
+        serviceaccount controller, a moment after the namespace): one ``kubectl create`` of
+        a List, then one list of the ``default`` ServiceAccounts per poll (per namespace
+        where this identity may not list them cluster-wide)."""
+        if not names:
+            return
+        items = [{"apiVersion": "v1", "kind": "Namespace",
+                  "metadata": {"name": ns, **({"labels": dict(labels[ns])} if (labels or {}).get(ns) else {})}}
+                 for ns in names]
+        self("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
+             timeout=max(90, len(names)))
+        if not wait_sa:
+            return
+        waiting = set(names)
+
+        def all_there():
+            listed = self("get", "serviceaccounts", "--all-namespaces", "--field-selector", "metadata.name=default",
+                          "-o", "jsonpath={.items[*].metadata.namespace}", check=False)
+            if listed.returncode != 0:  # no cluster-wide list for this identity: ask namespace by namespace
+                for ns in sorted(waiting):
+                    if self("get", "serviceaccount", "default", "-n", ns, check=False).returncode == 0:
+                        waiting.discard(ns)
+            else:
+                waiting.difference_update(listed.stdout.split())
+            return not waiting
+
+        wait_for(all_there, f"the default ServiceAccount of {len(names)} namespace(s)", timeout=max(60.0, len(names) / 4))
 
 
 def wait_for(predicate, what: str, timeout: float = 60.0, every: float = 0.2):
