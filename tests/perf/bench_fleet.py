@@ -188,8 +188,8 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
         rss = max(r["rss_mb"] for r in rs)
         ratio = summary([r["ratio"] for r in rs]) if kind != "ping" else None
         shown = f"{ratio['min']:5.2f} {ratio['median']:5.2f} {ratio['max']:5.2f}x" if ratio else f"{'(baseline)':>19}"
-        changed = "/".join(str(r["changed"]) for r in rs)
-        verif = "/".join(str(r.get("verifications", "-")) for r in rs)
+        changed = "/".join(str(r["changed"]) for r in rs) if kind != "ping" else str(sum(r["changed"] for r in rs))
+        verif = "/".join(str(r.get("verifications", "-")) for r in rs) if kind != "ping" else "-"
         print(f"{kind:22} {wall['min']:6.2f} {wall['median']:6.2f} {wall['max']:6.2f}   {shown:>19} "
               f"{cpu['median']:15.2f} {rss:12.0f} {changed:>8} {verif:>7}")
         report["kinds"][kind] = {"wall": wall, "ratio_to_ping": ratio, "cpu": cpu, "peak_rss_mb": rss,

@@ -14,7 +14,7 @@ the median run's wall time (ansible.posix.json callback), hosts changed, and the
 verifications the token service received during the task. Figures only: nothing here is a
 timed assertion.
 
-Run:  .venv/bin/python tests/perf/bench_registry_login.py [--hosts 100] [--forks 10] [--repeat 3]
+Run:  .venv/bin/python tests/perf/bench_registry_login.py [--hosts 100] [--forks 10] [--repeats 3]
 Needs docker-registry, skopeo and the Docker Engine (community.docker.docker_login
 logs in through the daemon).
 """
