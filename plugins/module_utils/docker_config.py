@@ -40,9 +40,6 @@ import stat
 from ansible_collections.cloud_registry.auth.plugins.module_utils import safe_path
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import DockerConfigError  # noqa: F401 - re-exported
 from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import (  # noqa: F401 - re-exported
-    CONTAINERS_HUB_KEY,
-    DOCKER_HUB_ALIASES,
-    DOCKER_HUB_KEY,
     FORMATS,
     helper_key,
     normalize_registry,

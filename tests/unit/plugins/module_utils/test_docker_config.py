@@ -9,18 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
+from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_KEY
 from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config import DockerConfigError
 
 
 @pytest.mark.parametrize(
     "server, key",
     [
-        ("docker.io", dc.DOCKER_HUB_KEY),
-        ("index.docker.io", dc.DOCKER_HUB_KEY),
-        ("registry-1.docker.io", dc.DOCKER_HUB_KEY),
-        ("https://index.docker.io/v1/", dc.DOCKER_HUB_KEY),
-        ("https://index.docker.io/v1", dc.DOCKER_HUB_KEY),
-        ("Docker.IO", dc.DOCKER_HUB_KEY),
+        ("docker.io", DOCKER_HUB_KEY),
+        ("index.docker.io", DOCKER_HUB_KEY),
+        ("registry-1.docker.io", DOCKER_HUB_KEY),
+        ("https://index.docker.io/v1/", DOCKER_HUB_KEY),
+        ("https://index.docker.io/v1", DOCKER_HUB_KEY),
+        ("Docker.IO", DOCKER_HUB_KEY),
         ("gcr.io", "gcr.io"),
         ("https://gcr.io", "gcr.io"),
         ("https://gcr.io/", "gcr.io"),
@@ -97,10 +98,10 @@ def test_normalisation_is_idempotent_and_ignores_spelling(scheme, host, port, su
     server = scheme + host + ("" if port is None else ":%d" % port) + suffix
     key = dc.normalize_registry(server)
     assert dc.normalize_registry(key) == key
-    if key != dc.DOCKER_HUB_KEY:
+    if key != DOCKER_HUB_KEY:
         assert key == host + ("" if port is None else ":%d" % port)
     # every legacy spelling of the key names the same registry
-    for variant in legacy_spellings(key if key != dc.DOCKER_HUB_KEY else "index.docker.io"):
+    for variant in legacy_spellings(key if key != DOCKER_HUB_KEY else "index.docker.io"):
         assert dc.normalize_registry(variant) == key
 
 
