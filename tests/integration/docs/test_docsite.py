@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
@@ -24,12 +23,12 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 
+from support.browser import CHROMIUM, chromium
 from support.png import colours, hex_rgb
 
 REPO = Path(__file__).resolve().parents[3]
 BUILD = REPO / "tests" / "setup" / "docs-build.sh"
 ARTIFACTS = REPO / "tests" / "output" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FQCN = "cloud_registry.auth"
 
 pytestmark = [
@@ -55,13 +54,6 @@ def expected_pages() -> dict[str, str]:
         title = next(line for line in path.read_text().splitlines()[2:] if line.strip())
         pages[f"docsite/{path.stem}.html"] = re.sub(r"``", "", title).strip()
     return pages
-
-
-def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={profile}"]
-    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 class _Dom(HTMLParser):
@@ -129,13 +121,10 @@ def test_every_plugin_role_and_guide_has_its_page(rendered):
         elif title not in dom.title:
             missing[rel] = f"title {dom.title!r} does not name {title!r}"
     assert not missing, missing
-    index = rendered["index.html"]
-    linked = {urldefrag(h)[0] for h in index.links}
-    for rel in expected_pages():
-        if not rel.startswith("docsite/"):
-            # the index reaches each plugin and role page (through the plugin / role indexes)
-            assert any(rel in rendered[page].links or rel in linked
-                       for page in rendered if page.startswith("index")), rel
+    # the index and the plugin / role indexes (index_*.html) link every plugin and role page
+    linked = {urldefrag(h)[0] for page, dom in rendered.items() if page.startswith("index") for h in dom.links}
+    unlinked = [rel for rel in expected_pages() if not rel.startswith("docsite/") and rel not in linked]
+    assert not unlinked, unlinked
 
 
 def test_links_between_pages_resolve(site, rendered):

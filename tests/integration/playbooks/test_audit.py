@@ -8,26 +8,17 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from support.browser import CHROMIUM, chromium
 from support.png import colours, hex_rgb
 from support.ports import free_port
 
 pytestmark = [pytest.mark.slow]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def chromium(*args, tmp: Path) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={tmp / 'chromium-profile'}"]
-    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 def jwt(claims: dict) -> str:
@@ -111,13 +102,13 @@ def test_audit_report_of_a_fleet_and_a_cluster(tmp_path, playbook, htpasswd_regi
     assert reg.password not in run.output and expired not in run.output
 
     page = (report_dir / "registry-audit.html").as_uri()
-    dom = chromium("--dump-dom", page, tmp=tmp_path)
+    dom = chromium("--dump-dom", page, profile=tmp_path / "chromium-profile")
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert all(f"<tr><th>h{i}</th>" in dom.stdout for i in range(3)) and "<tr><th>gone<" not in dom.stdout
     assert 'data-state="expired"' in dom.stdout and 'data-state="missing"' in dom.stdout
     assert "Hosts without a result" in dom.stdout and "gone" in dom.stdout
     shot = tmp_path / "report.png"
-    taken = chromium(f"--screenshot={shot}", "--window-size=1400,900", page, tmp=tmp_path)
+    taken = chromium(f"--screenshot={shot}", "--window-size=1400,900", page, profile=tmp_path / "chromium-profile")
     assert shot.exists(), taken.stderr[-2000:]
     seen = colours(shot)
     for state in ("#1a7f37", "#cf222e", "#82071e", "#b6e3ff"):  # valid, expired/missing, invalid, kept by a helper
