@@ -12,15 +12,18 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils._docker_auth_spec import (
-    ARGUMENT_SPEC,
-    LOGIN_INTERNAL,
-)
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
-    refuse_internal,
-    send_secrets,
-)
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import verify_once
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.module_utils._docker_auth_spec import (
+        ARGUMENT_SPEC,
+        LOGIN_INTERNAL,
+    )
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
+        refuse_internal,
+        send_secrets,
+    )
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import verify_once
 
 MODULE = "cloud_registry.auth.docker_auth_apply"
 SECRET_PATHS = (

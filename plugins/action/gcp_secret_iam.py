@@ -10,7 +10,10 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import SecretsAction
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import SecretsAction
 
 
 class ActionModule(SecretsAction, ActionBase):

@@ -10,11 +10,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from urllib.parse import urlsplit
+
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.redact import kubeconfig_secret_items
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import SecretsAction
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.redact import kubeconfig_secret_items
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import SecretsAction
 
 
 class ActionModule(SecretsAction, ActionBase):

@@ -8,7 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.cloud_registry.auth.plugins.action.k8s_pull_secret import ActionModule as _PullSecretAction
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.action.k8s_pull_secret import ActionModule as _PullSecretAction
 
 
 class ActionModule(_PullSecretAction):

@@ -17,17 +17,20 @@ import shlex
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils._node_auth_spec import ARGUMENT_SPEC
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils import credential_providers
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
-    refuse_internal,
-    send_secrets,
-)
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import (
-    file_sha256_once,
-    scheme_once,
-    verify_once,
-)
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.module_utils._node_auth_spec import ARGUMENT_SPEC
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils import credential_providers
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
+        refuse_internal,
+        send_secrets,
+    )
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import (
+        file_sha256_once,
+        scheme_once,
+        verify_once,
+    )
 
 MODULE = "cloud_registry.auth.node_auth_apply"
 INTERNAL = ("_secrets_file", "_bearer_hosts", "_binary_files")
@@ -66,7 +69,8 @@ class ActionModule(ActionBase):
             logins.append(raw)
         args["logins"] = logins
         if bearer:
-            from ansible_collections.cloud_registry.auth.plugins.module_utils.node_auth import containerd_target
+            with cached_imports():
+                from ansible_collections.cloud_registry.auth.plugins.module_utils.node_auth import containerd_target
 
             args["_bearer_hosts"] = sorted(set(containerd_target(r)[0] for r in bearer))
         sources, binaries = {}, []

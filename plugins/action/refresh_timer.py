@@ -14,11 +14,14 @@ import shutil
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils._refresh_timer_spec import (
-    ARGUMENT_SPEC,
-    MUTUALLY_EXCLUSIVE,
-    PLAYBOOK_OPTIONS,
-)
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.module_utils._refresh_timer_spec import (
+        ARGUMENT_SPEC,
+        MUTUALLY_EXCLUSIVE,
+        PLAYBOOK_OPTIONS,
+    )
 
 MODULE = "cloud_registry.auth.refresh_timer"
 

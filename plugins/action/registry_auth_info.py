@@ -15,15 +15,18 @@ import json
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils import sealed
-from ansible_collections.cloud_registry.auth.plugins.module_utils._auth_info_spec import ARGUMENT_SPEC
-from ansible_collections.cloud_registry.auth.plugins.module_utils.auth_info import summarize
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
-    SECRETS_OPTION,
-    refuse_internal,
-    send_secrets,
-)
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import check_once
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import sealed
+    from ansible_collections.cloud_registry.auth.plugins.module_utils._auth_info_spec import ARGUMENT_SPEC
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.auth_info import summarize
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
+        SECRETS_OPTION,
+        refuse_internal,
+        send_secrets,
+    )
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import check_once
 
 MODULE = "cloud_registry.auth.registry_auth_info"
 

@@ -19,17 +19,20 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (
-    ARGUMENT_SPEC,
-    MUTUALLY_EXCLUSIVE,
-    REQUIRED_IF,
-)
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
-    SECRETS_OPTION,
-    refuse_internal,
-    send_secrets,
-)
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import verify_once
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
+
+with cached_imports():  # a forked worker per host imports these again: cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.module_utils._registry_login_spec import (
+        ARGUMENT_SPEC,
+        MUTUALLY_EXCLUSIVE,
+        REQUIRED_IF,
+    )
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.secrets_transfer import (
+        SECRETS_OPTION,
+        refuse_internal,
+        send_secrets,
+    )
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification import verify_once
 
 MODULE = "cloud_registry.auth.registry_login"
 INTERNAL = ("_verified_scheme", SECRETS_OPTION)

@@ -454,14 +454,17 @@ from ansible.errors import AnsibleError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import spawn_reaper  # noqa: E402
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.token_cache import TokenCache  # noqa: E402
-from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
-from ansible_collections.cloud_registry.auth.plugins.module_utils import redact  # noqa: E402
-from ansible_collections.cloud_registry.auth.plugins.plugin_utils.fast_docs import register_options  # noqa: E402
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports  # noqa: E402
 
-# before ansible-core's loader would parse DOCUMENTATION again in this worker (see plugin_utils/fast_docs.py)
-register_options("lookup", __name__, DOCUMENTATION)  # the name ansible-core keeps the definitions under
+with cached_imports():  # every forked worker imports these again: with cached bytecode (plugin_utils/code_cache.py)
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import spawn_reaper
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.token_cache import TokenCache
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import redact
+    from ansible_collections.cloud_registry.auth.plugins.plugin_utils.fast_docs import register_options
+
+    # before ansible-core's loader would parse DOCUMENTATION again in this worker (see plugin_utils/fast_docs.py)
+    register_options("lookup", __name__, DOCUMENTATION)  # the name ansible-core keeps the definitions under
 
 display = Display()
 
@@ -508,7 +511,8 @@ def load_provider(name):
     if module is None:
         raise AnsibleError("registry_token: unknown provider %r; use one of: %s" % (name, ", ".join(sorted(PROVIDERS))))
     try:
-        return importlib.import_module("ansible_collections.cloud_registry.auth.plugins.module_utils.tokens." + module)
+        with cached_imports():
+            return importlib.import_module("ansible_collections.cloud_registry.auth.plugins.module_utils.tokens." + module)
     except ImportError as exc:
         raise AnsibleError("registry_token provider=%s: the provider could not be loaded (%s); install the "
                            "Python libraries it needs on the controller" % (name, type(exc).__name__)) from None

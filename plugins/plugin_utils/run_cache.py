@@ -13,10 +13,10 @@ needs state shared between processes. It is kept on disk:
 * one directory per playbook run, ``<root>/cloud_registry_auth-<uid>/run-<pid>-<start>``,
   where pid/start identify the ``ansible-playbook`` (or ``ansible``) main process,
   the parent of every worker (its start time, so a recycled pid never reuses a
-  directory). ``<root>`` is the caller's choice, else ``$TMPDIR`` when set, else
-  ``$XDG_RUNTIME_DIR`` or ``/dev/shm`` (memory-backed), else the temp directory;
+  directory). ``<root>`` is the caller's choice, else the default of
+  ``plugin_utils.private_files`` (``$TMPDIR``, ``$XDG_RUNTIME_DIR`` or ``/dev/shm``);
 * every directory 0700 and owned by the controller user (an existing one that is
-  not is refused, never used), every file 0600;
+  not is refused, never used: ``private_files.private_dir``), every file 0600;
 * a random 32-byte per-run key (file ``secret``) names the entries:
   ``HMAC-SHA256(run key, namespace + key material)``, so no file name holds a
   secret nor a plain hash of one;
@@ -57,12 +57,14 @@ import sys
 import tempfile
 import time
 
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.private_files import (
+    PrivateDirError as RunCacheError,  # the name token_cache and the lookup catch
+    private_dir,
+    user_base,
+)
+
 DEFAULT_TTL = 900
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
-class RunCacheError(OSError):
-    """A cache directory cannot be created or is not private; the message names it and the fix."""
 
 
 def process_start(pid):
@@ -104,33 +106,6 @@ def run_id(pid=None):
     """Identity of the playbook run: ``<pid>-<start time>`` of the main process (default: ours)."""
     pid = main_process_pid() if pid is None else pid
     return "%d-%s" % (pid, process_start(pid) or "0")
-
-
-def default_root(environ=None):
-    """Where run directories go: $TMPDIR if set, else a memory-backed directory, else the temp dir."""
-    environ = os.environ if environ is None else environ
-    for candidate in (environ.get("TMPDIR"), environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):  # noqa: S108 - private 0700 subdir, checked
-        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
-            return candidate
-    return tempfile.gettempdir()
-
-
-def private_dir(path, what):
-    """Create ``path`` (0700) if missing; refuse one that is not ours or not private. True if created."""
-    created = False
-    try:
-        os.makedirs(path, mode=0o700)
-        created = True
-    except OSError as exc:
-        if exc.errno != errno.EEXIST:
-            raise RunCacheError(exc.errno, "cannot create the %s %s (%s); fix its parent's permissions or choose "
-                                "another directory" % (what, path, exc.strerror)) from None
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise RunCacheError(errno.EPERM, "the %s %s must be a directory owned by uid %d with mode 0700 (found %s, "
-                            "uid %d); remove it or fix its mode" % (what, path, os.getuid(),
-                                                                    oct(stat.S_IMODE(st.st_mode)), st.st_uid))
-    return created
 
 
 class FileLock:
@@ -296,7 +271,7 @@ class RunDir:
     """
 
     def __init__(self, root=None, rid=None, reaper=None):
-        self.base = os.path.join(root or default_root(), "cloud_registry_auth-%d" % os.getuid())
+        self.base = user_base(root)
         self._watch = None
         if rid is None:
             pid = main_process_pid()

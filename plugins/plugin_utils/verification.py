@@ -21,6 +21,7 @@ import json
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.cloud_registry.auth.plugins.plugin_utils.code_cache import cached_imports
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import RunCache
 
 
@@ -32,7 +33,8 @@ def endpoint_key(registry):
     """One cache key for every spelling of a registry that is verified at the same place:
     ``https://reg:5000/``, ``reg:5000`` and ``REG:5000/v2/`` are one registry, Docker Hub
     has many names, and only an explicit ``http://`` changes where verification goes."""
-    from ansible_collections.cloud_registry.auth.plugins.module_utils import reference
+    with cached_imports():
+        from ansible_collections.cloud_registry.auth.plugins.module_utils import reference
 
     text = registry.strip().lower()
     try:
@@ -67,7 +69,8 @@ def _verify_outcome(display, registry, username, password, validate_certs, ca_ce
                          _ca_material(ca_cert))
 
     def compute():
-        from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
+        with cached_imports():
+            from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
 
         try:
             res = reg.verify(registry, username, password, validate_certs=validate_certs, ca_cert=ca_cert,
@@ -110,7 +113,8 @@ def scheme_once(display, registry, validate_certs=True, ca_cert=None, timeout=30
     material = _material("scheme", endpoint_key(registry), validate_certs, ca_cert, _ca_material(ca_cert))
 
     def compute():
-        from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
+        with cached_imports():
+            from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
 
         try:
             return {"ok": True, "scheme": reg.auth_scheme(registry, validate_certs, ca_cert, timeout)}, None
