@@ -13,7 +13,10 @@ measured run stands between two ping runs, and its ratio is to their mean:
     credhelper_config run per user and one registry_login run per user and login,
     writing and no-op, on the sizes up to --per-task-max;
   * node_auth, writing and no-op: the kubelet config.json and containers auth.json logins,
-    containerd hosts.toml and one credential provider (binary sent from the controller).
+    containerd hosts.toml and one credential provider (binary sent from the controller);
+  * docker_auth-nocache, node_auth-nocache (only when named in --roles): the same roles with
+    the collection's bytecode cache off (CLOUD_REGISTRY_AUTH_CODE_CACHE=off), every worker
+    compiling the controller-side code as ansible-core does.
 
 Fleets: --sizes local-connection hosts (each host writes its own files) and
 --containers containers from the local base image (tests/setup/base-image.sh) reached
@@ -118,7 +121,11 @@ PER_TASK = """
 """
 
 
-def run(work: Path, inventory: Path, playbook: str, forks: int, pipelining: bool, extra: dict | None = None) -> dict:
+NO_CODE_CACHE = {"CLOUD_REGISTRY_AUTH_CODE_CACHE": "off"}
+
+
+def run(work: Path, inventory: Path, playbook: str, forks: int, pipelining: bool, extra: dict | None = None,
+        env_extra: dict | None = None) -> dict:
     """One ansible-playbook process; its wall time, CPU and peak RSS (wait4 of it and all it waited for)."""
     pb = work / f"pb_{abs(hash(playbook))}.yml"
     pb.write_text(playbook)
@@ -127,7 +134,8 @@ def run(work: Path, inventory: Path, playbook: str, forks: int, pipelining: bool
         ev = work / "extra.json"
         ev.write_text(json.dumps(extra))
         cmd += ["-e", f"@{ev}"]
-    env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_PIPELINING": str(pipelining)})
+    env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_PIPELINING": str(pipelining),
+                       **(env_extra or {})})
     out_path, err_path = work / "out.json", work / "err.txt"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         start = time.perf_counter()
@@ -168,7 +176,8 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
             reset()
             for phase in ("writing", "no-op"):
                 before = sum(r.verifications() for r in registries)
-                res = run(work, fleet.inventory, playbook, args.forks, pipelining, extra)
+                res = run(work, fleet.inventory, playbook, args.forks, pipelining, extra,
+                          NO_CODE_CACHE if name.endswith("-nocache") else None)
                 res["verifications"] = sum(r.verifications() for r in registries) - before
                 next_ping = run(work, fleet.inventory, PING, args.forks, pipelining)
                 runs["ping"].append(next_ping)
@@ -178,7 +187,7 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
     hosts = runs["ping"][0]["hosts"]
     print(f"\n== {fleet.label}: {hosts} hosts, forks {args.forks}, pipelining {'on' if pipelining else 'off'}, "
           f"{args.repeats} runs each, every run between two pings (min / median / max)")
-    print(f"{'':22} {'wall s':>22} {'x ping (bracketed)':>22} {'CPU s (median)':>15} {'peak RSS MB':>12} "
+    print(f"{'':28} {'wall s':>22} {'x ping (bracketed)':>22} {'CPU s (median)':>15} {'peak RSS MB':>12} "
           f"{'changed':>8} {'verif.':>7}")
     report = {"hosts": hosts, "pipelining": pipelining, "kinds": {}}
     for kind in kinds:
@@ -190,7 +199,7 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
         shown = f"{ratio['min']:5.2f} {ratio['median']:5.2f} {ratio['max']:5.2f}x" if ratio else f"{'(baseline)':>19}"
         changed = "/".join(str(r["changed"]) for r in rs) if kind != "ping" else str(sum(r["changed"] for r in rs))
         verif = "/".join(str(r.get("verifications", "-")) for r in rs) if kind != "ping" else "-"
-        print(f"{kind:22} {wall['min']:6.2f} {wall['median']:6.2f} {wall['max']:6.2f}   {shown:>19} "
+        print(f"{kind:28} {wall['min']:6.2f} {wall['median']:6.2f} {wall['max']:6.2f}   {shown:>19} "
               f"{cpu['median']:15.2f} {rss:12.0f} {changed:>8} {verif:>7}")
         report["kinds"][kind] = {"wall": wall, "ratio_to_ping": ratio, "cpu": cpu, "peak_rss_mb": rss,
                                  "changed": [r["changed"] for r in rs],
@@ -258,8 +267,9 @@ def local_fleet(work: Path, size: int, common: dict, node: dict, bench_user, rol
         for d in node_dirs:
             shutil.rmtree(d, ignore_errors=True)
 
-    tools = [("docker_auth", ROLE, common, reset), ("per-task", PER_TASK, common, reset),
-             ("node_auth", NODE, node, reset_node)]
+    tools = [("docker_auth", ROLE, common, reset), ("docker_auth-nocache", ROLE, common, reset),
+             ("per-task", PER_TASK, common, reset),
+             ("node_auth", NODE, node, reset_node), ("node_auth-nocache", NODE, node, reset_node)]
     return Fleet(f"local-connection hosts ({size})", inv, [t for t in tools if t[0] in roles])
 
 
@@ -285,7 +295,8 @@ def container_fleet(work: Path, count: int, common: dict, names: list, roles) ->
                            check=True, capture_output=True)
 
     extra = dict(common, docker_auth_users=[{"name": "root"}, {"name": BENCH_USER}])
-    tools = [("docker_auth", ROLE, extra, reset), ("per-task", PER_TASK, extra, reset)]
+    tools = [("docker_auth", ROLE, extra, reset), ("docker_auth-nocache", ROLE, extra, reset),
+             ("per-task", PER_TASK, extra, reset)]
     return Fleet(f"containers ({count}, community.docker.docker)", inv, [t for t in tools if t[0] in roles])
 
 
@@ -304,7 +315,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pipelining", choices=["both", "on", "off"], default="both")
     ap.add_argument("--roles", default="docker_auth,per-task,node_auth",
-                    help="tools to measure next to ping: docker_auth, per-task (its hand-written equivalent), node_auth")
+                    help="tools to measure next to ping: docker_auth, per-task (its hand-written equivalent), node_auth, "
+                         "docker_auth-nocache and node_auth-nocache (the roles with the bytecode cache off)")
     ap.add_argument("--per-task-max", type=int, default=100, help="largest size the per-task baseline runs on")
     ap.add_argument("--report", default=str(REPO / "tests" / "output" / "perf" / "fleet.json"))
     args, _unknown = ap.parse_known_args()  # tests/perf/run-all.sh passes the same args to every bench
