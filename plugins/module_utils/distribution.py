@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloud_registry.auth contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The registry auth protocol pieces both HTTP clients of the collection share (private, not public API).
+"""The registry auth protocol and its HTTP transport, shared by both clients of the collection (private, not public API).
 
 ``registry`` (verification, on the controller or a host) and ``tokens._http`` (the
 ``registry_token`` providers) each keep their own errors and options, and take from
-here the parts that must not differ between them: the Basic header, what counts as a
-loopback host, the token request of the Docker Registry v2 token specification and the
-reading of its answer, and the one redirect rule:
+here the parts that must not differ between them: the one HTTP ``Transport`` (TLS
+context, redirects, HTTP errors as answers, a failed connection classified once), the
+Basic header, what counts as a loopback host, the token request of the Docker Registry
+v2 token specification and the reading of its answer, and the one redirect rule:
 
 * only GET and HEAD are redirected (a body, such as a client secret in a form, is never
   sent again), at most ``MAX_REDIRECTS`` times;
@@ -25,13 +26,17 @@ __metaclass__ = type
 
 import base64
 import ipaddress
+import socket
+import ssl
 
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
-from urllib.request import HTTPRedirectHandler
+from urllib.request import HTTPRedirectHandler, HTTPSHandler, ProxyHandler, Request, build_opener
 
 DEFAULT_CLIENT_ID = "cloud_registry.auth"
 MAX_REDIRECTS = 5
 CROSS_ORIGIN_HEADERS = ("user-agent", "accept")
+MAX_BODY = 1024 * 1024
 
 
 def basic_header(username, password):
@@ -106,3 +111,87 @@ class SafeRedirect(HTTPRedirectHandler):
                     if name.lower() not in CROSS_ORIGIN_HEADERS:
                         del store[name]
         return redirected
+
+
+class TransportError(Exception):
+    """A request that got no HTTP answer. ``kind``: ``tls-verify`` (the certificate was not trusted),
+    ``tls`` (another TLS failure), ``timeout`` or ``unreachable``; ``reason``: the cause, as text."""
+
+    def __init__(self, kind, url, reason):
+        super(TransportError, self).__init__("%s: %s" % (url, reason))
+        self.kind = kind
+        self.url = url
+        self.reason = reason
+
+
+def _reason_text(exc):
+    text = (getattr(exc, "verify_message", None) or getattr(exc, "strerror", None) or getattr(exc, "reason", None)
+            or str(exc) or exc.__class__.__name__)
+    return str(text)
+
+
+def _classify(url, reason):
+    if isinstance(reason, ssl.SSLCertVerificationError) or (
+            isinstance(reason, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(reason)):
+        return TransportError("tls-verify", url, _reason_text(reason))
+    if isinstance(reason, ssl.SSLError):
+        return TransportError("tls", url, _reason_text(reason))
+    if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason):
+        return TransportError("timeout", url, _reason_text(reason))
+    return TransportError("unreachable", url, _reason_text(reason))
+
+
+def ssl_context(validate_certs=True, ca_file=None):
+    """The TLS context: the system store (plus ``ca_file``), or no verification at all.
+
+    Raises ``ssl.SSLError`` for a CA file that is not PEM and ``OSError`` for one that cannot be
+    read: the caller names its own option in the message."""
+    if not validate_certs:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    ctx = ssl.create_default_context()
+    if ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
+    return ctx
+
+
+class Transport:
+    """HTTP(S) for registries and token services: urllib with the one redirect rule.
+
+    ``send`` returns ``(status, headers, body)`` for every HTTP answer, 4xx and 5xx included,
+    and raises ``TransportError`` when there is none. ``proxies``: None uses the environment's
+    proxy settings (as docker does for registries), ``{}`` none. At most ``max_body`` bytes of a
+    body are read (None: all)."""
+
+    def __init__(self, validate_certs=True, ca_file=None, timeout=30, proxies=None, max_body=MAX_BODY):
+        handlers = [HTTPSHandler(context=ssl_context(validate_certs, ca_file)), SafeRedirect()]
+        if proxies is not None:
+            handlers.append(ProxyHandler(proxies))
+        self.opener = build_opener(*handlers)
+        self.timeout = timeout
+        self.max_body = max_body
+
+    def _read(self, resp):
+        return resp.read() if self.max_body is None else resp.read(self.max_body)
+
+    def send(self, method, url, headers=None, data=None):
+        # the callers build http(s) URLs only (registry endpoints; tokens._http.check_url)
+        req = Request(url, data=data, headers=dict(headers or {}), method=method)  # noqa: S310
+        try:
+            resp = self.opener.open(req, timeout=self.timeout)
+            try:
+                return resp.status, resp.headers, self._read(resp)
+            finally:
+                resp.close()
+        except HTTPError as exc:
+            try:
+                body = self._read(exc) if exc.fp else b""
+            except Exception:  # noqa: BLE001 - an error body is optional
+                body = b""
+            return exc.code, exc.headers, body
+        except URLError as exc:
+            raise _classify(url, exc.reason) from None
+        except (socket.timeout, TimeoutError, ssl.SSLError, OSError) as exc:
+            raise _classify(url, exc) from None

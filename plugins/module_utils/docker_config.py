@@ -57,11 +57,11 @@ _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # --------------------------------------------------------------------------
 
 
-def _same_registry(key, server, fmt):
+def _key_or_none(key, fmt):
     try:
-        return normalize_registry(key, fmt) == normalize_registry(server, fmt)
+        return normalize_registry(key, fmt)
     except DockerConfigError:
-        return False
+        return None  # a key no client could have meant as this registry
 
 
 def matching_keys(mapping, server, fmt="docker"):
@@ -70,7 +70,7 @@ def matching_keys(mapping, server, fmt="docker"):
         return []
     key = normalize_registry(server, fmt)
     found = [k for k in mapping if k == key]
-    found += [k for k in mapping if k != key and _same_registry(k, key, fmt)]
+    found += [k for k in mapping if k != key and _key_or_none(k, fmt) == key]  # normalising is idempotent
     return found
 
 

@@ -23,12 +23,12 @@ __metaclass__ = type
 import base64
 import copy
 import json
-import random
 import re
 import time
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import _gcp_auth
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
+from ansible_collections.cloud_registry.auth.plugins.module_utils.retry import TryAgain, retrying
 
 try:
     import requests
@@ -267,11 +267,15 @@ class GcpClient:
 
     # -- transport
     def request(self, method, service, path, params=None, body=None, what=None):
-        """JSON call; returns the decoded body ({} when empty). ``what`` names the call in errors."""
+        """JSON call; returns the decoded body ({} when empty). ``what`` names the call in errors.
+
+        A GET that cannot connect or gets 429/5xx is tried again ``retries`` times with backoff
+        (1, 2, 4, 8 s); a 401 renews the access token and sends the request once more."""
         url = self.endpoints[service] + path
         what = what or "%s %s" % (method, path)
-        attempt = 0
-        while True:
+        renewed = []
+
+        def send(_attempt):
             headers = {"Authorization": "Bearer " + self._bearer(), "Accept": "application/json"}
             data = None
             if body is not None:
@@ -283,32 +287,30 @@ class GcpClient:
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
                 )
             except requests.RequestException as exc:
-                if attempt < self.retries and method == "GET":
-                    attempt += 1
-                    self.sleep(min(8, 0.5 * 2**attempt))
-                    continue
-                raise GcpApiError(
+                error = GcpApiError(
                     "%s: cannot reach %s (%s); check the endpoint and network access"
                     % (what, self.endpoints[service], exc.__class__.__name__)
-                ) from None
-            if resp.status_code in RETRY_STATUSES and method == "GET" and attempt < self.retries:
-                attempt += 1
-                self.sleep(min(8, 0.5 * 2**attempt))
-                continue
-            if resp.status_code == 401 and attempt < 1:
-                attempt += 1
+                )
+                raise (TryAgain(error) if method == "GET" else error) from None
+            if resp.status_code == 401 and not renewed:
+                renewed.append(True)
                 self._token = None
-                continue
-            if resp.status_code >= 400:
-                raise self._error(resp, what, path)
-            if not resp.content:
-                return {}
-            try:
-                return resp.json()
-            except ValueError:
-                raise GcpApiError(
-                    "%s: the API answered with a non-JSON body (HTTP %d)" % (what, resp.status_code)
-                ) from None
+                return send(_attempt)
+            if resp.status_code in RETRY_STATUSES and method == "GET":
+                raise TryAgain(self._error(resp, what, path))
+            return resp
+
+        resp = retrying(send, self.retries + 1, base=1.0, cap=8, sleep=self.sleep)
+        if resp.status_code >= 400:
+            raise self._error(resp, what, path)
+        if not resp.content:
+            return {}
+        try:
+            return resp.json()
+        except ValueError:
+            raise GcpApiError(
+                "%s: the API answered with a non-JSON body (HTTP %d)" % (what, resp.status_code)
+            ) from None
 
     @staticmethod
     def _error(resp, what, path):
@@ -546,12 +548,12 @@ class GcpClient:
 
 
 def update_policy(client, project, secret_id, mutate, check_mode=False, retries=5, backoff=0.5, sleep=time.sleep):
-    """Read-modify-write the secret's IAM policy; retry the whole cycle on 409 ABORTED.
+    """Read-modify-write the secret's IAM policy; retry the whole cycle on 409 ABORTED (the etag moved).
 
     ``mutate(policy) -> (new_policy, changed_members)``. Returns ``(before, after, changed)``.
     """
-    attempt = 0
-    while True:
+
+    def cycle(_attempt):
         before = client.get_iam_policy(project, secret_id)
         after, delta = mutate(before)
         if not delta:
@@ -559,21 +561,16 @@ def update_policy(client, project, secret_id, mutate, check_mode=False, retries=
         if check_mode:
             return before, after, True
         try:
-            written = client.set_iam_policy(project, secret_id, after)
-            return before, written, True
+            return before, client.set_iam_policy(project, secret_id, after), True
         except GcpApiError as exc:
-            if exc.code == 409 and exc.status == "ABORTED" and attempt < retries:
-                attempt += 1
-                sleep(backoff * (2 ** (attempt - 1)) * (1 + random.random()))  # noqa: S311 (jitter, not crypto)
-                continue
             if exc.code == 409 and exc.status == "ABORTED":
-                raise GcpApiError(
+                raise TryAgain(GcpApiError(
                     "set the IAM policy of secret %s/%s: still conflicting after %d retries (someone else keeps "
-                    "changing it); run again" % (project, secret_id, retries),
-                    status=exc.status,
-                    code=exc.code,
-                ) from None
+                    "changing it); run again" % (project, secret_id, retries), status=exc.status, code=exc.code,
+                )) from None
             raise
+
+    return retrying(cycle, retries + 1, base=backoff, jitter=True, sleep=sleep)
 
 
 def _upstream(repo):

@@ -44,6 +44,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config 
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 from ansible_collections.cloud_registry.auth.plugins.module_utils.expiry import format_time, parse_time  # noqa: F401
+from ansible_collections.cloud_registry.auth.plugins.module_utils.retry import TryAgain, retrying
 
 KUBERNETES_IMPORT_ERROR = None
 try:
@@ -877,7 +878,10 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
     name = spec["name"]
     labels = spec.get("labels") or {}
     annotations = spec.get("annotations") or {}
-    for _attempt in range(MAX_ATTEMPTS):
+    gave_up = KubeError("secret %s in namespace %s kept changing while it was updated (%d attempts); run again"
+                        % (name, ns, MAX_ATTEMPTS))
+
+    def attempt(_n):
         try:
             current = client.get(_secret_path(ns, name))
         except KubeError as exc:
@@ -903,7 +907,7 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
                 client.request("POST", _secret_path(ns), _write_query(check_mode), body)
             except KubeError as exc:
                 if exc.code == 409 and exc.reason == "AlreadyExists":
-                    continue  # created by someone else meanwhile: reconcile against it
+                    raise TryAgain(gave_up, wait=False) from None  # created by someone else meanwhile: read it
                 if _is_ns_not_found(exc, ns):
                     raise _NamespaceGone(_gone_message(exc, ns)) from None
                 raise
@@ -938,15 +942,15 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
                            content_type="application/merge-patch+json")
         except KubeError as exc:
             if exc.code == 409 or exc.code == 404:
-                continue  # changed or deleted meanwhile: read again
+                raise TryAgain(gave_up, wait=False) from None  # changed or deleted meanwhile: read again
             raise
         before = _secret_view(current, _masked_view(existing))
         after_obj = copy.deepcopy(current)
         after_obj["metadata"]["labels"] = want_labels
         after_obj["metadata"]["annotations"] = want_ann
         return "updated", before, _secret_view(after_obj, _masked_view(target, existing))
-    raise KubeError("secret %s in namespace %s kept changing while it was updated (%d attempts); run again"
-                    % (name, ns, MAX_ATTEMPTS))
+
+    return retrying(attempt, MAX_ATTEMPTS)
 
 
 def _remove_secret(client, ns, spec, check_mode):
@@ -1012,7 +1016,12 @@ def selected_service_accounts(client, ns, spec):
 
 def _ensure_sa(client, ns, sa, secret, present, check_mode, current=None):
     """Returns (action, before_list, after_list). ``current`` is the object when a list just read it."""
-    for _attempt in range(MAX_ATTEMPTS):
+    gave_up = KubeError("service account %s in namespace %s kept changing while it was patched (%d attempts); run "
+                        "again" % (sa, ns, MAX_ATTEMPTS))
+    read = [current]  # what the list gave, for the first attempt only
+
+    def attempt(_n):
+        current = read.pop() if read else None
         if current is None:
             try:
                 current = client.get(_sa_path(ns, sa))
@@ -1034,14 +1043,13 @@ def _ensure_sa(client, ns, sa, secret, present, check_mode, current=None):
                            content_type="application/merge-patch+json")
         except KubeError as exc:
             if exc.code == 409:
-                current = None
-                continue  # someone else wrote it in between: read again, keep their change
+                raise TryAgain(gave_up, wait=False) from None  # someone else wrote it in between: read again
             if exc.code == 404:
                 return "missing", before, None
             raise
         return "patched", before, after
-    raise KubeError("service account %s in namespace %s kept changing while it was patched (%d attempts); run again"
-                    % (sa, ns, MAX_ATTEMPTS))
+
+    return retrying(attempt, MAX_ATTEMPTS)
 
 
 def reconcile_namespace(client, ns, spec, desired, check_mode):

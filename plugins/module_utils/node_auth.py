@@ -46,11 +46,8 @@ class NodeAuthError(CloudRegistryError):
 def containerd_target(registry):
     """``(host, server, scheme)`` of a login for containerd: Docker Hub is ``docker.io``
     served at ``registry-1.docker.io``; ``http://`` keeps plain HTTP."""
-    host, port, _path = reference.split_server(registry)
-    hostport = host if port is None else "%s:%s" % (host, port)
-    hub = port is None and host in reference.DOCKER_HUB_ALIASES
-    scheme = "http" if registry.strip().lower().startswith("http://") else "https"
-    return ("docker.io" if hub else hostport), (reference.DOCKER_HUB_ENDPOINT if hub else hostport), scheme
+    ref = reference.Reference.parse(registry)
+    return ("docker.io" if ref.is_docker_hub else ref.hostport), ref.endpoint, ref.scheme or "https"
 
 
 def hosts_toml(host, server, scheme, login, ca_file, bearer):

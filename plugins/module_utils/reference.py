@@ -6,10 +6,13 @@
 How a registry name given by a user (``https://reg:5000/``, ``REG:5000/v2/``,
 ``docker.io``, ``[::1]:5000``) becomes the key clients store it under: the docker
 CLI's ``config.json`` keys, its ``credHelpers`` keys, the containers ``auth.json``
-keys. Everything that compares, stores or contacts a registry by name goes through
-here (docker_config, registry, the token minters, the controller's verification
-cache). Small on purpose: the controller imports it once per host and task.
-Standard library only (runs on targets).
+keys, and the host a client contacts. ``Reference.parse(name)`` parses once; its
+``config_key(fmt)``, ``helper_key(fmt)``, ``endpoint``, ``is_docker_hub`` and
+``verification_key`` answer the rest (``normalize_registry`` and ``helper_key`` are
+the one-call forms). Everything that compares, stores or contacts a registry by name
+goes through here (docker_config, registry, node_auth, the token minters, the
+controller's verification cache). Small on purpose: the controller imports it once
+per host and task. Standard library only (runs on targets).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -55,7 +58,7 @@ def split_server(server):
     if "@" in hostport:
         raise DockerConfigError("registry %r must not contain user information ('@'): pass username separately" % server)
     if not hostport:
-        raise DockerConfigError("registry %r has no host" % server)
+        raise DockerConfigError("registry %r has no host name: give host[:port], such as registry.example.com" % server)
     if hostport.startswith("["):
         end = hostport.find("]")
         if end < 0:
@@ -88,49 +91,94 @@ def split_server(server):
     return host.lower(), port, path.strip("/")
 
 
-def normalize_registry(server, fmt="docker"):
-    """The key under which ``server`` is stored.
+class Reference:
+    """A registry name, parsed once (``Reference.parse``); raises ``DockerConfigError`` naming what is wrong.
 
-    docker format: Docker Hub aliases -> ``https://index.docker.io/v1/``;
-    any other registry -> ``host[:port]`` (scheme, path and trailing slash dropped),
-    as ``docker login`` stores it.
+    ``scheme`` is ``"http"`` or ``"https"`` when the name gave one, else None; ``host`` is lower
+    case (an IPv6 literal keeps its brackets), ``port`` a string or None, ``path`` the rest
+    without slashes."""
 
-    containers format (auth.json): Docker Hub -> ``docker.io``; other registries
-    -> ``host[:port]`` plus an optional repository namespace path, which
-    containers/image uses to scope credentials.
-    """
-    if fmt not in FORMATS:
-        raise DockerConfigError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
-    host, port, path = split_server(server)
-    hub = port is None and host in DOCKER_HUB_ALIASES
-    if fmt == "docker":
-        if hub:
-            return DOCKER_HUB_KEY
-        return host if port is None else "%s:%s" % (host, port)
-    # containers format
-    if hub:
-        host = CONTAINERS_HUB_KEY
-        if path in ("v1", "v2"):
+    __slots__ = ("given", "scheme", "host", "port", "path")
+
+    def __init__(self, given, scheme, host, port, path):
+        self.given, self.scheme, self.host, self.port, self.path = given, scheme, host, port, path
+
+    @classmethod
+    def parse(cls, server):
+        host, port, path = split_server(server)
+        lowered = server.strip().lower()
+        scheme = next((s for s in ("https", "http") if lowered.startswith(s + "://")), None)
+        return cls(server, scheme, host, port, path)
+
+    def __repr__(self):
+        return "Reference(%r)" % (self.given,)
+
+    @property
+    def hostport(self):
+        return self.host if self.port is None else "%s:%s" % (self.host, self.port)
+
+    @property
+    def is_docker_hub(self):
+        return self.port is None and self.host in DOCKER_HUB_ALIASES
+
+    @property
+    def endpoint(self):
+        """``host[:port]`` a client contacts: Docker Hub's names are served at ``registry-1.docker.io``."""
+        return DOCKER_HUB_ENDPOINT if self.is_docker_hub else self.hostport
+
+    @property
+    def verification_key(self):
+        """One key for every spelling verified at the same place: the docker key, ``http://`` kept
+        (only an explicit ``http://`` changes where verification goes)."""
+        return ("http://" if self.scheme == "http" else "") + self.config_key()
+
+    def config_key(self, fmt="docker"):
+        """The key under which the registry is stored.
+
+        docker format: Docker Hub aliases -> ``https://index.docker.io/v1/``;
+        any other registry -> ``host[:port]`` (scheme, path and trailing slash dropped),
+        as ``docker login`` stores it.
+
+        containers format (auth.json): Docker Hub -> ``docker.io``; other registries
+        -> ``host[:port]`` plus an optional repository namespace path, which
+        containers/image uses to scope credentials.
+        """
+        if fmt not in FORMATS:
+            raise DockerConfigError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
+        hub = self.is_docker_hub
+        if fmt == "docker":
+            return DOCKER_HUB_KEY if hub else self.hostport
+        path = self.path
+        if hub and path in ("v1", "v2"):
             path = ""
-    key = host if port is None else "%s:%s" % (host, port)
-    if path and path not in ("v1", "v2"):
-        segments = path.split("/")
-        if not all(_PATH_SEGMENT.match(s) for s in segments):
-            raise DockerConfigError(
-                "registry %r: namespace path %r is not a valid repository path (lowercase, digits, '._-')" % (server, path)
-            )
-        key = key + "/" + path
-    return key
+        key = CONTAINERS_HUB_KEY if hub else self.hostport
+        if path and path not in ("v1", "v2"):
+            if not all(_PATH_SEGMENT.match(s) for s in path.split("/")):
+                raise DockerConfigError(
+                    "registry %r: namespace path %r is not a valid repository path (lowercase, digits, '._-')"
+                    % (self.given, path)
+                )
+            key = key + "/" + path
+        return key
+
+    def helper_key(self, fmt="docker"):
+        """The ``credHelpers`` key.
+
+        The docker CLI looks helpers up by host name (``ConvertToHostname``), so
+        Docker Hub's helper key is ``index.docker.io`` while its auths key is
+        ``https://index.docker.io/v1/``. containers/image uses its auth.json keys.
+        """
+        key = self.config_key(fmt)
+        if fmt == "docker" and key == DOCKER_HUB_KEY:
+            return "index.docker.io"
+        return key
+
+
+def normalize_registry(server, fmt="docker"):
+    """The key under which ``server`` is stored (``Reference.config_key``)."""
+    return Reference.parse(server).config_key(fmt)
 
 
 def helper_key(server, fmt="docker"):
-    """The ``credHelpers`` key for ``server``.
-
-    The docker CLI looks helpers up by host name (``ConvertToHostname``), so
-    Docker Hub's helper key is ``index.docker.io`` while its auths key is
-    ``https://index.docker.io/v1/``. containers/image uses its auth.json keys.
-    """
-    key = normalize_registry(server, fmt)
-    if fmt == "docker" and key == DOCKER_HUB_KEY:
-        return "index.docker.io"
-    return key
+    """The ``credHelpers`` key for ``server`` (``Reference.helper_key``)."""
+    return Reference.parse(server).helper_key(fmt)

@@ -40,7 +40,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import socket
 import ssl
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.challenge import (  # noqa: F401 - re-exported
@@ -49,21 +48,17 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.challenge impo
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution import (  # noqa: F401 - is_loopback too
     DEFAULT_CLIENT_ID,
-    SafeRedirect,
+    Transport,
+    TransportError,
     basic_header,
     is_loopback,
     token_from,
     token_url,
 )
-from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
-from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_ALIASES, DOCKER_HUB_ENDPOINT
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, DockerConfigError
+from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import Reference
 
-try:  # Python 3
-    from urllib.error import HTTPError, URLError
-    from urllib.parse import urlencode, urlsplit
-    from urllib.request import HTTPSHandler, Request, build_opener
-except ImportError:  # pragma: no cover - Python 2 is not supported on targets
-    raise
+from urllib.parse import urlencode, urlsplit
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import redact
 
@@ -103,28 +98,14 @@ class VerifyResult:
 # --------------------------------------------------------------------------
 # Endpoints
 # --------------------------------------------------------------------------
-def _host_of(registry):
-    """(scheme or None, host[:port]) of a registry name as users write it."""
-    value = (registry or "").strip()
-    scheme = None
-    low = value.lower()
-    for prefix in ("https://", "http://"):
-        if low.startswith(prefix):
-            scheme = prefix[:-3]
-            value = value[len(prefix):]
-            break
-    host = value.split("/", 1)[0]
-    if not host:
-        raise RegistryError("registry %r has no host name" % (registry,), kind="protocol")
-    return scheme, host
-
-
 def endpoints(registry, validate_certs=True):
     """Base URLs to try, in order, for ``registry`` (see the fallback rules above)."""
-    scheme, host = _host_of(registry)
-    if host.lower() in DOCKER_HUB_ALIASES:
-        host = DOCKER_HUB_ENDPOINT
-    if scheme == "http":
+    try:
+        ref = Reference.parse(registry or "")
+    except DockerConfigError as exc:
+        raise RegistryError(str(exc), kind="protocol") from None
+    host = ref.endpoint
+    if ref.scheme == "http":
         return ["http://" + host]
     urls = ["https://" + host]
     if not validate_certs or is_loopback(host):
@@ -136,9 +117,11 @@ def endpoints(registry, validate_certs=True):
 # HTTP
 # --------------------------------------------------------------------------
 class _Client:
-    """One registry conversation. ``hold(username, *secrets)`` names the credentials it
-    carries: every error body it hands back has them scrubbed (in every derived form),
-    since some registries and token services echo the request in their errors."""
+    """One registry conversation over the collection's one HTTP transport (``distribution.Transport``).
+
+    ``hold(username, *secrets)`` names the credentials it carries: every error body it hands back
+    has them scrubbed (in every derived form), since some registries and token services echo the
+    request in their errors."""
 
     def __init__(self, validate_certs=True, ca_cert=None, timeout=DEFAULT_TIMEOUT):
         self.secrets = []
@@ -146,49 +129,31 @@ class _Client:
         self.timeout = timeout
         self.ca_cert = ca_cert
         self.validate_certs = validate_certs
-        if validate_certs:
-            try:
-                ctx = ssl.create_default_context(cafile=ca_cert) if ca_cert else ssl.create_default_context()
-            except ssl.SSLError as exc:
-                raise RegistryError(
-                    "the CA bundle %s is not a valid PEM certificate file (%s): set ca_cert to the "
-                    "registry's CA certificate in PEM format" % (ca_cert, _reason(exc)),
-                    kind="ca",
-                ) from None
-            except (IOError, OSError) as exc:
-                raise RegistryError(
-                    "cannot read the CA bundle %s (%s): set ca_cert to a readable PEM file" % (ca_cert, _reason(exc)),
-                    kind="ca",
-                ) from None
-        else:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        self.opener = build_opener(HTTPSHandler(context=ctx), SafeRedirect())
+        try:
+            self.transport = Transport(validate_certs, ca_cert, timeout)
+        except ssl.SSLError as exc:
+            raise RegistryError(
+                "the CA bundle %s is not a valid PEM certificate file (%s): set ca_cert to the "
+                "registry's CA certificate in PEM format" % (ca_cert, _reason(exc)),
+                kind="ca",
+            ) from None
+        except (IOError, OSError) as exc:
+            raise RegistryError(
+                "cannot read the CA bundle %s (%s): set ca_cert to a readable PEM file" % (ca_cert, _reason(exc)),
+                kind="ca",
+            ) from None
 
     def request(self, url, method="GET", headers=None, data=None):
         """Return (status, headers, body bytes). HTTP errors are answers, not exceptions."""
         hdrs = {"User-Agent": USER_AGENT}
         hdrs.update(headers or {})
-        # only http(s) URLs reach here: endpoints() builds them and realms are checked in verify()
-        req = Request(url, data=data, headers=hdrs)  # noqa: S310
-        req.get_method = lambda: method
         try:
-            resp = self.opener.open(req, timeout=self.timeout)
-            try:
-                return resp.getcode(), resp.headers, resp.read(1024 * 1024)
-            finally:
-                resp.close()
-        except HTTPError as exc:
-            try:
-                body = exc.read(1024 * 1024)
-            except Exception:  # noqa: BLE001 - body is optional
-                body = b""
-            return exc.code, exc.headers, self._scrubbed(body)
-        except URLError as exc:
-            raise self._transport_error(url, exc.reason) from None
-        except (socket.timeout, ssl.SSLError, OSError) as exc:
-            raise self._transport_error(url, exc) from None
+            status, answer_headers, body = self.transport.send(method, url, hdrs, data)
+        except TransportError as exc:
+            raise self._transport_error(exc) from None
+        if not 200 <= status < 300:
+            body = self._scrubbed(body)
+        return status, answer_headers, body
 
     def hold(self, username, *secrets):
         self.usernames.append(username)
@@ -200,21 +165,20 @@ class _Client:
         text = body.decode("utf-8", "replace")
         return redact.scrub(text, self.secrets, self.usernames).encode("utf-8")
 
-    def _transport_error(self, url, reason):
-        if isinstance(reason, ssl.SSLCertVerificationError if hasattr(ssl, "SSLCertVerificationError") else ssl.SSLError) and (
-            "CERTIFICATE_VERIFY_FAILED" in str(reason) or getattr(reason, "verify_code", None)
-        ):
+    def _transport_error(self, exc):
+        url = exc.url
+        if exc.kind == "tls-verify":
             where = ("the CA bundle %s" % self.ca_cert) if self.ca_cert else "the system CA store"
             return RegistryError(
                 "TLS certificate of %s could not be verified with %s (%s): set ca_cert to the CA that signed the "
                 "registry's certificate, or validate_certs=false for a registry you trust without TLS verification"
-                % (url, where, getattr(reason, "verify_message", None) or _reason(reason)),
+                % (url, where, exc.reason),
                 kind="tls",
                 url=url,
             )
-        if isinstance(reason, ssl.SSLError):
-            return RegistryError("TLS handshake with %s failed (%s)" % (url, _reason(reason)), kind="tls", url=url)
-        if isinstance(reason, socket.timeout) or "timed out" in str(reason):
+        if exc.kind == "tls":
+            return RegistryError("TLS handshake with %s failed (%s)" % (url, exc.reason), kind="tls", url=url)
+        if exc.kind == "timeout":
             return RegistryError(
                 "%s did not answer within %s seconds: check that the registry is reachable from here or raise timeout"
                 % (url, self.timeout),
@@ -222,7 +186,7 @@ class _Client:
                 url=url,
             )
         return RegistryError(
-            "cannot reach %s (%s): check the registry name, port and network" % (url, _reason(reason)),
+            "cannot reach %s (%s): check the registry name, port and network" % (url, exc.reason),
             kind="unreachable",
             url=url,
         )

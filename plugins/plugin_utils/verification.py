@@ -38,10 +38,9 @@ def endpoint_key(registry):
 
     text = registry.strip().lower()
     try:
-        key = reference.normalize_registry(text)
+        return reference.Reference.parse(text).verification_key
     except reference.DockerConfigError:
         return text  # verification names the problem
-    return ("http://" if text.startswith("http://") else "") + key
 
 
 def _ca_material(ca_cert):

@@ -16,7 +16,10 @@ measured run stands between two ping runs, and its ratio is to their mean:
     containerd hosts.toml and one credential provider (binary sent from the controller);
   * docker_auth-nocache, node_auth-nocache (only when named in --roles): the same roles with
     the collection's bytecode cache off (CLOUD_REGISTRY_AUTH_CODE_CACHE=off), every worker
-    compiling the controller-side code as ansible-core does.
+    compiling the controller-side code as ansible-core does;
+  * docker_auth-novalidate, node_auth-novalidate (only when named in --roles): the roles
+    through import_role with rolespec_validate: false, without the argument validation task
+    ansible-core puts before a role's tasks (one more worker per host).
 
 Fleets: --sizes local-connection hosts (each host writes its own files) and
 --containers containers from the local base image (tests/setup/base-image.sh) reached
@@ -83,6 +86,30 @@ ROLE = """
   gather_facts: false
   roles:
     - role: cloud_registry.auth.docker_auth
+"""
+
+# The role without ansible-core's role argument validation task (one worker per host before the role's
+# own task); the module still validates every argument it is given, on the controller.
+ROLE_NOVALIDATE = """
+- name: Docker auth, rolespec_validate false
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: Docker auth
+      ansible.builtin.import_role:
+        name: cloud_registry.auth.docker_auth
+        rolespec_validate: false
+"""
+
+NODE_NOVALIDATE = """
+- name: Node auth, rolespec_validate false
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: Node auth
+      ansible.builtin.import_role:
+        name: cloud_registry.auth.node_auth
+        rolespec_validate: false
 """
 
 NODE = """
@@ -268,8 +295,9 @@ def local_fleet(work: Path, size: int, common: dict, node: dict, bench_user, rol
             shutil.rmtree(d, ignore_errors=True)
 
     tools = [("docker_auth", ROLE, common, reset), ("docker_auth-nocache", ROLE, common, reset),
-             ("per-task", PER_TASK, common, reset),
-             ("node_auth", NODE, node, reset_node), ("node_auth-nocache", NODE, node, reset_node)]
+             ("docker_auth-novalidate", ROLE_NOVALIDATE, common, reset), ("per-task", PER_TASK, common, reset),
+             ("node_auth", NODE, node, reset_node), ("node_auth-nocache", NODE, node, reset_node),
+             ("node_auth-novalidate", NODE_NOVALIDATE, node, reset_node)]
     return Fleet(f"local-connection hosts ({size})", inv, [t for t in tools if t[0] in roles])
 
 
@@ -296,7 +324,7 @@ def container_fleet(work: Path, count: int, common: dict, names: list, roles) ->
 
     extra = dict(common, docker_auth_users=[{"name": "root"}, {"name": BENCH_USER}])
     tools = [("docker_auth", ROLE, extra, reset), ("docker_auth-nocache", ROLE, extra, reset),
-             ("per-task", PER_TASK, extra, reset)]
+             ("docker_auth-novalidate", ROLE_NOVALIDATE, extra, reset), ("per-task", PER_TASK, extra, reset)]
     return Fleet(f"containers ({count}, community.docker.docker)", inv, [t for t in tools if t[0] in roles])
 
 
@@ -316,7 +344,8 @@ def main() -> int:
     ap.add_argument("--pipelining", choices=["both", "on", "off"], default="both")
     ap.add_argument("--roles", default="docker_auth,per-task,node_auth",
                     help="tools to measure next to ping: docker_auth, per-task (its hand-written equivalent), node_auth, "
-                         "docker_auth-nocache and node_auth-nocache (the roles with the bytecode cache off)")
+                         "docker_auth-nocache and node_auth-nocache (the roles with the bytecode cache off), "
+                         "docker_auth-novalidate and node_auth-novalidate (rolespec_validate: false)")
     ap.add_argument("--per-task-max", type=int, default=100, help="largest size the per-task baseline runs on")
     ap.add_argument("--report", default=str(REPO / "tests" / "output" / "perf" / "fleet.json"))
     args, _unknown = ap.parse_known_args()  # tests/perf/run-all.sh passes the same args to every bench

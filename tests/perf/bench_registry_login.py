@@ -22,7 +22,6 @@ logs in through the daemon).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import secrets
@@ -36,22 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
 from fixtures.registry_env import make_ca, push_image, start_registry  # noqa: E402
-
-COLLECTIONS = REPO / ".tmp" / "collections"
-
-
-def _link_collection() -> None:
-    ns = COLLECTIONS / "ansible_collections" / "cloud_registry"
-    ns.mkdir(parents=True, exist_ok=True)
-    link = ns / "auth"
-    if not link.is_symlink():
-        link.symlink_to(REPO)
-
-
-def _ts(value: str) -> float:
-    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc
-    ).timestamp()
+from support.perf import link_collection, task_span  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -62,7 +46,7 @@ def main(argv=None) -> int:
                     help="repetitions (min / median / max of the ratios)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args, _unknown = ap.parse_known_args(argv)  # run-all.sh passes the same args to every bench
-    _link_collection()
+    collections = link_collection()
     work = Path(tempfile.mkdtemp(prefix="bench-registry-login-"))
     password = "bench-" + secrets.token_urlsafe(12)
     reg = start_registry(work / "registry", "token", users={"bench": password}, ca=make_ca(work / "ca"))
@@ -90,7 +74,7 @@ def main(argv=None) -> int:
         vars_file = work / "vars.json"
         vars_file.write_text(json.dumps({"bench_password": password}))
         vars_file.chmod(0o600)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                    ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_DEPRECATION_WARNINGS="false",
                    PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
@@ -113,7 +97,7 @@ def main(argv=None) -> int:
                 raise SystemExit("ansible-playbook failed (%s)" % tag)
             out = {}
             for t in data["plays"][0]["tasks"]:
-                start, end = _ts(t["task"]["duration"]["start"]), _ts(t["task"]["duration"]["end"])
+                start, end = task_span(t)
                 out[t["task"]["name"]] = {
                     "seconds": end - start,
                     "changed": sum(1 for r in t["hosts"].values() if r.get("changed")),

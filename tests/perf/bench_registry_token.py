@@ -23,7 +23,6 @@ Run:  .venv/bin/python tests/perf/bench_registry_token.py [--hosts 200] [--forks
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -36,23 +35,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
 from fixtures.azure_stand_in import AzureStandIn  # noqa: E402
+from support.perf import link_collection, task_span  # noqa: E402
 
-COLLECTIONS = REPO / ".tmp" / "collections"
 REGISTRY, TENANT, CLIENT = "myreg.azurecr.io", "tenant-1", "app-1"
-
-
-def _link_collection() -> None:
-    ns = COLLECTIONS / "ansible_collections" / "cloud_registry"
-    ns.mkdir(parents=True, exist_ok=True)
-    link = ns / "auth"
-    if not link.is_symlink():
-        link.symlink_to(REPO)
-
-
-def _ts(value: str) -> float:
-    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc
-    ).timestamp()
 
 
 STATIC = "{{ {'username': '00000000-0000-0000-0000-000000000000', 'password': bench_secret, 'expires_at': None} }}"
@@ -70,7 +55,7 @@ def main(argv=None) -> int:
                     help="repetitions, each a new ansible-playbook process (min / median / max of the ratios)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args, _unknown = ap.parse_known_args(argv)  # run-all.sh passes the same args to every bench
-    _link_collection()
+    collections = link_collection()
     work = Path(tempfile.mkdtemp(prefix="bench-registry-token-"))
     secret = "bench-client-secret-" + os.urandom(8).hex()
     az = AzureStandIn(REGISTRY, TENANT, {CLIENT: secret}).start()
@@ -90,7 +75,7 @@ def main(argv=None) -> int:
         path.write_text(json.dumps([{"hosts": "fleet", "gather_facts": False, "tasks": tasks}]))
         cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inv), str(path),
                "-e", f"@{vars_file}", "--forks", str(args.forks)]
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                    ANSIBLE_DEPRECATION_WARNINGS="false", AZURE_AUTHORITY_HOST=az.url,
                    PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         print(f"\nregistry_token benchmark: {args.hosts} local hosts, forks {args.forks}, {args.repeat} repetitions "
@@ -111,7 +96,8 @@ def main(argv=None) -> int:
             requests.append({k: after[k] - before[k] for k in ("aad", "exchange")})
             secs = {}
             for t in data["plays"][0]["tasks"]:
-                secs[t["task"]["name"]] = _ts(t["task"]["duration"]["end"]) - _ts(t["task"]["duration"]["start"])
+                start, end = task_span(t)
+                secs[t["task"]["name"]] = end - start
             names = [name for name, _v in plan]
             for i, name in enumerate(names):
                 if name in measured:

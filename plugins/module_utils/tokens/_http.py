@@ -11,8 +11,9 @@ package. Two rules are enforced here for every provider:
   for local stand-ins and tests, never for a remote service.
 * Error messages name the host and path, never the query string (Alibaba RPC
   requests carry a security token there) nor any header or body sent.
-* Redirects follow the collection's one rule (``distribution.SafeRedirect``): GET and
-  HEAD only, never to plain http, and to another origin without any credential header.
+* Requests go through the collection's one transport (``distribution.Transport``), with
+  its one redirect rule: GET and HEAD only, never to plain http, and to another origin
+  without any credential header. No proxy is used: token services are reached directly.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,14 +21,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import socket
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 
-from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution import (  # noqa: F401 - re-exported
-    SafeRedirect,
+from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution import (
+    Transport,
+    TransportError,
     is_loopback,
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
@@ -87,17 +86,6 @@ def describe(url):
     return "%s://%s%s" % (parts.scheme, host, parts.path or "/")
 
 
-def _ssl_context(ca_path):
-    ctx = ssl.create_default_context()
-    if ca_path:
-        try:
-            ctx.load_verify_locations(cafile=ca_path)
-        except (OSError, ssl.SSLError) as exc:
-            raise TokenError("registry_token: cannot load ca_path %s: %s; give a PEM file of CA certificates" % (
-                ca_path, getattr(exc, "strerror", None) or type(exc).__name__)) from None
-    return ctx
-
-
 def safe_error_detail(body, limit=300):
     """A short, non-secret description of an error body (JSON error fields only)."""
     try:
@@ -125,7 +113,8 @@ def safe_error_detail(body, limit=300):
 
 def request(method, url, provider, headers=None, data=None, form=None, ca_path=None, allow_http=False,
             timeout=30, ok=(200,), metadata=False):
-    """Send one HTTP request; return HttpResponse.
+    """Send one HTTP request over the collection's one transport (``distribution.Transport``, no proxy);
+    return HttpResponse.
 
     A status in ``ok`` returns normally; any other status is also returned when
     ``ok`` is None (the caller inspects it), else a TokenError is raised naming the
@@ -138,32 +127,25 @@ def request(method, url, provider, headers=None, data=None, form=None, ca_path=N
     if form is not None:
         body = urllib.parse.urlencode(form).encode("ascii")
         hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    req = urllib.request.Request(url, data=body, headers=hdrs, method=method)  # noqa: S310 - scheme checked above
-    handlers = [SafeRedirect(), urllib.request.ProxyHandler({})]
-    if url.startswith("https:"):
-        handlers.append(urllib.request.HTTPSHandler(context=_ssl_context(ca_path)))
-    opener = urllib.request.build_opener(*handlers)
     where = describe(url)
     try:
-        resp = opener.open(req, timeout=timeout)
-        result = HttpResponse(resp.status, resp.headers, resp.read())
-        resp.close()
-    except urllib.error.HTTPError as exc:
-        result = HttpResponse(exc.code, exc.headers, exc.read() if exc.fp else b"")
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, ssl.SSLError):
+        transport = Transport(ca_file=ca_path if url.startswith("https:") else None, timeout=timeout, proxies={},
+                              max_body=None)
+    except (OSError, ssl.SSLError) as exc:
+        raise TokenError("registry_token: cannot load ca_path %s: %s; give a PEM file of CA certificates" % (
+            ca_path, getattr(exc, "strerror", None) or type(exc).__name__)) from None
+    try:
+        result = HttpResponse(*transport.send(method, url, hdrs, body))
+    except TransportError as exc:
+        if exc.kind == "timeout":
+            raise TokenError("registry_token provider=%s: %s did not answer within %ss; check the endpoint or raise "
+                             "timeout" % (provider, where, timeout)) from None
+        if exc.kind in ("tls-verify", "tls"):
             hint = "check the server certificate, or give its CA with ca_path"
         else:
             hint = "check the endpoint URL/registry name and that it is reachable from the controller"
         raise TokenError("registry_token provider=%s: cannot reach %s (%s); %s" % (
-            provider, where, getattr(reason, "strerror", None) or reason, hint)) from None
-    except (socket.timeout, TimeoutError):
-        raise TokenError("registry_token provider=%s: %s did not answer within %ss; check the endpoint or raise timeout"
-                         % (provider, where, timeout)) from None
-    except OSError as exc:
-        raise TokenError("registry_token provider=%s: cannot reach %s (%s); check the endpoint URL" % (
-            provider, where, exc.strerror or type(exc).__name__)) from None
+            provider, where, exc.reason, hint)) from None
     if ok is not None and result.status not in ok:
         raise status_error(provider, method, url, result)
     return result

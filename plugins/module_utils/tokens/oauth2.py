@@ -24,11 +24,11 @@ __metaclass__ = type
 
 import datetime
 import re
-import urllib.parse
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import distribution
 from ansible_collections.cloud_registry.auth.plugins.module_utils.challenge import parse_challenges, pick_challenge
-from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import DOCKER_HUB_ALIASES
+from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import DockerConfigError
+from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import Reference
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._options import fingerprint, http_options
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import Credential, TokenError
@@ -38,19 +38,16 @@ DEFAULT_CLIENT_ID = distribution.DEFAULT_CLIENT_ID
 
 
 def registry_base(options):
-    """(base URL, registry host) of the registry option."""
-    registry = (options.get("registry") or "").strip().rstrip("/")
+    """(base URL, registry host) of the registry option: Docker Hub is ``docker.io`` served at
+    ``registry-1.docker.io``; ``http://`` is kept (the transport accepts it for loopback only)."""
+    registry = (options.get("registry") or "").strip()
     if not registry:
         raise TokenError("registry_token provider=oauth2: registry is required, e.g. registry=harbor.example.com")
-    if "://" not in registry:
-        registry = "https://" + registry
-    parts = urllib.parse.urlsplit(registry)
-    if not parts.hostname:
-        raise TokenError("registry_token provider=oauth2: registry=%r is not a host name or URL" % options["registry"])
-    host = parts.netloc.rsplit("@", 1)[-1]
-    if host in DOCKER_HUB_ALIASES:
-        return "https://registry-1.docker.io", "docker.io"
-    return "%s://%s" % (parts.scheme, host), host
+    try:
+        ref = Reference.parse(registry)
+    except DockerConfigError as exc:
+        raise TokenError("registry_token provider=oauth2: %s" % exc) from None
+    return "%s://%s" % (ref.scheme or "https", ref.endpoint), ("docker.io" if ref.is_docker_hub else ref.hostport)
 
 
 def scopes(options):
