@@ -74,8 +74,8 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
         server = self.server
         server.seen.append((self.command, self.headers.get("Authorization")))
         status = server.script.pop(0) if server.script else 200
-        body = json.dumps({"ok": True} if status < 400 else {"error": {"code": status, "status": "UNAVAILABLE",
-                                                                        "message": "try later"}}).encode()
+        error = {"error": {"code": status, "status": "UNAVAILABLE", "message": "try later"}}
+        body = json.dumps({"ok": True} if status < 400 else error).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
