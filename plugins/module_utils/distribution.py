@@ -118,13 +118,14 @@ class TransportError(Exception):
     ``tls`` (another TLS failure), ``timeout`` or ``unreachable``; ``reason``: the cause, as text."""
 
     def __init__(self, kind, url, reason):
-        super(TransportError, self).__init__("%s: %s" % (url, reason))
+        super(TransportError, self).__init__(reason)  # the URL apart: it may carry a query string
         self.kind = kind
         self.url = url
         self.reason = reason
 
 
-def _reason_text(exc):
+def reason_text(exc):
+    """The short cause of an OS, socket or TLS error, as text."""
     text = (getattr(exc, "verify_message", None) or getattr(exc, "strerror", None) or getattr(exc, "reason", None)
             or str(exc) or exc.__class__.__name__)
     return str(text)
@@ -133,12 +134,12 @@ def _reason_text(exc):
 def _classify(url, reason):
     if isinstance(reason, ssl.SSLCertVerificationError) or (
             isinstance(reason, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(reason)):
-        return TransportError("tls-verify", url, _reason_text(reason))
+        return TransportError("tls-verify", url, reason_text(reason))
     if isinstance(reason, ssl.SSLError):
-        return TransportError("tls", url, _reason_text(reason))
+        return TransportError("tls", url, reason_text(reason))
     if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason):
-        return TransportError("timeout", url, _reason_text(reason))
-    return TransportError("unreachable", url, _reason_text(reason))
+        return TransportError("timeout", url, reason_text(reason))
+    return TransportError("unreachable", url, reason_text(reason))
 
 
 def ssl_context(validate_certs=True, ca_file=None):

@@ -50,6 +50,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution i
     DEFAULT_CLIENT_ID,
     Transport,
     TransportError,
+    reason_text,
     basic_header,
     is_loopback,
     token_from,
@@ -134,12 +135,12 @@ class _Client:
         except ssl.SSLError as exc:
             raise RegistryError(
                 "the CA bundle %s is not a valid PEM certificate file (%s): set ca_cert to the "
-                "registry's CA certificate in PEM format" % (ca_cert, _reason(exc)),
+                "registry's CA certificate in PEM format" % (ca_cert, reason_text(exc)),
                 kind="ca",
             ) from None
         except (IOError, OSError) as exc:
             raise RegistryError(
-                "cannot read the CA bundle %s (%s): set ca_cert to a readable PEM file" % (ca_cert, _reason(exc)),
+                "cannot read the CA bundle %s (%s): set ca_cert to a readable PEM file" % (ca_cert, reason_text(exc)),
                 kind="ca",
             ) from None
 
@@ -190,11 +191,6 @@ class _Client:
             kind="unreachable",
             url=url,
         )
-
-
-def _reason(exc):
-    text = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
-    return str(text)
 
 
 def _json(body, url):

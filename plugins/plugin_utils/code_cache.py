@@ -6,7 +6,7 @@
 ansible-core's collection loader compiles a collection's Python source each time a process
 imports it, and keeps no bytecode. Ansible runs each host's task in a new forked worker, which
 imports the action plugin or lookup, and what they import, again: for ``docker_auth_apply`` that
-is 8 files and about 18 ms of ``compile`` per host per task, as long as a whole ``ping``. The
+is 8 files and about 18 ms of ``compile`` per host per task (measured in a forked worker). The
 same holds for a plugin's option definitions, which ansible-core parses from YAML in every
 worker (see ``plugin_utils.fast_docs``).
 
