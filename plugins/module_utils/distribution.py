@@ -17,7 +17,8 @@ v2 token specification and the reading of its answer, and the one redirect rule:
   (``User-Agent``, ``Accept``): ``Authorization`` and every custom header a caller set
   (metadata tokens, identity headers) stay with the origin they were meant for.
 
-The WWW-Authenticate parser lives in ``challenge``. Standard library only (runs on targets).
+The summary of an error body (``error_summary``) is shared too. The WWW-Authenticate
+parser lives in ``challenge``. Standard library only (runs on targets).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +27,7 @@ __metaclass__ = type
 
 import base64
 import ipaddress
+import json
 import socket
 import ssl
 
@@ -85,6 +87,35 @@ def token_from(data):
     refresh = data.get("refresh_token") if isinstance(data, dict) else None
     return (token if isinstance(token, str) and token else None,
             refresh if isinstance(refresh, str) and refresh else None)
+
+
+def error_summary(body, limit=300):
+    """A short, secret-free description of an error body: its JSON error fields only, never the rest.
+
+    Knows the Distribution shape (``{"errors": [{"code", "message"}]}``), OAuth2's
+    (``error``, ``error_description``) and the clouds' (``code``/``Code``, ``message``/``Message``,
+    ``details``, ``{"error": {"code", "message"}}``). Anything else (HTML, a JSON list, a token
+    answer) gives "". A peer that echoes a credential into a message is the caller's to scrub
+    (``registry._Client`` does).
+    """
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    found = []
+    for key in ("error", "error_description", "code", "Code", "message", "Message", "details"):
+        value = data.get(key)
+        if isinstance(value, (str, int)):
+            found.append("%s=%s" % (key, value))
+        elif isinstance(value, dict):
+            found.extend("%s.%s=%s" % (key, sub, value[sub]) for sub in ("code", "message")
+                         if isinstance(value.get(sub), str))
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        found.extend("%s: %s" % (item.get("code"), item.get("message")) for item in errors[:3] if isinstance(item, dict))
+    return "; ".join(found)[:limit]
 
 
 def _origin(url):

@@ -42,6 +42,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.docker_config 
     DockerConfigError,
     normalize_registry,
 )
+from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution import reason_text
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError
 from ansible_collections.cloud_registry.auth.plugins.module_utils.expiry import format_time, parse_time  # noqa: F401
 from ansible_collections.cloud_registry.auth.plugins.module_utils.retry import TryAgain, retrying
@@ -547,13 +548,12 @@ def connection_error(exc, host, cfg=None):
 
 
 def _reason(exc):
-    reason = getattr(exc, "reason", None) or exc
-    text = str(reason)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host",
-                   "certificate verify failed", "Temporary failure in name resolution", "Connection reset"):
-        if marker in text:
-            return marker.lower()
-    return text.split(": ", 1)[-1][:300]
+    """The cause at the bottom of a failed request: the OS, socket or TLS error under urllib3's wrappers, worded
+    by ``distribution.reason_text`` as the collection's other clients word it (lower case inside a sentence)."""
+    for err in reversed(_chain(exc)):
+        if isinstance(err, OSError):  # ConnectionRefusedError, socket.gaierror, socket.timeout, ssl.SSLError
+            return reason_text(err).lower()[:300]
+    return str(exc).split(": ", 1)[-1][:300]
 
 
 def status_error(code, text, host):

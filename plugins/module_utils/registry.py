@@ -50,6 +50,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution i
     DEFAULT_CLIENT_ID,
     Transport,
     TransportError,
+    error_summary,
     reason_text,
     basic_header,
     is_loopback,
@@ -204,22 +205,6 @@ def _json(body, url):
     return data
 
 
-def _error_detail(body):
-    """A short, secret-free description of a registry/token-service error body."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        return ""
-    if isinstance(data, dict):
-        errs = data.get("errors")
-        if isinstance(errs, list) and errs and isinstance(errs[0], dict):
-            return str(errs[0].get("message") or errs[0].get("code") or "")[:200]
-        for key in ("error_description", "error", "message", "details"):
-            if isinstance(data.get(key), str):
-                return data[key][:200]
-    return ""
-
-
 def _ping(client, registry, validate_certs):
     """Find a working endpoint; return (base_url, status, challenge).
 
@@ -289,7 +274,7 @@ def fetch_token(client, realm, service, username, password, scope=None, client_i
     headers = {"Authorization": basic_header(username, password)} if username or password else {}
     status, _headers, body = client.request(url, headers=headers)
     if status == 401 or status == 403:
-        raise _unauthorized(registry, username, _error_detail(body), where="the token service " + realm)
+        raise _unauthorized(registry, username, error_summary(body), where="the token service " + realm)
     if status != 200:
         raise RegistryError(
             "the token service %s for %s answered HTTP %s%s" % (realm, registry, status, _detail_suffix(body)),
@@ -303,7 +288,7 @@ def fetch_token(client, realm, service, username, password, scope=None, client_i
 
 
 def _detail_suffix(body):
-    d = _error_detail(body)
+    d = error_summary(body)
     return (": " + d) if d else ""
 
 
@@ -333,7 +318,7 @@ def verify(
     if scheme == "basic":
         status, _headers, body = client.request(base + "/v2/", headers={"Authorization": basic_header(username, password)})
         if status in (401, 403):
-            raise _unauthorized(registry, username, _error_detail(body))
+            raise _unauthorized(registry, username, error_summary(body))
         if status != 200:
             raise RegistryError("%s/v2/ answered HTTP %s to Basic auth" % (base, status), kind="protocol", url=base)
         return VerifyResult("basic", base)

@@ -95,7 +95,11 @@ def send_secrets(action, module_args, paths, extra=None, parts=()):
     tmpdir = shell.tmpdir or action._make_tmp_path()
     path = shell.join_path(tmpdir, "cloud_registry_auth_secrets.json")
     action._transfer_data(path, json.dumps(payload))
-    action._fixup_perms2([tmpdir, path])
+    if action._is_become_unprivileged():
+        # the module runs as another user: let it (and only it, where ACLs allow) read the file
+        action._fixup_perms2([tmpdir, path])
+    # else the connection user runs the module and owns the file, in its own 0700 directory: no chmod to run (a
+    # remote command saved per host; the file is data, it needs no execute bit)
     args[SECRETS_OPTION] = path
     return args
 

@@ -27,6 +27,7 @@ import urllib.parse
 from ansible_collections.cloud_registry.auth.plugins.module_utils.distribution import (
     Transport,
     TransportError,
+    error_summary,
     is_loopback,
 )
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
@@ -86,31 +87,6 @@ def describe(url):
     return "%s://%s%s" % (parts.scheme, host, parts.path or "/")
 
 
-def safe_error_detail(body, limit=300):
-    """A short, non-secret description of an error body (JSON error fields only)."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    found = []
-    for key in ("error", "error_description", "code", "Code", "message", "Message", "details"):
-        value = data.get(key)
-        if isinstance(value, (str, int)):
-            found.append("%s=%s" % (key, value))
-        elif isinstance(value, dict):  # e.g. {"error": {"code": .., "message": ..}}
-            for sub in ("code", "message"):
-                if isinstance(value.get(sub), str):
-                    found.append("%s.%s=%s" % (key, sub, value[sub]))
-    errors = data.get("errors")
-    if isinstance(errors, list):  # distribution / docker registry error shape
-        for item in errors[:3]:
-            if isinstance(item, dict):
-                found.append("%s: %s" % (item.get("code"), item.get("message")))
-    return ("; ".join(found))[:limit]
-
-
 def request(method, url, provider, headers=None, data=None, form=None, ca_path=None, allow_http=False,
             timeout=30, ok=(200,), metadata=False):
     """Send one HTTP request over the collection's one transport (``distribution.Transport``, no proxy);
@@ -152,7 +128,7 @@ def request(method, url, provider, headers=None, data=None, form=None, ca_path=N
 
 
 def status_error(provider, method, url, result, hint=None):
-    detail = safe_error_detail(result.body)
+    detail = error_summary(result.body)
     if hint is None:
         if result.status in (401, 403):
             hint = "check the credentials (and their permissions) given to the lookup"

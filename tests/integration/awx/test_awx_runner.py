@@ -21,10 +21,8 @@ import ansible_runner
 import pytest
 import yaml
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-sys.path.insert(0, str(FIXTURES))
-from awx_injectors import Injection  # noqa: E402
-from registry_env import make_ca, push_image, start_registry  # noqa: E402
+from fixtures.awx_injectors import Injection
+from fixtures.registry_env import make_ca, push_image, start_registry
 from support.clients import skopeo_inspect  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]

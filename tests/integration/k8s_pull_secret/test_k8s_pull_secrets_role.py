@@ -146,6 +146,33 @@ def test_one_failing_cluster_does_not_stop_the_other(clusters, playbook):
     assert clusters[0][2].pull_secret_names("shop") == ["regcred"]
 
 
+def test_cluster_entries_keep_group_module_defaults(clusters, playbook):
+    """The role hands an entry's connection options to the module as module_defaults: what an entry leaves out
+    comes from the play's group/cloud_registry.auth.k8s defaults, what it sets wins."""
+    play = """
+    - hosts: localhost
+      gather_facts: false
+      module_defaults:
+        group/cloud_registry.auth.k8s:
+          kubeconfig: %s
+          context: cluster-1
+      roles:
+        - role: cloud_registry.auth.k8s_pull_secrets
+    """ % clusters[1][1]
+    extra = role_vars(clusters)
+    extra["k8s_pull_secrets_clusters"] = [
+        {"name": "west-from-defaults", "namespaces": ["web"]},  # kubeconfig and context from the group defaults
+        {"name": "east-own", "kubeconfig": str(clusters[0][1]), "context": "cluster-0", "namespaces": ["shop"]},
+    ]
+    run = playbook(play, extra_vars=extra)
+    assert run.rc == 0, run.output
+    east, west = clusters[0][2], clusters[1][2]
+    assert west.pull_secret_names("web") == ["regcred"] and east.pull_secret_names("shop") == ["regcred"]
+    assert west("get", "secret", "regcred", "-n", "shop", check=False).returncode == 1
+    assert east("get", "secret", "regcred", "-n", "web", check=False).returncode == 1
+    assert PASSWORD not in run.output
+
+
 def test_role_rejects_missing_input(clusters, playbook):
     run = playbook(PLAYBOOK, extra_vars={"k8s_pull_secrets_clusters": [{"kubeconfig": str(clusters[0][1]),
                                                                         "namespaces": ["shop"]}]})

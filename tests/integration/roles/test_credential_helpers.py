@@ -15,14 +15,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
-from file_mirror import FileMirror  # noqa: E402
+from fixtures.file_mirror import FileMirror
 
 GCR_VERSION = "9.9.1"
 ACR_VERSION = "9.9.2"

@@ -16,14 +16,12 @@ import secrets
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
-from registry_env import make_ca, push_image, start_registry  # noqa: E402
+from fixtures.registry_env import make_ca, push_image, start_registry
 
 from support.desktop_session import as_user, drop_user, make_user, start_session  # noqa: E402
 

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
-from registry_env import make_ca, push_image, start_registry  # noqa: E402
+from fixtures.registry_env import make_ca, push_image, start_registry
 from support.clients import skopeo_inspect
 
 pytestmark = [pytest.mark.slow]

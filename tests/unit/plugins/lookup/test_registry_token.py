@@ -9,41 +9,21 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "fixtures"))
-from azure_stand_in import AzureStandIn  # noqa: E402
+from fixtures.azure_stand_in import AzureStandIn
+from support.ansible_plugins import collection_plugins  # noqa: E402
 
 REGISTRY, TENANT, CLIENT, SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "client-secret-value-LOOKUP"
-COLLECTIONS = Path(__file__).resolve().parents[4] / ".tmp" / "collections"
-
-
-def _collection_modules():
-    return {k: v for k, v in sys.modules.items() if k == "ansible_collections" or k.startswith("ansible_collections.")}
 
 
 @pytest.fixture(scope="module")
 def lookup_plugin():
-    """The plugin as Ansible loads it (collection finder, doc fragments, option config).
+    """The plugin as Ansible loads it (collection finder, doc fragments, option config)."""
+    from ansible.plugins.loader import lookup_loader
 
-    The harness imported ``ansible_collections`` as a plain namespace package, which the
-    collection finder cannot take over: those modules are set aside while this module's
-    tests run and put back afterwards, so other test modules keep their own imports.
-    """
-    from ansible.plugins.loader import init_plugin_loader, lookup_loader
-    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-
-    saved = _collection_modules()
-    for name in saved:
-        del sys.modules[name]
-    try:
-        init_plugin_loader([str(COLLECTIONS)])
+    with collection_plugins():
         plugin = lookup_loader.get("cloud_registry.auth.registry_token")
         assert plugin is not None
         yield plugin
-    finally:
-        _AnsibleCollectionFinder._remove()
-        for name in _collection_modules():
-            del sys.modules[name]
-        sys.modules.update(saved)
 
 
 @pytest.fixture

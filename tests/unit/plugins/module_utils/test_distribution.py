@@ -14,8 +14,13 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import distrib
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
 
 
+DENIED_BODY = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}],
+                          "token": "never-quoted"}).encode()
+
+
 class _Server:
-    """Records each request's path and headers; ``/go?to=URL`` redirects (``code``), anything else answers 200."""
+    """Records each request's path and headers; ``/go?to=URL`` redirects (``code``), ``/deny`` answers 401 with
+    DENIED_BODY, anything else answers 200."""
 
     def __init__(self, code=302):
         self.seen = []
@@ -39,8 +44,9 @@ class _Server:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = json.dumps({"token": "t"}).encode()
-                self.send_response(200)
+                denied = self.path.startswith("/deny")
+                body = DENIED_BODY if denied else json.dumps({"token": "t"}).encode()
+                self.send_response(401 if denied else 200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -128,3 +134,40 @@ def test_protocol_pieces():
         assert distribution.is_loopback(host), host
     for host in ("10.0.0.1", "example.com", "[2001:db8::1]:5000"):
         assert not distribution.is_loopback(host), host
+
+
+@pytest.mark.parametrize("body, expected", [
+    (b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', "UNAUTHORIZED: authentication required"),
+    (b'{"errors": [{"code": "A", "message": "1"}, {"code": "B", "message": "2"}, {"code": "C", "message": "3"}, '
+     b'{"code": "D", "message": "4"}]}', "A: 1; B: 2; C: 3"),
+    (b'{"error": "invalid_client", "error_description": "bad secret"}', "error=invalid_client; error_description=bad secret"),
+    (b'{"error": {"code": "Unauthorized", "message": "no"}}', "error.code=Unauthorized; error.message=no"),
+    (b'{"Code": "InvalidAccessKeyId", "Message": "key not found"}', "Code=InvalidAccessKeyId; Message=key not found"),
+    (b"<html>502 Bad Gateway</html>", ""),
+    (b'["a list"]', ""),
+    (b"", ""),
+    (None, ""),
+])
+def test_error_summary_keeps_only_error_fields(body, expected):
+    assert distribution.error_summary(body) == expected
+
+
+def test_error_summary_never_quotes_a_token_and_is_bounded():
+    token = "eyJ-not-a-real-token-" + "z" * 20
+    body = json.dumps({"access_token": token, "refresh_token": token, "token": token, "error": "x"}).encode()
+    assert distribution.error_summary(body) == "error=x"
+    assert len(distribution.error_summary(json.dumps({"message": "m" * 1000}).encode())) == 300
+    assert len(distribution.error_summary(json.dumps({"message": "m" * 1000}).encode(), limit=50)) == 50
+
+
+def test_both_clients_quote_the_same_summary(servers):
+    """One summary for both clients: verification's 401 and a token provider's 401 say the same of one body."""
+    a, _b = servers
+    with pytest.raises(registry.RegistryError) as reg_err:
+        registry.fetch_token(registry._Client(validate_certs=False), a.url + "/deny", "svc", "bob", "pw",
+                             registry="reg.example")
+    with pytest.raises(_http.TokenError) as tok_err:
+        _http.request("GET", a.url + "/deny", "test", allow_http=True)
+    for err in (reg_err.value, tok_err.value):
+        assert "UNAUTHORIZED: authentication required" in str(err)
+        assert "never-quoted" not in str(err)

@@ -112,19 +112,6 @@ def test_unauthorized_message_names_registry_and_user_not_password():
     assert "reg.example:5000" in str(err) and "'bob'" in str(err) and err.kind == "unauthorized"
 
 
-@pytest.mark.parametrize(
-    "body, expected",
-    [
-        (b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', "authentication required"),
-        (b'{"error":"invalid_grant","error_description":"bad token"}', "bad token"),
-        (b"<html>nope</html>", ""),
-        (b"", ""),
-    ],
-)
-def test_error_detail(body, expected):
-    assert r._error_detail(body) == expected
-
-
 def test_bad_ca_file_errors(tmp_path):
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate")

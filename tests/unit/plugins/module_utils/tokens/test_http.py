@@ -53,24 +53,6 @@ def test_describe_drops_query_and_credentials():
     assert _http.describe("http://[::1]:80/x?y=1") == "http://[::1]:80/x"
 
 
-@pytest.mark.parametrize("body, expected", [
-    (b'{"error": "invalid_client", "error_description": "bad secret"}', "error=invalid_client; error_description=bad secret"),
-    (b'{"error": {"code": "Unauthorized", "message": "no"}}', "error.code=Unauthorized; error.message=no"),
-    (b'{"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]}',
-     "DENIED: requested access to the resource is denied"),
-    (b"<html>502 Bad Gateway</html>", ""),
-    (b'["a list"]', ""),
-])
-def test_error_detail_keeps_only_error_fields(body, expected):
-    assert _http.safe_error_detail(body) == expected
-
-
-def test_error_detail_never_echoes_a_token():
-    body = json.dumps({"access_token": TOKEN, "refresh_token": TOKEN, "error": "x"}).encode()
-    assert TOKEN not in _http.safe_error_detail(body)
-    assert len(_http.safe_error_detail(json.dumps({"message": "m" * 1000}).encode())) == 300
-
-
 class _Handler(BaseHTTPRequestHandler):
     routes: dict = {}
 

@@ -4,8 +4,6 @@ over HTTPS with a test CA and over http on 127.0.0.1 with allow_http."""
 from __future__ import annotations
 
 import datetime
-import sys
-from pathlib import Path
 
 import jwt
 import pytest
@@ -13,8 +11,7 @@ import pytest
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import azure
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "fixtures"))
-from azure_stand_in import AzureStandIn  # noqa: E402
+from fixtures.azure_stand_in import AzureStandIn
 
 REGISTRY, TENANT, CLIENT, SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "client-secret-value-987"
 
