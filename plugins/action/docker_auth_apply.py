@@ -71,12 +71,22 @@ class ActionModule(ActionBase):
             raw = dict(raw)
             if login["state"] == "present" and not login.get("username"):
                 raise AnsibleActionFail("login to %s: username is required with state=present" % login["registry"])
-            if (login["state"] == "present" and _pick(login, params, "verify") and params["verify_from"] == "controller"
-                    and login.get("password") is not None):
+            if (
+                login["state"] == "present"
+                and _pick(login, params, "verify")
+                and params["verify_from"] == "controller"
+                and login.get("password") is not None
+            ):
                 scheme, token = verify_once(
-                    self._display, login["registry"], login.get("username"), login["password"],
+                    self._display,
+                    login["registry"],
+                    login.get("username"),
+                    login["password"],
                     validate_certs=_pick(login, params, "validate_certs"),
-                    ca_cert=_pick(login, params, "ca_cert"), timeout=params["timeout"], owner="docker_auth")
+                    ca_cert=_pick(login, params, "ca_cert"),
+                    timeout=params["timeout"],
+                    owner="docker_auth",
+                )
                 raw["_verified_scheme"] = scheme
                 if token and login.get("identity_token", True):
                     raw["_identity_token"] = token

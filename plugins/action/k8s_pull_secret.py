@@ -32,8 +32,9 @@ class ActionModule(SecretsAction, ActionBase):
 
     def secret_paths(self, args):
         # only the secrets of a kubeconfig dictionary: its names stay readable in errors
-        return list(self.SECRET_PATHS) + [("kubeconfig",) + path
-                                          for path, _value in kubeconfig_secret_items(args.get("kubeconfig"))]
+        return list(self.SECRET_PATHS) + [
+            ("kubeconfig",) + path for path, _value in kubeconfig_secret_items(args.get("kubeconfig"))
+        ]
 
     def secret_parts(self, args):
         proxy = args.get("proxy")

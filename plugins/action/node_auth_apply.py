@@ -54,16 +54,28 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("_verified_scheme is internal to %s and cannot be set in a task" % MODULE)
             raw = dict(raw)
             scheme = None
-            if (checked["state"] == "present" and params["verify"] and params["verify_from"] == "controller"
-                    and checked.get("password") is not None):
-                scheme, _token = verify_once(self._display, checked["registry"], checked.get("username"),
-                                             checked["password"], validate_certs=params["validate_certs"],
-                                             ca_cert=params.get("ca_cert"), timeout=params["timeout"], owner="node_auth")
+            if (
+                checked["state"] == "present"
+                and params["verify"]
+                and params["verify_from"] == "controller"
+                and checked.get("password") is not None
+            ):
+                scheme, _token = verify_once(
+                    self._display,
+                    checked["registry"],
+                    checked.get("username"),
+                    checked["password"],
+                    validate_certs=params["validate_certs"],
+                    ca_cert=params.get("ca_cert"),
+                    timeout=params["timeout"],
+                    owner="node_auth",
+                )
                 raw["_verified_scheme"] = scheme
             if hosts_mode and checked["state"] == "present":
                 if scheme is None:
-                    scheme = scheme_once(self._display, checked["registry"], params["validate_certs"],
-                                         params.get("ca_cert"), params["timeout"])
+                    scheme = scheme_once(
+                        self._display, checked["registry"], params["validate_certs"], params.get("ca_cert"), params["timeout"]
+                    )
                 if scheme == "bearer":
                     bearer.append(checked["registry"])
             logins.append(raw)
@@ -93,7 +105,8 @@ class ActionModule(ActionBase):
                     if e.get("sha256") and str(e["sha256"]).lower() != digest:
                         raise AnsibleActionFail(
                             "node_auth_credential_providers entry %s: %s has sha256 %s, not the %s given; nothing "
-                            "was changed." % (e["name"], e["src"], digest, e["sha256"]))
+                            "was changed." % (e["name"], e["src"], digest, e["sha256"])
+                        )
                     sources[e["name"]] = e["src"]
                     binaries.append({"name": e["name"], "sha256": digest})
                 else:
@@ -124,7 +137,8 @@ class ActionModule(ActionBase):
         shell = self._connection._shell
         dests = dict((shell.join_path(providers["bin_dir"], b["name"]), b) for b in binaries)
         cmd = "command -v sha256sum >/dev/null 2>&1 || exit 127; sha256sum -- %s 2>/dev/null; exit 0" % " ".join(
-            shlex.quote(d) for d in dests)
+            shlex.quote(d) for d in dests
+        )
         res = self._low_level_execute_command(cmd, sudoable=True)
         if res.get("rc") != 0:
             return None

@@ -34,8 +34,10 @@ def ansible_playbook(task_vars):
         return beside
     found = shutil.which("ansible-playbook")
     if not found:
-        raise AnsibleActionFail("refresh_timer: no ansible-playbook beside %s nor on PATH: give command instead of "
-                                "playbook" % (python or "the controller's Python"))
+        raise AnsibleActionFail(
+            "refresh_timer: no ansible-playbook beside %s nor on PATH: give command instead of "
+            "playbook" % (python or "the controller's Python")
+        )
     return os.path.abspath(found)
 
 
@@ -66,8 +68,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
-                                                          mutually_exclusive=MUTUALLY_EXCLUSIVE)
+        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE)
         args = dict((k, v) for k, v in self._task.args.items() if k not in PLAYBOOK_OPTIONS)
         if params.get("playbook") and params["state"] == "present":
             args["command"], workdir = playbook_command(params, task_vars or {})

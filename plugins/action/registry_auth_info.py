@@ -53,11 +53,18 @@ class ActionModule(ActionBase):
             try:
                 registry, username, password = json.loads(sealed.unseal(key, box).decode("utf-8"))
             except (sealed.SealedError, ValueError, TypeError) as e:
-                raise AnsibleActionFail("registry_auth_info: a sealed credential from the host did not check out "
-                                        "(%s); nothing was verified" % e) from None
-            ok, kind, message = check_once(self._display, registry, username, password,
-                                           validate_certs=params["validate_certs"], ca_cert=params.get("ca_cert"),
-                                           timeout=params["timeout"])
+                raise AnsibleActionFail(
+                    "registry_auth_info: a sealed credential from the host did not check out (%s); nothing was verified" % e
+                ) from None
+            ok, kind, message = check_once(
+                self._display,
+                registry,
+                username,
+                password,
+                validate_certs=params["validate_certs"],
+                ca_cert=params.get("ca_cert"),
+                timeout=params["timeout"],
+            )
             entry["verified"] = ok
             if ok:
                 if entry["state"] == "present":

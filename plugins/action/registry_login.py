@@ -51,13 +51,23 @@ class ActionModule(ActionBase):
         )
         module_args = dict(self._task.args)  # paths stay as the user wrote them (expanded on the host)
         # a password_file is read on the host and verified there: no secret travels back from a host
-        on_controller = (params["state"] == "present" and params["verify"] and params["verify_from"] == "controller"
-                         and params.get("password") is not None)
+        on_controller = (
+            params["state"] == "present"
+            and params["verify"]
+            and params["verify_from"] == "controller"
+            and params.get("password") is not None
+        )
         extra = {}
         if on_controller:
             scheme, identity_token = verify_once(
-                self._display, params["registry"], params["username"], params["password"],
-                validate_certs=params["validate_certs"], ca_cert=params.get("ca_cert"), timeout=params["timeout"])
+                self._display,
+                params["registry"],
+                params["username"],
+                params["password"],
+                validate_certs=params["validate_certs"],
+                ca_cert=params.get("ca_cert"),
+                timeout=params["timeout"],
+            )
             module_args["_verified_scheme"] = scheme
             if identity_token and params.get("identity_token", True):
                 extra["_identity_token"] = identity_token

@@ -470,8 +470,15 @@ display = Display()
 
 PROVIDERS = {"gcp": "gcp", "ecr": "ecr", "azure": "azure", "acr": "azure", "alibaba": "alibaba", "oauth2": "oauth2"}
 SECRET_OPTIONS = (
-    "password", "client_secret", "aad_access_token", "access_key_secret", "security_token",
-    "aws_secret_access_key", "aws_session_token", "credentials_json", "access_token",
+    "password",
+    "client_secret",
+    "aad_access_token",
+    "access_key_secret",
+    "security_token",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "credentials_json",
+    "access_token",
 )
 # options that are not handed to providers
 _CONTROL = ("_terms", "provider", "min_ttl", "cache_dir", "run_cache_dir")
@@ -485,8 +492,13 @@ def _scrub(text, secrets, usernames=()):
 
 
 # secrets the providers read from the environment themselves (as their own tools do)
-SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-              "ALIBABA_CLOUD_SECURITY_TOKEN")
+SECRET_ENV = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_CLIENT_SECRET",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+)
 
 
 def _secret_values(options):
@@ -514,16 +526,20 @@ def load_provider(name):
         with cached_imports():
             return importlib.import_module("ansible_collections.cloud_registry.auth.plugins.module_utils.tokens." + module)
     except ImportError as exc:
-        raise AnsibleError("registry_token provider=%s: the provider could not be loaded (%s); install the "
-                           "Python libraries it needs on the controller" % (name, type(exc).__name__)) from None
+        raise AnsibleError(
+            "registry_token provider=%s: the provider could not be loaded (%s); install the "
+            "Python libraries it needs on the controller" % (name, type(exc).__name__)
+        ) from None
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         unknown = sorted(set(kwargs) - set(self._load_option_names()))
         if unknown:
-            raise AnsibleError("registry_token: unknown option(s) %s; see ansible-doc -t lookup "
-                               "cloud_registry.auth.registry_token" % ", ".join(unknown))
+            raise AnsibleError(
+                "registry_token: unknown option(s) %s; see ansible-doc -t lookup "
+                "cloud_registry.auth.registry_token" % ", ".join(unknown)
+            )
         terms = [t for t in (terms or []) if t]
         for given in terms[:1] + [kwargs.get("provider")]:
             if given is not None and given not in PROVIDERS:
@@ -532,8 +548,7 @@ class LookupModule(LookupBase):
         provider = self.get_option("provider")
         if terms:
             if len(terms) > 1 or (provider and provider != terms[0]):
-                raise AnsibleError("registry_token: give one provider, as the only term or as provider=, not %r"
-                                   % (terms,))
+                raise AnsibleError("registry_token: give one provider, as the only term or as provider=, not %r" % (terms,))
             provider = terms[0]
         if not provider:
             raise AnsibleError("registry_token: provider is required; use one of: %s" % ", ".join(sorted(PROVIDERS)))
@@ -557,23 +572,31 @@ class LookupModule(LookupBase):
 
         try:
             ident = module.identity(options)
-            cache = TokenCache(run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"),
-                               reaper=spawn_reaper)
-            cred = cache.get_or_mint(PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl,
-                                     scrub=lambda text: _scrub(text, secrets, users))
+            cache = TokenCache(
+                run_base=self.get_option("run_cache_dir"), disk_dir=self.get_option("cache_dir"), reaper=spawn_reaper
+            )
+            cred = cache.get_or_mint(
+                PROVIDERS[provider], ident, lambda: module.mint(options), min_ttl, scrub=lambda text: _scrub(text, secrets, users)
+            )
         except TokenError as exc:
             raise AnsibleError(_scrub(str(exc), secrets, users)) from None
         except AnsibleError:
             raise
         except Exception as exc:  # a provider bug must not leak a secret through its message
-            raise AnsibleError("registry_token provider=%s: unexpected %s: %s" % (
-                provider, type(exc).__name__, _scrub(str(exc), secrets, users)[:300])) from None
+            raise AnsibleError(
+                "registry_token provider=%s: unexpected %s: %s"
+                % (provider, type(exc).__name__, _scrub(str(exc), secrets, users)[:300])
+            ) from None
         for rejected in cache.rejected:
-            display.warning("registry_token: ignored and removed the cache_dir file %s; only files this collection "
-                            "wrote (0600, yours, with a valid MAC) are used" % rejected)
+            display.warning(
+                "registry_token: ignored and removed the cache_dir file %s; only files this collection "
+                "wrote (0600, yours, with a valid MAC) are used" % rejected
+            )
         source = {"run": "the run cache", "disk": "cache_dir", "mint": "a new mint"}[cache.last_source]
-        display.vvv("registry_token: provider=%s identity=%s...: credential from %s, expires %s" % (
-            provider, cache.display_id(PROVIDERS[provider], ident), source, cred.as_dict()["expires_at"] or "never"))
+        display.vvv(
+            "registry_token: provider=%s identity=%s...: credential from %s, expires %s"
+            % (provider, cache.display_id(PROVIDERS[provider], ident), source, cred.as_dict()["expires_at"] or "never")
+        )
         return [cred.as_dict()]
 
     def _load_option_names(self):

@@ -30,18 +30,18 @@ LOGIN_INTERNAL = ("_verified_scheme", "_identity_token")
 
 ARGUMENT_SPEC = dict(
     users=dict(
-        type="list", elements="dict", required=True,
+        type="list",
+        elements="dict",
+        required=True,
         options=dict(
             name=dict(type="str", required=True),
             config_path=dict(type="path"),
             cred_helpers=dict(type="dict"),
             creds_store=dict(type="str"),
-            logins=dict(type="list", elements="dict", options=LOGIN_OPTIONS,
-                        mutually_exclusive=LOGIN_MUTUALLY_EXCLUSIVE),
+            logins=dict(type="list", elements="dict", options=LOGIN_OPTIONS, mutually_exclusive=LOGIN_MUTUALLY_EXCLUSIVE),
         ),
     ),
-    logins=dict(type="list", elements="dict", default=[], options=LOGIN_OPTIONS,
-                mutually_exclusive=LOGIN_MUTUALLY_EXCLUSIVE),
+    logins=dict(type="list", elements="dict", default=[], options=LOGIN_OPTIONS, mutually_exclusive=LOGIN_MUTUALLY_EXCLUSIVE),
     cred_helpers=dict(type="dict", default={}),
     creds_store=dict(type="str"),
     exclusive=dict(type="bool", default=False),

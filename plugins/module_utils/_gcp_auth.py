@@ -160,9 +160,7 @@ def load_key_info(options):
             raw, "credentials_file %s is not valid JSON; it must be a Google credentials (service-account key) file" % source
         )
     else:
-        raise GcpAuthError(
-            "auth_kind=serviceaccount needs credentials_file or credentials_json (a service-account key)"
-        )
+        raise GcpAuthError("auth_kind=serviceaccount needs credentials_file or credentials_json (a service-account key)")
     if not isinstance(info, dict) or "type" not in info:
         raise GcpAuthError("%s is not a Google credentials JSON (no 'type' field)" % source)
     if info.get("type") == "service_account":
@@ -183,9 +181,7 @@ def principal(options):
     elif kind == "accesstoken":
         parts.append("tokenhash=" + hashlib.sha256(_opt(options, "access_token").encode("utf-8")).hexdigest()[:16])
     elif kind == "machineaccount":
-        parts.append(
-            "mds=%s/%s" % (os.environ.get("GCE_METADATA_HOST", ""), _opt(options, "service_account_email", "default"))
-        )
+        parts.append("mds=%s/%s" % (os.environ.get("GCE_METADATA_HOST", ""), _opt(options, "service_account_email", "default")))
     else:
         parts.append(
             "adc=%s|%s|%s"
@@ -279,12 +275,9 @@ def credentials(options):
             target,
         )
     elif _opt(options, "universe_domain"):
-        kwargs["iam_endpoint_override"] = (
-            "https://iamcredentials.%s/v1/projects/-/serviceAccounts/%s:generateAccessToken"
-            % (
-                options["universe_domain"],
-                target,
-            )
+        kwargs["iam_endpoint_override"] = "https://iamcredentials.%s/v1/projects/-/serviceAccounts/%s:generateAccessToken" % (
+            options["universe_domain"],
+            target,
         )
     return impersonated_credentials.Credentials(**kwargs)
 
@@ -331,9 +324,7 @@ def refresh(creds, options, request=None):
     try:
         creds.refresh(request)
     except google.auth.exceptions.RefreshError as exc:
-        raise GcpAuthError(
-            "Google token request for %s failed: %s" % (describe(options), _refresh_reason(exc))
-        ) from None
+        raise GcpAuthError("Google token request for %s failed: %s" % (describe(options), _refresh_reason(exc))) from None
     except google.auth.exceptions.TransportError as exc:
         raise GcpAuthError(
             "cannot reach the Google token endpoint for %s: %s; check network access, token_uri, "

@@ -73,7 +73,7 @@ def _hostname(key):
     text = key
     for prefix in ("http://", "https://"):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
             break
     return text.split("/", 1)[0]
 
@@ -101,16 +101,18 @@ def file_problems(st, path, account=None, expect_uid=None):
     except OSError:
         pst = None
     if pst is not None and stat.S_IMODE(pst.st_mode) & 0o002 and not stat.S_IMODE(pst.st_mode) & stat.S_ISVTX:
-        problems.append("%s is writable by everyone: anyone can replace %s; chmod o-w %s"
-                        % (parent, os.path.basename(path), parent))
+        problems.append(
+            "%s is writable by everyone: anyone can replace %s; chmod o-w %s" % (parent, os.path.basename(path), parent)
+        )
     return problems
 
 
 class Inspector:
     """One run of registry_auth_info on a host."""
 
-    def __init__(self, now=None, expiring_within=7 * 86400, environ=None, wrap=None, list_helpers=False,
-                 run_command=None, timeout=10):
+    def __init__(
+        self, now=None, expiring_within=7 * 86400, environ=None, wrap=None, list_helpers=False, run_command=None, timeout=10
+    ):
         self.now = time.time() if now is None else now
         self.within = expiring_within
         self.environ = environ
@@ -131,8 +133,17 @@ class Inspector:
 
     # -- one file ------------------------------------------------------------------------
     def inspect_file(self, path, fmt, user=None, account=None, expect_uid=None, source="user"):
-        record = {"path": path, "format": fmt, "user": user, "source": source, "exists": False,
-                  "problems": [], "error": None, "creds_store": None, "entries": []}
+        record = {
+            "path": path,
+            "format": fmt,
+            "user": user,
+            "source": source,
+            "exists": False,
+            "problems": [],
+            "error": None,
+            "creds_store": None,
+            "entries": [],
+        }
         try:
             st = os.stat(path)
         except OSError:
@@ -169,7 +180,9 @@ class Inspector:
             entry = self._helper_entry(key, helpers[key], fmt, account)
             if entry["state"] != "ignored":
                 routed[entry["registry"] if fmt == "containers" else _hostname(key)] = (
-                    helpers[key], entry["state"] != "helper_missing")
+                    helpers[key],
+                    entry["state"] != "helper_missing",
+                )
             out.append(entry)
         if store:
             out.append(self._store_entry(store, account))
@@ -185,9 +198,21 @@ class Inspector:
         return out
 
     def _base(self, key, stored):
-        return {"key": key, "registry": key, "stored": stored, "helper": None, "helper_present": None,
-                "username": None, "kind": None, "expires_at": None, "expiry_source": None, "state": "present",
-                "reason": None, "verified": None, "verify_error": None}
+        return {
+            "key": key,
+            "registry": key,
+            "stored": stored,
+            "helper": None,
+            "helper_present": None,
+            "username": None,
+            "kind": None,
+            "expires_at": None,
+            "expiry_source": None,
+            "state": "present",
+            "reason": None,
+            "verified": None,
+            "verify_error": None,
+        }
 
     def _helper_entry(self, key, helper, fmt, account=None):
         entry = self._base(key, "helper")
@@ -202,22 +227,32 @@ class Inspector:
             entry.update(state="ignored", reason="the helper name is empty: the client reads no helper for %s" % key)
             return entry
         if fmt == "docker" and key != host:
-            entry.update(state="ignored", reason=(
-                "the docker CLI looks credHelpers up by host name (%s), never as %r: rename the key to %s"
-                % (host, key, helper_key(key))))
+            entry.update(
+                state="ignored",
+                reason=(
+                    "the docker CLI looks credHelpers up by host name (%s), never as %r: rename the key to %s"
+                    % (host, key, helper_key(key))
+                ),
+            )
             return entry
         if fmt == "docker" and host in DOCKER_HUB_ALIASES and host != "index.docker.io":
-            entry.update(state="ignored", reason=(
-                "the docker CLI looks the Docker Hub helper up as index.docker.io, never as %s: rename the key" % host))
+            entry.update(
+                state="ignored",
+                reason=("the docker CLI looks the Docker Hub helper up as index.docker.io, never as %s: rename the key" % host),
+            )
             return entry
         present = self.helper_present(helper)
         entry["helper_present"] = bool(present)
         if present is None:
             entry.update(state="ignored", reason="%r is not a credential helper name" % helper)
         elif not present:
-            entry.update(state="helper_missing", reason=(
-                "docker-credential-%s is not installed on this host: install it (cloud_registry.auth.credential_helpers)"
-                " or remove the entry" % helper))
+            entry.update(
+                state="helper_missing",
+                reason=(
+                    "docker-credential-%s is not installed on this host: install it (cloud_registry.auth.credential_helpers)"
+                    " or remove the entry" % helper
+                ),
+            )
         else:
             entry.update(state="unverifiable", reason="the credential is kept by docker-credential-%s" % helper)
             self._helper_login(entry, key, helper, account)
@@ -255,9 +290,13 @@ class Inspector:
             else:
                 entry["username"] = username
         else:
-            entry.update(state="empty", reason=(
-                "docker-credential-%s keeps no login for %s: log in (cloud_registry.auth.registry_login with "
-                "store: %s) or remove the credHelpers entry" % (helper, key, helper)))
+            entry.update(
+                state="empty",
+                reason=(
+                    "docker-credential-%s keeps no login for %s: log in (cloud_registry.auth.registry_login with "
+                    "store: %s) or remove the credHelpers entry" % (helper, key, helper)
+                ),
+            )
 
     def _store_entry(self, store, account):
         entry = self._base("*", "store")
@@ -265,12 +304,17 @@ class Inspector:
         present = self.helper_present(store)
         entry["helper_present"] = bool(present)
         if not present:
-            entry.update(state="helper_missing", reason=(
-                "credsStore %s: docker-credential-%s is not installed, so every docker login and pull that needs a "
-                "credential fails: install it or remove credsStore" % (store, store)))
+            entry.update(
+                state="helper_missing",
+                reason=(
+                    "credsStore %s: docker-credential-%s is not installed, so every docker login and pull that needs a "
+                    "credential fails: install it or remove credsStore" % (store, store)
+                ),
+            )
             return entry
-        entry.update(state="unverifiable", reason="every registry without a credHelpers entry is kept by "
-                                                  "docker-credential-%s" % store)
+        entry.update(
+            state="unverifiable", reason="every registry without a credHelpers entry is kept by docker-credential-%s" % store
+        )
         if self.list_helpers and self.run_command is not None:
             try:
                 run = credential_store.as_account(self.run_command, account, self.environ)
@@ -333,19 +377,25 @@ class Inspector:
         """``(why the client never reads this entry, or None; note when it is read only as a fallback)``."""
         if fmt == "docker":
             if registry == DOCKER_HUB_KEY and key != DOCKER_HUB_KEY:
-                return ("the docker CLI looks Docker Hub up as %s only, never as %s: docker login again (or rename the "
-                        "key)" % (DOCKER_HUB_KEY, key)), None
+                return (
+                    "the docker CLI looks Docker Hub up as %s only, never as %s: docker login again (or rename the "
+                    "key)" % (DOCKER_HUB_KEY, key)
+                ), None
             host = _hostname(key) if registry != DOCKER_HUB_KEY else "index.docker.io"
             via = routed.get(host) or store
             if via:
                 helper, installed = via
                 which = "credHelpers sends %s to" % host if host in routed else "credsStore is"
                 if installed:
-                    return ("%s docker-credential-%s: this inline entry is never read (docker login stores into the "
-                            "helper)" % (which, helper)), None
-                fallback = ("the docker CLI reads this entry only because docker-credential-%s (%s) is missing; "
-                            "once it is installed, the helper's answer is used instead"
-                            % (helper, "credHelpers" if host in routed else "credsStore"))
+                    return (
+                        "%s docker-credential-%s: this inline entry is never read (docker login stores into the "
+                        "helper)" % (which, helper)
+                    ), None
+                fallback = (
+                    "the docker CLI reads this entry only because docker-credential-%s (%s) is missing; "
+                    "once it is installed, the helper's answer is used instead"
+                    % (helper, "credHelpers" if host in routed else "credsStore")
+                )
                 return None, fallback
         elif registry in routed:
             return "credHelpers sends %s to %s: this inline entry is never read" % (registry, routed[registry][0]), None
@@ -354,8 +404,10 @@ class Inspector:
             if registry in spellings and key != registry:
                 return "the entry %s is read instead of this spelling of the same registry" % registry, None
             if registry not in spellings and key != sorted(spellings)[0]:
-                return ("%s are spellings of one registry and the client reads any one of them: keep one"
-                        % ", ".join(sorted(spellings))), None
+                return (
+                    "%s are spellings of one registry and the client reads any one of them: keep one"
+                    % ", ".join(sorted(spellings))
+                ), None
         return None, None
 
 
@@ -415,11 +467,21 @@ def drift(expected, records):
         if want.get("helper"):
             found = [e for e in live if e["stored"] == "helper" and e["registry"] in (registry, hkey)]
             if not found:
-                out.append({"expected": want, "path": record["path"],
-                            "problem": "%s: no credHelpers entry (wants docker-credential-%s)" % (what, want["helper"])})
+                out.append(
+                    {
+                        "expected": want,
+                        "path": record["path"],
+                        "problem": "%s: no credHelpers entry (wants docker-credential-%s)" % (what, want["helper"]),
+                    }
+                )
             elif found[0]["helper"] != want["helper"]:
-                out.append({"expected": want, "path": record["path"], "problem": "%s: credHelpers says %s, wants %s"
-                            % (what, found[0]["helper"], want["helper"])})
+                out.append(
+                    {
+                        "expected": want,
+                        "path": record["path"],
+                        "problem": "%s: credHelpers says %s, wants %s" % (what, found[0]["helper"], want["helper"]),
+                    }
+                )
             continue
         found = [e for e in live if e["stored"] == "inline" and e["registry"] == registry]
         if not found:
@@ -427,6 +489,11 @@ def drift(expected, records):
             problem = "%s: no login%s" % (what, " the client reads (%s)" % via[0]["reason"] if via else "")
             out.append({"expected": want, "path": record["path"], "problem": problem})
         elif want.get("username") and found[0]["username"] != want["username"]:
-            out.append({"expected": want, "path": record["path"], "problem": "%s: logged in as %s, wants %s"
-                        % (what, found[0]["username"], want["username"])})
+            out.append(
+                {
+                    "expected": want,
+                    "path": record["path"],
+                    "problem": "%s: logged in as %s, wants %s" % (what, found[0]["username"], want["username"]),
+                }
+            )
     return out

@@ -58,8 +58,7 @@ def helper_path(name, environ=None):
     """Absolute path of ``docker-credential-<name>``, or None when it is not installed."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise CredentialStoreError(
-            "credential helper name %r is invalid: use the part after 'docker-credential-' (gcloud, ecr-login, pass...)"
-            % (name,)
+            "credential helper name %r is invalid: use the part after 'docker-credential-' (gcloud, ecr-login, pass...)" % (name,)
         )
     for directory in _search_path(environ):
         candidate = os.path.join(directory, PREFIX + name)
@@ -114,8 +113,15 @@ def _session_bus(env):
 
 # Variables of the process running the module that must not reach another user's helper:
 # they point at the module user's keyrings, stores and session.
-_FOREIGN_ENV = ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "GNUPGHOME", "PASSWORD_STORE_DIR", "DOCKER_CONFIG",
-                "DISPLAY", "SSH_AUTH_SOCK")
+_FOREIGN_ENV = (
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
+    "GNUPGHOME",
+    "PASSWORD_STORE_DIR",
+    "DOCKER_CONFIG",
+    "DISPLAY",
+    "SSH_AUTH_SOCK",
+)
 
 
 def as_account(run_command, account, environ=None):
@@ -136,8 +142,13 @@ def as_account(run_command, account, environ=None):
         if runuser is None:
             raise CredentialStoreError(
                 "cannot run %s as %s: the module runs as uid %d; run it as root (become: true) or as %s"
-                % (os.path.basename(argv[-2]) if len(argv) > 1 else "the credential helper", account.name,
-                   os.geteuid(), account.name))
+                % (
+                    os.path.basename(argv[-2]) if len(argv) > 1 else "the credential helper",
+                    account.name,
+                    os.geteuid(),
+                    account.name,
+                )
+            )
         env_prog = find_program("env", environ) or "env"
         prefix = [runuser, "-u", account.name, "--", env_prog]
         for name in _FOREIGN_ENV:

@@ -48,8 +48,7 @@ def secretservice_usable(account, run_command=None, environ=None):
     if run_command is None:
         return None, "no way to run the helper"
     env_prog = credential_store.find_program("env", environ) or "env"
-    argv = [env_prog, "-u", "DISPLAY", "HOME=%s" % account.home, "DBUS_SESSION_BUS_ADDRESS=unix:path=%s" % bus,
-            helper, "list"]
+    argv = [env_prog, "-u", "DISPLAY", "HOME=%s" % account.home, "DBUS_SESSION_BUS_ADDRESS=unix:path=%s" % bus, helper, "list"]
     timeout = credential_store.find_program("timeout", environ)
     if timeout:
         argv = [timeout, "--kill-after=2", str(PROBE_TIMEOUT)] + argv
@@ -61,7 +60,9 @@ def secretservice_usable(account, run_command=None, environ=None):
     rc = run_command(argv)[0]
     if rc != 0:
         return False, "docker-credential-secretservice list failed as %s (rc %s: keyring locked or no secret service)" % (
-            account.name, rc)
+            account.name,
+            rc,
+        )
     return True, "answers on %s" % bus
 
 
@@ -140,9 +141,7 @@ def configure(
         elif creds_store is not None:
             data["credsStore"] = creds_store
 
-    update = docker_config.update_config(
-        config_path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode
-    )
+    update = docker_config.update_config(config_path, mutate, fmt=fmt, check_mode=check_mode, owner=owner, group=group, mode=mode)
     result = {
         "changed": update.changed,
         "config_path": update.path,
@@ -189,8 +188,7 @@ class _Headless:
     def __init__(self, fallback, state, account, run_command, environ):
         self.usable, self.reason = None, None
         if fallback is not None and state == "present":
-            self.usable, self.reason = secretservice_usable(account or docker_config.user_account(), run_command,
-                                                            environ)
+            self.usable, self.reason = secretservice_usable(account or docker_config.user_account(), run_command, environ)
         self.active = self.usable is False
         self.store = "" if fallback == "file" else fallback
         self.fell_back = []
@@ -219,8 +217,11 @@ class _Headless:
 def _missing_helpers(keys, creds_store, state, require_helper, environ, config_path):
     if state != "present":
         return []
-    missing = [name for name in sorted(set(list(keys.values()) + ([creds_store] if creds_store else [])))
-               if credential_store.helper_path(name, environ) is None]
+    missing = [
+        name
+        for name in sorted(set(list(keys.values()) + ([creds_store] if creds_store else [])))
+        if credential_store.helper_path(name, environ) is None
+    ]
     if missing and require_helper:
         raise DockerConfigError(
             "credential helper(s) %s not found on PATH: install them (cloud_registry.auth.credential_helpers role) "

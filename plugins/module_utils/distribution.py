@@ -85,8 +85,7 @@ def token_from(data):
     missing or not a non-empty string."""
     token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
     refresh = data.get("refresh_token") if isinstance(data, dict) else None
-    return (token if isinstance(token, str) and token else None,
-            refresh if isinstance(refresh, str) and refresh else None)
+    return (token if isinstance(token, str) and token else None, refresh if isinstance(refresh, str) and refresh else None)
 
 
 def error_summary(body, limit=300):
@@ -110,8 +109,7 @@ def error_summary(body, limit=300):
         if isinstance(value, (str, int)):
             found.append("%s=%s" % (key, value))
         elif isinstance(value, dict):
-            found.extend("%s.%s=%s" % (key, sub, value[sub]) for sub in ("code", "message")
-                         if isinstance(value.get(sub), str))
+            found.extend("%s.%s=%s" % (key, sub, value[sub]) for sub in ("code", "message") if isinstance(value.get(sub), str))
     errors = data.get("errors")
     if isinstance(errors, list):
         found.extend("%s: %s" % (item.get("code"), item.get("message")) for item in errors[:3] if isinstance(item, dict))
@@ -157,14 +155,20 @@ class TransportError(Exception):
 
 def reason_text(exc):
     """The short cause of an OS, socket or TLS error, as text."""
-    text = (getattr(exc, "verify_message", None) or getattr(exc, "strerror", None) or getattr(exc, "reason", None)
-            or str(exc) or exc.__class__.__name__)
+    text = (
+        getattr(exc, "verify_message", None)
+        or getattr(exc, "strerror", None)
+        or getattr(exc, "reason", None)
+        or str(exc)
+        or exc.__class__.__name__
+    )
     return str(text)
 
 
 def _classify(url, reason):
     if isinstance(reason, ssl.SSLCertVerificationError) or (
-            isinstance(reason, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(reason)):
+        isinstance(reason, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(reason)
+    ):
         return TransportError("tls-verify", url, reason_text(reason))
     if isinstance(reason, ssl.SSLError):
         return TransportError("tls", url, reason_text(reason))

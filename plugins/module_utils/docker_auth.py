@@ -52,7 +52,8 @@ def plan(params):
     if missing:
         raise DockerAuthError(
             "user(s) %s do not exist on this host: create them first or remove them from docker_auth_users; "
-            "nothing was changed" % ", ".join(missing))
+            "nothing was changed" % ", ".join(missing)
+        )
     out = []
     for user in users:
         logins = []
@@ -68,8 +69,13 @@ def plan(params):
 
 
 def _credential(login):
-    return (login["registry"], login.get("username"), login.get("password"), bool(login.get("validate_certs")),
-            login.get("ca_cert"))
+    return (
+        login["registry"],
+        login.get("username"),
+        login.get("password"),
+        bool(login.get("validate_certs")),
+        login.get("ca_cert"),
+    )
 
 
 def prepare(planned, params):
@@ -94,17 +100,21 @@ def prepare(planned, params):
             if not login.get("username"):
                 raise DockerAuthError("login to %s: username is required with state=present" % login["registry"])
             if login.get("password") in (None, ""):
-                raise DockerAuthError("login to %s: password or password_file is required with state=present"
-                                      % login["registry"])
+                raise DockerAuthError("login to %s: password or password_file is required with state=present" % login["registry"])
             if login.get("_verified_scheme") or not login.get("verify"):
                 continue
             key = _credential(login)
             if key not in verified:
                 from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import verify
 
-                res = verify(login["registry"], login["username"], login["password"],
-                             validate_certs=login.get("validate_certs", True), ca_cert=login.get("ca_cert"),
-                             timeout=params.get("timeout") or 30)
+                res = verify(
+                    login["registry"],
+                    login["username"],
+                    login["password"],
+                    validate_certs=login.get("validate_certs", True),
+                    ca_cert=login.get("ca_cert"),
+                    timeout=params.get("timeout") or 30,
+                )
                 verified[key] = (res.scheme, res.identity_token)
                 if res.identity_token:
                     secrets.append(res.identity_token)
@@ -123,8 +133,11 @@ def _helpers_for(user, params):
 
 def _uses_pass(user, logins, params):
     helpers, store = _helpers_for(user, params)
-    return (store == "pass" or "pass" in helpers.values()
-            or any((lg.get("store") or params.get("store")) == "pass" for lg in logins if lg.get("state") != "absent"))
+    return (
+        store == "pass"
+        or "pass" in helpers.values()
+        or any((lg.get("store") or params.get("store")) == "pass" for lg in logins if lg.get("state") != "absent")
+    )
 
 
 def provision_pass(account, runner, check_mode=False):
@@ -146,18 +159,35 @@ def provision_pass(account, runner, check_mode=False):
     if not gpg or not pass_:
         raise CredentialStoreError(
             "provision_pass for %s needs gpg and pass on the host (Debian/Ubuntu: apt-get install pass gnupg; the "
-            "cloud_registry.auth.credential_helpers role installs them with docker-credential-pass)" % account.name)
+            "cloud_registry.auth.credential_helpers role installs them with docker-credential-pass)" % account.name
+        )
     uid = "%s@%s (cloud_registry.auth docker credential store)" % (account.name, socket.gethostname())
 
     def run(argv, what):
         rc, out, err = runner(argv)
         if rc != 0:
-            raise CredentialStoreError("provision_pass for %s: %s failed: %s" % (
-                account.name, what, (err or out or "no message").strip().splitlines()[-1][:300]))
+            raise CredentialStoreError(
+                "provision_pass for %s: %s failed: %s"
+                % (account.name, what, (err or out or "no message").strip().splitlines()[-1][:300])
+            )
         return out
 
-    run([gpg, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", uid, "rsa3072",
-         "encrypt,sign", "never"], "creating a GnuPG key")
+    run(
+        [
+            gpg,
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            uid,
+            "rsa3072",
+            "encrypt,sign",
+            "never",
+        ],
+        "creating a GnuPG key",
+    )
     listing = run([gpg, "--batch", "--with-colons", "--list-secret-keys", uid], "listing the new key")
     fingerprints = [line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")]
     if not fingerprints:
@@ -183,8 +213,7 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
         name = user["name"]
         runner = as_account(run_command, account)
         helpers, creds_store = _helpers_for(user, params)
-        entry = {"config_path": None, "logins": [], "missing_helpers": [], "secretservice_usable": None,
-                 "headless_fallback": []}
+        entry = {"config_path": None, "logins": [], "missing_helpers": [], "secretservice_usable": None, "headless_fallback": []}
         report[name] = entry
         if params.get("provision_pass") and _uses_pass(user, logins, params):
             entry["pass_provisioned"] = provision_pass(account or dc.user_account(name), runner, check_mode)
@@ -192,33 +221,53 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
         headless = False
         if helpers or creds_store is not None or params.get("exclusive") or fallback is not None:
             path, owner, group, _acc = dc.for_user(name, user.get("config_path"))
-            res = configure(path, helpers=helpers or None, creds_store=creds_store, exclusive=params.get("exclusive"),
-                            require_helper=params.get("require_helper"), check_mode=check_mode, owner=owner,
-                            group=group, headless_fallback=fallback, account=account,
-                            run_command=run_command)  # its probe becomes the user itself
+            res = configure(
+                path,
+                helpers=helpers or None,
+                creds_store=creds_store,
+                exclusive=params.get("exclusive"),
+                require_helper=params.get("require_helper"),
+                check_mode=check_mode,
+                owner=owner,
+                group=group,
+                headless_fallback=fallback,
+                account=account,
+                run_command=run_command,
+            )  # its probe becomes the user itself
             changed = changed or res["changed"]
             if want_diff and res["changed"]:
                 diffs.append(res["diff"]())
-            entry.update(config_path=res["config_path"], cred_helpers=res["cred_helpers"],
-                         creds_store=res["creds_store"], missing_helpers=res["missing_helpers"],
-                         secretservice_usable=res["secretservice_usable"], headless_fallback=res["headless_fallback"])
+            entry.update(
+                config_path=res["config_path"],
+                cred_helpers=res["cred_helpers"],
+                creds_store=res["creds_store"],
+                missing_helpers=res["missing_helpers"],
+                secretservice_usable=res["secretservice_usable"],
+                headless_fallback=res["headless_fallback"],
+            )
             headless = res["secretservice_usable"] is False
             if warn and res["missing_helpers"]:
-                warn("%s: %s not on PATH; pulls from these registries fail until it is installed "
-                     "(cloud_registry.auth.credential_helpers role)" % (
-                         res["config_path"], ", ".join("docker-credential-" + m for m in res["missing_helpers"])))
+                warn(
+                    "%s: %s not on PATH; pulls from these registries fail until it is installed "
+                    "(cloud_registry.auth.credential_helpers role)"
+                    % (res["config_path"], ", ".join("docker-credential-" + m for m in res["missing_helpers"]))
+                )
             if warn and res["headless_fallback"]:
-                warn("docker-credential-secretservice cannot work for %s on this host (%s); %s instead (%s)" % (
-                    name, res["secretservice_reason"],
-                    "logins stay in %s" % res["config_path"] if fallback == "file" else "using " + fallback,
-                    ", ".join(res["headless_fallback"])))
+                warn(
+                    "docker-credential-secretservice cannot work for %s on this host (%s); %s instead (%s)"
+                    % (
+                        name,
+                        res["secretservice_reason"],
+                        "logins stay in %s" % res["config_path"] if fallback == "file" else "using " + fallback,
+                        ", ".join(res["headless_fallback"]),
+                    )
+                )
         moved = False
         for login in logins:
             store = login.get("store") or "auto"
             if store == SECRETSERVICE and fallback is not None and headless:
                 store, moved = fallback, True
-            args = dict(login, user=name, config_path=user.get("config_path"), store=store,
-                        timeout=params.get("timeout") or 30)
+            args = dict(login, user=name, config_path=user.get("config_path"), store=store, timeout=params.get("timeout") or 30)
             args["verify"] = False  # verified above (here or on the controller), once per credential
             res = login_logic.run(args, check_mode=check_mode, run_command=runner, want_diff=want_diff)
             for message in res.pop("warnings", []):
@@ -228,15 +277,24 @@ def apply(params, check_mode=False, run_command=None, want_diff=False, warn=None
             if res.get("diff"):
                 diffs.extend(res["diff"] if isinstance(res["diff"], list) else [res["diff"]])
             entry["config_path"] = entry["config_path"] or res["config_path"]
-            entry["logins"].append({"registry": res["registry"], "state": login["state"], "store": res["store"],
-                                    "changed": res["changed"], "verified": bool(login.get("_verified_scheme")),
-                                    "auth_scheme": login.get("_verified_scheme") or None,
-                                    "expires_at": res.get("expires_at")})
+            entry["logins"].append(
+                {
+                    "registry": res["registry"],
+                    "state": login["state"],
+                    "store": res["store"],
+                    "changed": res["changed"],
+                    "verified": bool(login.get("_verified_scheme")),
+                    "auth_scheme": login.get("_verified_scheme") or None,
+                    "expires_at": res.get("expires_at"),
+                }
+            )
             if login["state"] == "present" and res.get("expires_at"):
                 expiries.append(res["expires_at"])
         if moved and warn and not entry["headless_fallback"]:
-            warn("docker-credential-secretservice cannot work for %s on this host; its secretservice logins "
-                 "go to %s instead" % (name, fallback))
+            warn(
+                "docker-credential-secretservice cannot work for %s on this host; its secretservice logins "
+                "go to %s instead" % (name, fallback)
+            )
     result = {"changed": changed, "users": report, "expires_at": min(expiries) if expiries else None}
     if want_diff and diffs:
         result["diff"] = diffs if len(diffs) > 1 else diffs[0]

@@ -323,8 +323,9 @@ def parse(raw, path, fmt="docker"):
     except UnicodeDecodeError:
         raise DockerConfigError("%s is not UTF-8 text: fix or remove the file; it was left unchanged" % path) from None
     try:
-        data = json.loads(text, object_pairs_hook=_object_pairs, parse_float=Number, parse_int=Number,
-                          parse_constant=_no_constant)
+        data = json.loads(
+            text, object_pairs_hook=_object_pairs, parse_float=Number, parse_int=Number, parse_constant=_no_constant
+        )
     except RecursionError:
         raise DockerConfigError(
             "%s is nested too deeply to be a %s: fix or remove the file; it was left unchanged" % (path, _fmt_name(fmt))
@@ -501,8 +502,7 @@ class ConfigUpdate:
     computed on first use: a run without ``--diff`` never builds them. ``data`` is
     the new content itself (secrets included: for reading non-secret fields)."""
 
-    def __init__(self, changed, before, after, path, content_changed=False, attrs_changed=False, created=False,
-                 size=0):
+    def __init__(self, changed, before, after, path, content_changed=False, attrs_changed=False, created=False, size=0):
         self.changed = changed
         self._raw = (before, after)
         self._masked = None
@@ -656,11 +656,12 @@ def check_mode_bits(mode, path):
         return None
     if mode & 0o7000:
         raise DockerConfigError(
-            "mode %04o for %s has setuid/setgid/sticky bits: a credentials file takes none (use 0600)" % (mode, path))
+            "mode %04o for %s has setuid/setgid/sticky bits: a credentials file takes none (use 0600)" % (mode, path)
+        )
     if mode & 0o007:
         raise DockerConfigError(
-            "mode %04o for %s lets every user of the host read the credentials: use 0600 (or 0640 with a group)"
-            % (mode, path))
+            "mode %04o for %s lets every user of the host read the credentials: use 0600 (or 0640 with a group)" % (mode, path)
+        )
     return mode
 
 
@@ -721,8 +722,16 @@ def _locked_update(res, path, mutate, fmt, check_mode, uid, gid, mode):
                 safe_path.replace_file(res, dumps(new).encode("utf-8"), uid, gid, mode)
             except OSError as e:
                 raise DockerConfigError("cannot write %s: %s" % (res.path, e.strerror)) from None
-    return _update_result(changed, data, new, res.path, content_changed, attrs_changed,
-                          content_changed and not exists, size=st.st_size if st is not None else 0)
+    return _update_result(
+        changed,
+        data,
+        new,
+        res.path,
+        content_changed,
+        attrs_changed,
+        content_changed and not exists,
+        size=st.st_size if st is not None else 0,
+    )
 
 
 def _restat(res):
@@ -739,8 +748,9 @@ def _restat(res):
 
 
 def _update_result(changed, before, after, real, content_changed, attrs_changed, created, size=0):
-    return ConfigUpdate(changed, before, after, real, content_changed=content_changed, attrs_changed=attrs_changed,
-                        created=created, size=size)
+    return ConfigUpdate(
+        changed, before, after, real, content_changed=content_changed, attrs_changed=attrs_changed, created=created, size=size
+    )
 
 
 # --------------------------------------------------------------------------

@@ -80,8 +80,10 @@ def to_epoch(value, what="expires_at"):
         return float(value.strip())
     epoch = parse_time(value)
     if epoch is None:
-        raise ExpiryError("%s must be an ISO 8601 time such as 2026-12-03T18:00:00Z (what the registry_token lookup "
-                          "returns) or epoch seconds, got %r" % (what, value))
+        raise ExpiryError(
+            "%s must be an ISO 8601 time such as 2026-12-03T18:00:00Z (what the registry_token lookup "
+            "returns) or epoch seconds, got %r" % (what, value)
+        )
     return epoch
 
 

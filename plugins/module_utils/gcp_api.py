@@ -215,8 +215,7 @@ def normalize_member(member):
     if member.endswith(".gserviceaccount.com"):
         return "serviceAccount:" + member
     raise GcpApiError(
-        "IAM member %r has no type prefix; write it as user:EMAIL, group:EMAIL, serviceAccount:EMAIL or domain:DOMAIN"
-        % member
+        "IAM member %r has no type prefix; write it as user:EMAIL, group:EMAIL, serviceAccount:EMAIL or domain:DOMAIN" % member
     )
 
 
@@ -283,9 +282,7 @@ class GcpClient:
                 data = json.dumps(body)
             self.calls += 1
             try:
-                resp = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
-                )
+                resp = self.session.request(method, url, params=params, data=data, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
                 error = GcpApiError(
                     "%s: cannot reach %s (%s); check the endpoint and network access"
@@ -308,9 +305,7 @@ class GcpClient:
         try:
             return resp.json()
         except ValueError:
-            raise GcpApiError(
-                "%s: the API answered with a non-JSON body (HTTP %d)" % (what, resp.status_code)
-            ) from None
+            raise GcpApiError("%s: the API answered with a non-JSON body (HTTP %d)" % (what, resp.status_code)) from None
 
     @staticmethod
     def _error(resp, what, path):
@@ -329,14 +324,11 @@ class GcpClient:
         code = resp.status_code
         text = "%s failed: HTTP %d %s: %s" % (what, code, status or "", message or resp.reason or "")
         if code == 403 and permission:
-            text = (
-                "%s failed: permission %s denied on %s (or it does not exist); grant the caller a role with %s on it"
-                % (
-                    what,
-                    permission,
-                    resource or path,
-                    permission,
-                )
+            text = "%s failed: permission %s denied on %s (or it does not exist); grant the caller a role with %s on it" % (
+                what,
+                permission,
+                resource or path,
+                permission,
             )
         elif code == 401:
             text += "; the credentials were refused: check auth_kind, the key or the access_token"
@@ -347,15 +339,12 @@ class GcpClient:
         if str(project).isdigit():
             return str(project)
         try:
-            data = self.request(
-                "GET", "cloudresourcemanager", "/v1/projects/%s" % project, what="get project %s" % project
-            )
+            data = self.request("GET", "cloudresourcemanager", "/v1/projects/%s" % project, what="get project %s" % project)
         except GcpApiError as exc:
             if exc.code in (403, 404):
                 raise GcpApiError(
                     "project %r cannot be read through Cloud Resource Manager (%s); check that the project id is "
-                    "right and that the caller has resourcemanager.projects.get, or pass project_number"
-                    % (project, exc),
+                    "right and that the caller has resourcemanager.projects.get, or pass project_number" % (project, exc),
                     status=exc.status,
                     code=exc.code,
                     permission=exc.permission,
@@ -447,8 +436,7 @@ class GcpClient:
         expected = payload.get("dataCrc32c")
         if expected is not None and int(expected) != crc32c(raw):
             raise GcpApiError(
-                "access %s: the payload's CRC32C does not match; the data was corrupted in transit, retry"
-                % version_name
+                "access %s: the payload's CRC32C does not match; the data was corrupted in transit, retry" % version_name
             )
         return raw
 
@@ -470,9 +458,7 @@ class GcpClient:
         return version
 
     def disable_version(self, version_name):
-        return self.request(
-            "POST", "secretmanager", "/v1/%s:disable" % version_name, body={}, what="disable %s" % version_name
-        )
+        return self.request("POST", "secretmanager", "/v1/%s:disable" % version_name, body={}, what="disable %s" % version_name)
 
     def get_iam_policy(self, project, secret_id):
         return self.request(
@@ -564,10 +550,14 @@ def update_policy(client, project, secret_id, mutate, check_mode=False, retries=
             return before, client.set_iam_policy(project, secret_id, after), True
         except GcpApiError as exc:
             if exc.code == 409 and exc.status == "ABORTED":
-                raise TryAgain(GcpApiError(
-                    "set the IAM policy of secret %s/%s: still conflicting after %d retries (someone else keeps "
-                    "changing it); run again" % (project, secret_id, retries), status=exc.status, code=exc.code,
-                )) from None
+                raise TryAgain(
+                    GcpApiError(
+                        "set the IAM policy of secret %s/%s: still conflicting after %d retries (someone else keeps "
+                        "changing it); run again" % (project, secret_id, retries),
+                        status=exc.status,
+                        code=exc.code,
+                    )
+                ) from None
             raise
 
     return retrying(cycle, retries + 1, base=backoff, jitter=True, sleep=sleep)
@@ -597,9 +587,17 @@ class _SecretConvergence:
         self.role = params.get("role") or SECRET_ACCESSOR
         self.members = [normalize_member(m) for m in (params.get("members") or [])]
         self.result = {
-            "changed": False, "secret": None, "secret_created": False, "version": None, "version_added": False,
-            "versions_disabled": [], "policy_changed": False, "members": self.members, "repository": None,
-            "repository_changed": False, "diff": {"before": {}, "after": {}},
+            "changed": False,
+            "secret": None,
+            "secret_created": False,
+            "version": None,
+            "version_added": False,
+            "versions_disabled": [],
+            "policy_changed": False,
+            "members": self.members,
+            "repository": None,
+            "repository_changed": False,
+            "diff": {"before": {}, "after": {}},
         }
         self.before, self.after = self.result["diff"]["before"], self.result["diff"]["after"]
 
@@ -610,9 +608,11 @@ class _SecretConvergence:
         secret = self.client.get_secret(self.project, self.secret_id)
         if secret is not None:
             self.result["secret"] = secret.get("name")
-            self.before["secret"] = {"name": secret.get("name"),
-                                     "replication": describe_replication(secret.get("replication")),
-                                     "labels": secret.get("labels") or {}}
+            self.before["secret"] = {
+                "name": secret.get("name"),
+                "replication": describe_replication(secret.get("replication")),
+                "labels": secret.get("labels") or {},
+            }
         if state == "absent":
             return self.absent(secret)
         secret = self.secret(secret)
@@ -636,8 +636,14 @@ class _SecretConvergence:
     def policy(self, edit):
         """Apply ``edit(policy, role, members)`` to the secret's IAM policy; record the diff; return changed."""
         pol_before, pol_after, changed = update_policy(
-            self.client, self.project, self.secret_id, lambda p: edit(p, self.role, self.members), self.check_mode,
-            self.params.get("iam_retries", 5), sleep=self.sleep)
+            self.client,
+            self.project,
+            self.secret_id,
+            lambda p: edit(p, self.role, self.members),
+            self.check_mode,
+            self.params.get("iam_retries", 5),
+            sleep=self.sleep,
+        )
         self.before["policy"] = {self.role: role_members(pol_before, self.role)}
         self.after["policy"] = {self.role: role_members(pol_after, self.role)}
         self.result["policy_changed"] = changed
@@ -666,8 +672,7 @@ class _SecretConvergence:
             self.result["secret_created"] = True
             self.changed()
             name = "projects/%s/secrets/%s" % (self.project, self.secret_id)
-            self.after["secret"] = {"name": name, "replication": describe_replication(wanted),
-                                    "labels": dict(labels or {})}
+            self.after["secret"] = {"name": name, "replication": describe_replication(wanted), "labels": dict(labels or {})}
             if not self.check_mode:
                 secret = self.client.create_secret(self.project, self.secret_id, wanted, dict(labels or {}))
                 name = self.after["secret"]["name"] = secret.get("name")
@@ -677,8 +682,9 @@ class _SecretConvergence:
             raise GcpApiError(
                 "secret %s/%s has replication %s but %s was requested; replication cannot be changed after creation: "
                 "set replication/locations to match, or delete the secret (state=absent, delete_secret=true) and "
-                "create it again" % (self.project, self.secret_id, describe_replication(secret.get("replication")),
-                                     describe_replication(wanted)))
+                "create it again"
+                % (self.project, self.secret_id, describe_replication(secret.get("replication")), describe_replication(wanted))
+            )
         current = secret.get("labels") or {}
         new = dict(current) if not self.params.get("purge_labels") else {}
         new.update(labels or {})
@@ -755,8 +761,7 @@ def _ensure_repository(client, params, remote, result, check_mode):
         if not remote.get("create"):
             raise GcpApiError(
                 "Artifact Registry repository %s does not exist; create it as a Docker Hub remote repository "
-                "(remote_repository.create=true or the artifact_registry_upstream role) or fix location/repository"
-                % name
+                "(remote_repository.create=true or the artifact_registry_upstream role) or fix location/repository" % name
             )
         before["repository"] = None
         after["repository"] = {

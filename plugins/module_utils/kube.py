@@ -86,6 +86,7 @@ class KubeError(CloudRegistryError):
 # option spec (documented once in doc_fragments/k8s_auth.py)
 # --------------------------------------------------------------------------
 
+
 def _env(*names):
     from ansible.module_utils.basic import env_fallback
 
@@ -124,6 +125,7 @@ IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa
 # --------------------------------------------------------------------------
 # client
 # --------------------------------------------------------------------------
+
 
 def _require_library():
     if KUBERNETES_IMPORT_ERROR is not None:
@@ -222,8 +224,9 @@ def build_configuration(auth, environ=None):
             setattr(cfg, attr, auth[opt])
     if auth.get("tls_server_name"):
         if "tls_server_name" not in vars(cfg):
-            raise KubeError("tls_server_name needs a newer python 'kubernetes' package than the one installed "
-                            "(pip install -U kubernetes)")
+            raise KubeError(
+                "tls_server_name needs a newer python 'kubernetes' package than the one installed (pip install -U kubernetes)"
+            )
         cfg.tls_server_name = auth["tls_server_name"]
     _check_client_cert(cfg, auth)
     _configure_proxy(cfg, auth, environ)
@@ -248,8 +251,10 @@ def _check_client_cert(cfg, auth):
     if not cfg.cert_file and not cfg.key_file:
         return
     if auth.get("client_cert") or auth.get("client_key"):
-        what = "client_cert %s / client_key %s" % (auth.get("client_cert") or "(from the kubeconfig)",
-                                                   auth.get("client_key") or "(from the kubeconfig)")
+        what = "client_cert %s / client_key %s" % (
+            auth.get("client_cert") or "(from the kubeconfig)",
+            auth.get("client_key") or "(from the kubeconfig)",
+        )
     else:
         what = "the kubeconfig user's client-certificate / client-key"
     if not cfg.cert_file:
@@ -268,8 +273,9 @@ def _check_client_cert(cfg, auth):
             why = "the key is encrypted with a passphrase (give an unencrypted key)"
         else:
             why = "not a PEM certificate and matching PEM private key (%s)" % (exc.reason or str(exc)[:120])
-        raise KubeError("cannot use %s: %s. Give a client certificate and its own key, issued by the cluster's "
-                        "client CA" % (what, why)) from None
+        raise KubeError(
+            "cannot use %s: %s. Give a client certificate and its own key, issued by the cluster's client CA" % (what, why)
+        ) from None
     except (IOError, OSError) as exc:
         raise KubeError("cannot read %s: %s" % (what, exc.strerror or exc.__class__.__name__)) from None
 
@@ -342,8 +348,7 @@ def _configure_proxy(cfg, auth, environ):
     except ValueError:
         parsed = url = userinfo = None
     if parsed is None or parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
-        raise KubeError("proxy must be a URL such as http://proxy.example.com:3128, got %s"
-                        % _redact_url(cfg.proxy))
+        raise KubeError("proxy must be a URL such as http://proxy.example.com:3128, got %s" % _redact_url(cfg.proxy))
     headers = dict(getattr(cfg, "proxy_headers", None) or {})
     wanted = _proxy_header_options(auth, environ)
     if userinfo and not parsed.scheme.startswith("socks"):  # SOCKS proxies take user:password from the URL
@@ -400,9 +405,9 @@ class KubeClient:
         if auth and auth.get("value"):
             headers["Authorization"] = auth["value"]
         if getattr(self.cfg, "username", None) and getattr(self.cfg, "password", None):
-            headers["Authorization"] = urllib3.make_headers(
-                basic_auth="%s:%s" % (self.cfg.username, self.cfg.password)
-            )["authorization"]
+            headers["Authorization"] = urllib3.make_headers(basic_auth="%s:%s" % (self.cfg.username, self.cfg.password))[
+                "authorization"
+            ]
         return headers
 
     def request(self, method, path, query=None, body=None, content_type="application/json", accept=None):
@@ -417,8 +422,13 @@ class KubeClient:
             self.requests += 1
         try:
             resp = self.pool.request(
-                method, url, body=data, headers=self._headers(content_type if data is not None else None, accept),
-                timeout=self.timeout, retries=False, preload_content=True,
+                method,
+                url,
+                body=data,
+                headers=self._headers(content_type if data is not None else None, accept),
+                timeout=self.timeout,
+                retries=False,
+                preload_content=True,
             )
         except urllib3.exceptions.HTTPError as exc:
             raise connection_error(exc, self.cluster, self.cfg) from None
@@ -427,8 +437,9 @@ class KubeClient:
             try:
                 return json.loads(text) if text else {}
             except ValueError:
-                raise KubeError("the API server at %s answered %s %s with something that is not JSON"
-                                % (self.host, method, path)) from None
+                raise KubeError(
+                    "the API server at %s answered %s %s with something that is not JSON" % (self.host, method, path)
+                ) from None
         raise status_error(resp.status, text, self.cluster)
 
     def watch(self, path, query, accept=None, read_timeout=330):
@@ -443,7 +454,11 @@ class KubeClient:
             self.requests += 1
         try:
             resp = self.pool.request(
-                "GET", url, headers=self._headers(accept=accept), retries=False, preload_content=False,
+                "GET",
+                url,
+                headers=self._headers(accept=accept),
+                retries=False,
+                preload_content=False,
                 timeout=urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout),
             )
         except urllib3.exceptions.HTTPError as exc:
@@ -493,8 +508,11 @@ def _chain(exc):
     seen = []
     while exc is not None and exc not in seen and len(seen) < 8:
         seen.append(exc)
-        exc = getattr(exc, "reason", None) if isinstance(getattr(exc, "reason", None), BaseException) \
+        exc = (
+            getattr(exc, "reason", None)
+            if isinstance(getattr(exc, "reason", None), BaseException)
             else (exc.__cause__ or exc.__context__)
+        )
     return seen
 
 
@@ -507,8 +525,10 @@ def connection_error(exc, host, cfg=None):
     if any(isinstance(e, urllib3.exceptions.ProxyError) for e in chain) or "Tunnel connection failed" in text:
         match = re.search(r"Tunnel connection failed: (\d{3}[^'\\\)]*)", text)
         if match and match.group(1)[:3] in ("407", "401"):
-            fix = ("the proxy wants (other) credentials: give proxy_headers.proxy_basic_auth (user:password) or "
-                   "user:password@ in proxy")
+            fix = (
+                "the proxy wants (other) credentials: give proxy_headers.proxy_basic_auth (user:password) or "
+                "user:password@ in proxy"
+            )
         elif match:
             fix = "allow CONNECT to the API server's host and port on the proxy, or set no_proxy for it"
         else:
@@ -522,28 +542,47 @@ def connection_error(exc, host, cfg=None):
         detail = re.search(r"certificate verify failed: (.+?)\s*\(_ssl", text)
         detail = detail.group(1).strip().rstrip(".") if detail else "certificate verify failed"
         if "Hostname mismatch" in detail or "IP address mismatch" in detail:
-            fix = ("connect with a name the certificate is valid for (host / the kubeconfig's server), or give "
-                   "tls_server_name (the kubeconfig's tls-server-name)")
+            fix = (
+                "connect with a name the certificate is valid for (host / the kubeconfig's server), or give "
+                "tls_server_name (the kubeconfig's tls-server-name)"
+            )
         else:
-            fix = ("give ca_cert (the CA bundle that signed the API server's certificate; in a kubeconfig "
-                   "certificate-authority or certificate-authority-data), or set validate_certs: false to skip "
-                   "the check (insecure)")
-        return KubeError("the TLS certificate of the Kubernetes API server at %s%s could not be verified (%s). "
-                         "Fix: %s" % (host, via, detail, fix), fatal=True)
-    if any(m in text for m in ("alert unknown ca", "alert bad certificate", "alert certificate required",
-                               "alert certificate unknown", "alert access denied")):
+            fix = (
+                "give ca_cert (the CA bundle that signed the API server's certificate; in a kubeconfig "
+                "certificate-authority or certificate-authority-data), or set validate_certs: false to skip "
+                "the check (insecure)"
+            )
+        return KubeError(
+            "the TLS certificate of the Kubernetes API server at %s%s could not be verified (%s). "
+            "Fix: %s" % (host, via, detail, fix),
+            fatal=True,
+        )
+    if any(
+        m in text
+        for m in (
+            "alert unknown ca",
+            "alert bad certificate",
+            "alert certificate required",
+            "alert certificate unknown",
+            "alert access denied",
+        )
+    ):
         return KubeError(
             "the Kubernetes API server at %s rejected the TLS client certificate (%s). Fix: give client_cert / "
             "client_key (or the kubeconfig user's client-certificate / client-key) issued by the cluster's "
-            "client CA" % (host, _reason(exc)), fatal=True)
+            "client CA" % (host, _reason(exc)),
+            fatal=True,
+        )
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         return KubeError(
             "cannot speak TLS with the Kubernetes API at %s%s: the server does not answer TLS (plain HTTP?). "
             "Fix: check the scheme of host / the kubeconfig's server (http:// or https://)" % (host, via),
-            fatal=True)
+            fatal=True,
+        )
     return KubeError(
         "cannot reach the Kubernetes API at %s%s: %s. Check host / the kubeconfig's cluster server, proxy "
-        "and TLS options, and that the API server is running" % (host, via, _reason(exc)), fatal=True
+        "and TLS options, and that the API server is running" % (host, via, _reason(exc)),
+        fatal=True,
     )
 
 
@@ -569,24 +608,26 @@ def status_error(code, text, host):
     reason = status.get("reason") or ""
     causes = (status.get("details") or {}).get("causes") or []
     hint = ""
-    if code == 403 and any(isinstance(c, dict) and c.get("reason", c.get("type")) == "NamespaceTerminating"
-                           for c in causes):
+    if code == 403 and any(isinstance(c, dict) and c.get("reason", c.get("type")) == "NamespaceTerminating" for c in causes):
         # NamespaceLifecycle admission: the namespace is being deleted (not an RBAC problem)
         return KubeError("%s (%s NamespaceTerminating)" % (message, code), code=code, reason="NamespaceTerminating")
     if code == 401:
-        hint = (": the API server at %s rejected the credentials (none of a valid bearer token or a client "
-                "certificate signed by its client CA). Fix: check api_key, the kubeconfig user (token, "
-                "client-certificate / client-key) or client_cert / client_key" % host)
+        hint = (
+            ": the API server at %s rejected the credentials (none of a valid bearer token or a client "
+            "certificate signed by its client CA). Fix: check api_key, the kubeconfig user (token, "
+            "client-certificate / client-key) or client_cert / client_key" % host
+        )
     elif code == 403:
-        hint = (": the identity lacks RBAC permission for this on %s; grant it (Role/ClusterRole) or choose other "
-                "namespaces" % host)
-    return KubeError("%s (%s %s)%s" % (message, code, reason or "error", hint), code=code, reason=reason,
-                     fatal=code == 401)
+        hint = (
+            ": the identity lacks RBAC permission for this on %s; grant it (Role/ClusterRole) or choose other namespaces" % host
+        )
+    return KubeError("%s (%s %s)%s" % (message, code, reason or "error", hint), code=code, reason=reason, fatal=code == 401)
 
 
 # --------------------------------------------------------------------------
 # pull secret payload
 # --------------------------------------------------------------------------
+
 
 def payload_from_registries(registries):
     """``{"auths": ...}`` from ``[{server, username, password, email}]`` (Docker Hub aliases normalised)."""
@@ -599,8 +640,7 @@ def payload_from_registries(registries):
             raise KubeError("a registries entry has no server")
         if not item.get("username") or item.get("password") in (None, ""):
             raise KubeError("registries entry %s needs username and password" % server)
-        entries.append({"server": server, "username": item["username"], "password": item["password"],
-                        "email": item.get("email")})
+        entries.append({"server": server, "username": item["username"], "password": item["password"], "email": item.get("email")})
     try:
         return dockerconfigjson.build(entries)
     except DockerConfigError as exc:
@@ -627,7 +667,7 @@ def payload_from_config_file(path, resolve_helpers=False, store_module=None, con
     except DockerConfigError as exc:
         raise KubeError("config_file %s: %s" % (path, exc)) from None
     servers = list((data.get("auths") or {}).keys())
-    for key in (data.get("credHelpers") or {}):
+    for key in data.get("credHelpers") or {}:
         if key not in servers:
             servers.append(key)
     if not servers:
@@ -704,6 +744,7 @@ def expiring_registries(registries):
 # reconciler
 # --------------------------------------------------------------------------
 
+
 def _validate_spec(spec):
     name = spec["name"]
     if not name or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
@@ -753,11 +794,13 @@ def resolve_namespaces(client, spec):
     except KubeError as exc:
         if exc.fatal:
             raise
-        which = " and ".join(w for w in ("selector %r" % selector if selector else "",
-                                         "field selector %r" % fields if fields else "") if w)
+        which = " and ".join(
+            w for w in ("selector %r" % selector if selector else "", "field selector %r" % fields if fields else "") if w
+        )
         hint = " (namespaces support the fields metadata.name and status.phase)" if fields and exc.code == 400 else ""
-        raise KubeError("cannot list namespaces%s: %s%s" % (" with " + which if which else "", exc, hint),
-                        exc.code, exc.reason) from None
+        raise KubeError(
+            "cannot list namespaces%s: %s%s" % (" with " + which if which else "", exc, hint), exc.code, exc.reason
+        ) from None
     out = []
     for item in items:
         ns = item["metadata"]["name"]
@@ -858,8 +901,7 @@ def _expiry_plan(spec, target, existing, cur_ann):
     expiries = dict((reg, at) for reg, at in expiring.items() if reg in (target.get("auths") or {}))
     refresh_before = spec.get("refresh_before")
     current = parse_time(cur_ann.get(key))
-    if existing is not None and refresh_before is not None and current is not None \
-            and current > time.time() + refresh_before:
+    if existing is not None and refresh_before is not None and current is not None and current > time.time() + refresh_before:
         old_auths = existing.get("auths") or {}
         auths = dict(target.get("auths") or {})
         for reg in expiries:
@@ -878,8 +920,9 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
     name = spec["name"]
     labels = spec.get("labels") or {}
     annotations = spec.get("annotations") or {}
-    gave_up = KubeError("secret %s in namespace %s kept changing while it was updated (%d attempts); run again"
-                        % (name, ns, MAX_ATTEMPTS))
+    gave_up = KubeError(
+        "secret %s in namespace %s kept changing while it was updated (%d attempts); run again" % (name, ns, MAX_ATTEMPTS)
+    )
 
     def attempt(_n):
         try:
@@ -938,8 +981,9 @@ def _ensure_secret(client, ns, spec, desired, check_mode):
         if existing != target:
             patch["data"] = {DATA_KEY: dockerconfigjson.encode(target)}
         try:
-            client.request("PATCH", _secret_path(ns, name), _write_query(check_mode), patch,
-                           content_type="application/merge-patch+json")
+            client.request(
+                "PATCH", _secret_path(ns, name), _write_query(check_mode), patch, content_type="application/merge-patch+json"
+            )
         except KubeError as exc:
             if exc.code == 409 or exc.code == 404:
                 raise TryAgain(gave_up, wait=False) from None  # changed or deleted meanwhile: read again
@@ -963,8 +1007,7 @@ def _remove_secret(client, ns, spec, check_mode):
         raise
     query = _write_query(check_mode)
     query.pop("fieldManager")
-    body = {"kind": "DeleteOptions", "apiVersion": "v1",
-            "preconditions": {"uid": current["metadata"].get("uid")}}
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": current["metadata"].get("uid")}}
     if check_mode:
         # kube-apiserver reads DeleteOptions from the body when there is one, and then
         # ignores the query string: dryRun must be in the body too
@@ -1016,8 +1059,9 @@ def selected_service_accounts(client, ns, spec):
 
 def _ensure_sa(client, ns, sa, secret, present, check_mode, current=None):
     """Returns (action, before_list, after_list). ``current`` is the object when a list just read it."""
-    gave_up = KubeError("service account %s in namespace %s kept changing while it was patched (%d attempts); run "
-                        "again" % (sa, ns, MAX_ATTEMPTS))
+    gave_up = KubeError(
+        "service account %s in namespace %s kept changing while it was patched (%d attempts); run again" % (sa, ns, MAX_ATTEMPTS)
+    )
     read = [current]  # what the list gave, for the first attempt only
 
     def attempt(_n):
@@ -1036,11 +1080,11 @@ def _ensure_sa(client, ns, sa, secret, present, check_mode, current=None):
         if new == refs:
             return "unchanged", before, after
         # imagePullSecrets is an atomic list: send the whole list, guarded by the resourceVersion
-        patch = {"metadata": {"resourceVersion": current["metadata"].get("resourceVersion")},
-                 "imagePullSecrets": new or None}
+        patch = {"metadata": {"resourceVersion": current["metadata"].get("resourceVersion")}, "imagePullSecrets": new or None}
         try:
-            client.request("PATCH", _sa_path(ns, sa), _write_query(check_mode), patch,
-                           content_type="application/merge-patch+json")
+            client.request(
+                "PATCH", _sa_path(ns, sa), _write_query(check_mode), patch, content_type="application/merge-patch+json"
+            )
         except KubeError as exc:
             if exc.code == 409:
                 raise TryAgain(gave_up, wait=False) from None  # someone else wrote it in between: read again
@@ -1054,8 +1098,7 @@ def _ensure_sa(client, ns, sa, secret, present, check_mode, current=None):
 
 def reconcile_namespace(client, ns, spec, desired, check_mode):
     """The per-namespace result; never raises (errors are reported in the result)."""
-    result = {"namespace": ns, "status": "ok", "secret": None, "service_accounts": {}, "changed": False,
-              "expires_at": None}
+    result = {"namespace": ns, "status": "ok", "secret": None, "service_accounts": {}, "changed": False, "expires_at": None}
     diff = {"before": {}, "after": {}}
     present = spec.get("state", "present") == "present"
     try:
@@ -1129,8 +1172,15 @@ def reconcile_pull_secret(client, spec, check_mode=False, desired=None, run_comm
     def work(idx_ns):
         idx, (ns, skip) = idx_ns
         if skip:
-            results[idx] = {"namespace": ns, "status": "skipped", "msg": "namespace %s is %s" % (ns, skip),
-                            "secret": None, "service_accounts": {}, "changed": False, "diff": None}
+            results[idx] = {
+                "namespace": ns,
+                "status": "skipped",
+                "msg": "namespace %s is %s" % (ns, skip),
+                "secret": None,
+                "service_accounts": {},
+                "changed": False,
+                "diff": None,
+            }
         else:
             results[idx] = reconcile_namespace(client, ns, spec, desired, check_mode)
 
@@ -1143,9 +1193,17 @@ def reconcile_pull_secret(client, spec, check_mode=False, desired=None, run_comm
             list(pool.map(work, enumerate(targets)))
     totals = {
         "namespaces": len(results),
-        "created": 0, "updated": 0, "unchanged": 0, "deleted": 0, "absent": 0,
-        "service_accounts_patched": 0, "service_accounts_unchanged": 0, "service_accounts_missing": 0,
-        "missing": 0, "skipped": 0, "failed": 0,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+        "absent": 0,
+        "service_accounts_patched": 0,
+        "service_accounts_unchanged": 0,
+        "service_accounts_missing": 0,
+        "missing": 0,
+        "skipped": 0,
+        "failed": 0,
     }
     diffs = []
     for res in results:

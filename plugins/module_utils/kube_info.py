@@ -37,8 +37,9 @@ def _registries(obj):
         except DockerConfigError:
             username, password, identity = None, None, None
         at, _source = auth_info.token_expiry(identity or password, username)
-        out.append({"registry": key, "username": username or None,
-                    "expires_at": auth_info.format_time(at) if at is not None else None})
+        out.append(
+            {"registry": key, "username": username or None, "expires_at": auth_info.format_time(at) if at is not None else None}
+        )
     return out
 
 
@@ -83,17 +84,21 @@ def pull_secret_info(client, spec, now=None):
             expiries = [r["expires_at"] for r in registries or [] if r["expires_at"]]
             expires_at = recorded or (min(expiries) if expiries else None)
             state = "invalid" if registries is None else _state(expires_at, now, within)
-            found.append({
-                "name": meta["name"], "registries": registries or [], "expires_at": expires_at, "state": state,
-                "reason": ".dockerconfigjson cannot be read: recreate the secret" if registries is None else None,
-                "used_by": sorted(sa for sa, names in accounts.items() if meta["name"] in names),
-                "resource_version": meta.get("resourceVersion"),
-            })
+            found.append(
+                {
+                    "name": meta["name"],
+                    "registries": registries or [],
+                    "expires_at": expires_at,
+                    "state": state,
+                    "reason": ".dockerconfigjson cannot be read: recreate the secret" if registries is None else None,
+                    "used_by": sorted(sa for sa, names in accounts.items() if meta["name"] in names),
+                    "resource_version": meta.get("resourceVersion"),
+                }
+            )
         entry = {"namespace": ns, "skipped": skip, "secrets": found}
         if name:
             entry["missing"] = not found
-            entry["service_accounts_without"] = sorted(
-                sa for sa in (wanted_sas or accounts) if name not in accounts.get(sa, []))
+            entry["service_accounts_without"] = sorted(sa for sa in (wanted_sas or accounts) if name not in accounts.get(sa, []))
             entry["service_accounts_absent"] = sorted(sa for sa in wanted_sas if sa not in accounts)
         namespaces.append(entry)
     all_secrets = [s for n in namespaces for s in n["secrets"]]
@@ -106,9 +111,13 @@ def pull_secret_info(client, spec, now=None):
         "name": name,
         "namespaces": namespaces,
         "missing_namespaces": [n["namespace"] for n in namespaces if n.get("missing")],
-        "summary": {"namespaces": len(namespaces), "secrets": len(all_secrets), "states": states,
-                    "missing": sum(1 for n in namespaces if n.get("missing")),
-                    "service_accounts_without": sum(len(n.get("service_accounts_without") or []) for n in namespaces),
-                    "earliest_expiry": min(expiries, key=kube.parse_time) if expiries else None},
+        "summary": {
+            "namespaces": len(namespaces),
+            "secrets": len(all_secrets),
+            "states": states,
+            "missing": sum(1 for n in namespaces if n.get("missing")),
+            "service_accounts_without": sum(len(n.get("service_accounts_without") or []) for n in namespaces),
+            "earliest_expiry": min(expiries, key=kube.parse_time) if expiries else None,
+        },
         "api_requests": client.requests,
     }

@@ -183,8 +183,9 @@ def login(
             if cur_token != identity_token:
                 out.existing_identity_token = cur_token
             if found != key:
-                dc.set_auth(data, key, {"auth": entry.get("auth") or dc.encode_auth(username, ""),
-                                        "identitytoken": cur_token}, fmt)
+                dc.set_auth(
+                    data, key, {"auth": entry.get("auth") or dc.encode_auth(username, ""), "identitytoken": cur_token}, fmt
+                )
             return
         same = not identity_token and not cur_token and (cur_user, cur_pw) == (username, password)
         if entry is not None and same and found == key and "auth" in entry:
@@ -229,8 +230,7 @@ def login(
     return out
 
 
-def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=None, group=None, mode=None,
-           run_command=None):
+def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=None, group=None, mode=None, run_command=None):
     """Remove the login: inline entries under every legacy key, and the helper's copy."""
     out = Outcome()
     key = dc.normalize_registry(registry, fmt)
@@ -274,8 +274,9 @@ def logout(path, registry, fmt="docker", store="auto", check_mode=False, owner=N
 
 def safe_run(params, check_mode=False, environ=None, run_command=None, want_diff=False):
     """``run()`` with every domain error turned into ``LoginError`` (what modules catch)."""
-    return run_domain(LoginError, run, params, check_mode=check_mode, environ=environ, run_command=run_command,
-                      want_diff=want_diff)
+    return run_domain(
+        LoginError, run, params, check_mode=check_mode, environ=environ, run_command=run_command, want_diff=want_diff
+    )
 
 
 def run(params, check_mode=False, environ=None, run_command=None, want_diff=False):
@@ -297,8 +298,15 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
     if state == "absent":
         out = logout(path, registry, fmt, store, check_mode, owner, group, params.get("mode"), run_command=run_command)
         forgot = _record_expiry(out, None, check_mode, want_diff)
-        result = {"changed": out.changed or forgot, "registry": out.key, "config_path": out.config_path,
-                  "store": out.store, "verified": False, "auth_scheme": None, "expires_at": None}
+        result = {
+            "changed": out.changed or forgot,
+            "registry": out.key,
+            "config_path": out.config_path,
+            "store": out.store,
+            "verified": False,
+            "auth_scheme": None,
+            "expires_at": None,
+        }
         return _with_diff(result, out, want_diff)
 
     password = params.get("password")
@@ -325,9 +333,21 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
         identity_token = None  # for clients that read only username/password (kubelet, containerd CRI)
 
     def store(keep):
-        return login(path, registry, params["username"], password, fmt=fmt, store=store_kind,
-                     identity_token=identity_token, keep_identity_token=keep, check_mode=check_mode,
-                     owner=owner, group=group, mode=params.get("mode"), run_command=run_command)
+        return login(
+            path,
+            registry,
+            params["username"],
+            password,
+            fmt=fmt,
+            store=store_kind,
+            identity_token=identity_token,
+            keep_identity_token=keep,
+            check_mode=check_mode,
+            owner=owner,
+            group=group,
+            mode=params.get("mode"),
+            run_command=run_command,
+        )
 
     store_kind = store_kind_param
     out = store(True)
@@ -356,7 +376,8 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
             "%s: %s is served by docker-credential-%s, which mints its own credentials and cannot store a login; "
             "the login was not stored (nothing changed). Remove that %s entry to use this login, or give store: file "
             "to keep it inline (the docker CLI reads it only while the helper is not installed)"
-            % (out.config_path, out.key, out.read_only, out.read_only_via)]
+            % (out.config_path, out.key, out.read_only, out.read_only_via)
+        ]
     return _with_diff(result, out, want_diff)
 
 
@@ -366,9 +387,14 @@ def _record_expiry(out, expires_at, check_mode, want_diff):
     changed = expiry.update(out.config_path, out.key, expires_at, out.entry, check_mode)
     if changed and want_diff:
         path = expiry.record_path(out.config_path)
-        out.add_diff({"before_header": path, "after_header": path,
-                      "before": {out.key: expiry.format_time(before[0])} if before else {},
-                      "after": {out.key: expiry.format_time(expires_at)} if expires_at is not None else {}})
+        out.add_diff(
+            {
+                "before_header": path,
+                "after_header": path,
+                "before": {out.key: expiry.format_time(before[0])} if before else {},
+                "after": {out.key: expiry.format_time(expires_at)} if expires_at is not None else {},
+            }
+        )
     return changed
 
 
@@ -384,8 +410,9 @@ def _token_still_valid(registry, token, params):
     from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import RegistryError, check_identity_token
 
     try:
-        return check_identity_token(registry, token, params.get("validate_certs", True), params.get("ca_cert"),
-                                    params.get("timeout") or 30)
+        return check_identity_token(
+            registry, token, params.get("validate_certs", True), params.get("ca_cert"), params.get("timeout") or 30
+        )
     except RegistryError:
         return False  # cannot tell from here: the fresh token replaces it
 

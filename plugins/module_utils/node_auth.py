@@ -52,9 +52,14 @@ def containerd_target(registry):
 
 def hosts_toml(host, server, scheme, login, ca_file, bearer):
     url = "%s://%s" % (scheme, server)
-    lines = [MANAGED, "# containerd registry host config for %s (config_path style)." % host,
-             "server = %s" % json.dumps(url), "", "[host.%s]" % json.dumps(url),
-             '  capabilities = ["pull", "resolve"]']
+    lines = [
+        MANAGED,
+        "# containerd registry host config for %s (config_path style)." % host,
+        "server = %s" % json.dumps(url),
+        "",
+        "[host.%s]" % json.dumps(url),
+        '  capabilities = ["pull", "resolve"]',
+    ]
     if ca_file:
         lines.append("  ca = %s" % json.dumps(ca_file))
     if not bearer:
@@ -68,12 +73,16 @@ def cri_block(present, config_version, probe=False):
     if not present:
         return []
     plugin = "io.containerd.grpc.v1.cri" if config_version == 2 else "io.containerd.cri.v1.images"
-    lines = ["# CRI registry auth (registry.configs.\"<host>\".auth), DEPRECATED by containerd: prefer the",
-             "# kubelet's config.json / credential providers; see the node_auth role README."]
+    lines = [
+        '# CRI registry auth (registry.configs."<host>".auth), DEPRECATED by containerd: prefer the',
+        "# kubelet's config.json / credential providers; see the node_auth role README.",
+    ]
     for host, login in present:
-        lines += ["[plugins.%s.registry.configs.%s.auth]" % (json.dumps(plugin), json.dumps(host)),
-                  "  username = %s" % json.dumps(login["username"]),
-                  "  password = %s" % json.dumps("probe" if probe else login["password"])]
+        lines += [
+            "[plugins.%s.registry.configs.%s.auth]" % (json.dumps(plugin), json.dumps(host)),
+            "  username = %s" % json.dumps(login["username"]),
+            "  password = %s" % json.dumps("probe" if probe else login["password"]),
+        ]
     return lines
 
 
@@ -109,7 +118,8 @@ def check_toml(path, text):
         raise NodeAuthError(
             "%s cannot take the CRI registry auth tables node_auth adds (%s): it defines them itself or is not valid "
             "TOML; remove its own registry.configs auth for these registries, or use node_auth_containerd: hosts or "
-            "none. Nothing was changed." % (path, e)) from None
+            "none. Nothing was changed." % (path, e)
+        ) from None
 
 
 def _sha256(path):
@@ -144,8 +154,12 @@ class Writer:
             with safe_path.DirLock(res.dir_fd):
                 current = safe_path.read_bytes(res)
                 st = res.st
-                same = (current == data and st is not None and stat.S_IMODE(st.st_mode) == mode
-                        and (st.st_uid, st.st_gid) == (uid, gid))
+                same = (
+                    current == data
+                    and st is not None
+                    and stat.S_IMODE(st.st_mode) == mode
+                    and (st.st_uid, st.st_gid) == (uid, gid)
+                )
                 if same:
                     return False
                 if path not in self.changed_paths:
@@ -183,17 +197,23 @@ def _prepare_logins(logins, timeout):
         if login.get("password") is None and login.get("password_file"):
             login["password"] = login_logic.read_password_file(login["password_file"])
         if not login.get("username") or login.get("password") in (None, ""):
-            raise NodeAuthError("node_auth_logins entry %s: a present login needs a username and a password or "
-                                "password_file" % login["registry"])
+            raise NodeAuthError(
+                "node_auth_logins entry %s: a present login needs a username and a password or password_file" % login["registry"]
+            )
         if login.get("_verified_scheme") or not login.get("verify"):
             continue
         key = (login["registry"], login["username"], login["password"])
         if key not in verified:
             from ansible_collections.cloud_registry.auth.plugins.module_utils.registry import verify
 
-            verified[key] = verify(login["registry"], login["username"], login["password"],
-                                   validate_certs=login.get("validate_certs", True), ca_cert=login.get("ca_cert"),
-                                   timeout=timeout).scheme
+            verified[key] = verify(
+                login["registry"],
+                login["username"],
+                login["password"],
+                validate_certs=login.get("validate_certs", True),
+                ca_cert=login.get("ca_cert"),
+                timeout=timeout,
+            ).scheme
         login["_verified_scheme"] = verified[key]
 
 
@@ -207,8 +227,14 @@ def apply(p, check_mode=False, run_command=None, want_diff=False, binary_files=N
     ctd = p.get("containerd") or {}
     mode = ctd.get("mode") or "none"
     writer = Writer(check_mode)
-    result = {"changed": False, "kubelet_config_changed": False, "restart_kubelet": False,
-              "restart_containerd": False, "files": [], "bearer_hosts": []}
+    result = {
+        "changed": False,
+        "kubelet_config_changed": False,
+        "restart_kubelet": False,
+        "restart_containerd": False,
+        "files": [],
+        "bearer_hosts": [],
+    }
 
     # -- every check before the first write --------------------------------------
     targets = [(lg, containerd_target(lg["registry"])) for lg in logins] if mode != "none" else []
@@ -217,8 +243,7 @@ def apply(p, check_mode=False, run_command=None, want_diff=False, binary_files=N
         path = ctd["config_path"]
         current = writer.read(path) or ""
         block = cri_block([(t[0], lg) for lg, t in targets if lg in present], ctd.get("config_version", 2))
-        probe_block = cri_block([(t[0], lg) for lg, t in targets if lg in present], ctd.get("config_version", 2),
-                                probe=True)
+        probe_block = cri_block([(t[0], lg) for lg, t in targets if lg in present], ctd.get("config_version", 2), probe=True)
         if block or CRI_BEGIN in current:
             check_toml(path, with_block(current, probe_block))
             cri_text = with_block(current, block)
@@ -238,8 +263,18 @@ def apply(p, check_mode=False, run_command=None, want_diff=False, binary_files=N
     for f in p.get("files") or []:
         file_changed = False
         for lg in logins:
-            args = dict(lg, store="file", format=f["format"], config_path=f["path"], identity_token=f["identity_token"],
-                        owner=p.get("owner"), group=p.get("group"), mode=p.get("mode"), verify=False, timeout=timeout)
+            args = dict(
+                lg,
+                store="file",
+                format=f["format"],
+                config_path=f["path"],
+                identity_token=f["identity_token"],
+                owner=p.get("owner"),
+                group=p.get("group"),
+                mode=p.get("mode"),
+                verify=False,
+                timeout=timeout,
+            )
             res = login_logic.run(args, check_mode=check_mode, run_command=run_command, want_diff=want_diff)
             file_changed = file_changed or res["changed"]
             if res.get("diff"):
@@ -259,15 +294,27 @@ def apply(p, check_mode=False, run_command=None, want_diff=False, binary_files=N
                     result["bearer_hosts"].append(host)
                 text = hosts_toml(host, server, scheme, lg, ctd.get("ca_file"), is_bearer)
                 if writer.put(path, text.encode("utf-8"), 0o600):
-                    diffs.append({"before_header": path, "after_header": path, "before": "",
-                                  "after": "(hosts.toml for %s: holds a credential, not shown)\n" % host})
+                    diffs.append(
+                        {
+                            "before_header": path,
+                            "after_header": path,
+                            "before": "",
+                            "after": "(hosts.toml for %s: holds a credential, not shown)\n" % host,
+                        }
+                    )
             elif writer.remove(path):
                 diffs.append({"before_header": path, "after_header": path, "before": "(hosts.toml)\n", "after": ""})
     elif mode == "cri_auth":
         if cri_text is not None and writer.put(ctd["config_path"], cri_text.encode("utf-8"), 0o600):
             result["restart_containerd"] = True
-            diffs.append({"before_header": ctd["config_path"], "after_header": ctd["config_path"], "before": "",
-                          "after": "(the CRI registry auth block: holds credentials, not shown)\n"})
+            diffs.append(
+                {
+                    "before_header": ctd["config_path"],
+                    "after_header": ctd["config_path"],
+                    "before": "",
+                    "after": "(the CRI registry auth block: holds credentials, not shown)\n",
+                }
+            )
         dropin = ctd.get("dropin")
         if dropin:
             old = writer.read(dropin)
@@ -327,8 +374,9 @@ def _download(url, dest, sha256, validate_certs, timeout):
         try:
             _install_binary(tmp, dest, sha256)
         except NodeAuthError:
-            raise NodeAuthError("the provider binary at %s does not have the sha256 %s given; nothing was installed"
-                                % (url, sha256)) from None
+            raise NodeAuthError(
+                "the provider binary at %s does not have the sha256 %s given; nothing was installed" % (url, sha256)
+            ) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -338,8 +386,7 @@ def _install_binary(src, dest, sha256):
     """Put the sent binary at ``dest`` (0755 root) atomically, after checking what arrived."""
     got = _sha256(src)
     if got != sha256.lower():
-        raise NodeAuthError("provider binary for %s arrived with sha256 %s, not %s; nothing was installed"
-                            % (dest, got, sha256))
+        raise NodeAuthError("provider binary for %s arrived with sha256 %s, not %s; nothing was installed" % (dest, got, sha256))
     directory = os.path.dirname(dest)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)

@@ -67,8 +67,7 @@ def scrub(text, secrets, usernames=()):
 
 
 # the secret fields of a kubeconfig's users (tokens, passwords, keys, auth-provider tokens)
-KUBECONFIG_SECRET_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token",
-                          "client-secret")
+KUBECONFIG_SECRET_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token", "client-secret")
 
 
 def kubeconfig_secret_items(kubeconfig):

@@ -47,7 +47,7 @@ def split_server(server):
     lowered = raw.lower()
     for scheme in ("https://", "http://"):
         if lowered.startswith(scheme):
-            raw = raw[len(scheme):]
+            raw = raw[len(scheme) :]
             break
     else:
         if "://" in raw:
@@ -63,7 +63,7 @@ def split_server(server):
         end = hostport.find("]")
         if end < 0:
             raise DockerConfigError("registry %r has an unterminated IPv6 literal" % server)
-        host, rest = hostport[: end + 1], hostport[end + 1:]
+        host, rest = hostport[: end + 1], hostport[end + 1 :]
         try:
             ipaddress.IPv6Address(host[1:-1])
         except ValueError:

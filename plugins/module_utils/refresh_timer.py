@@ -39,15 +39,17 @@ def check_name(name):
     if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".service", ".timer")):
         raise RefreshTimerError(
             "name %r is not a systemd unit name: use letters, digits and - _ . : (for example "
-            "cloud-registry-auth-refresh), without .service or .timer" % (name,))
+            "cloud-registry-auth-refresh), without .service or .timer" % (name,)
+        )
     return name
 
 
 def _quote(arg):
     """One ExecStart= word: double-quoted, with systemd's specifier (%) and variable ($) characters escaped."""
     if any(ord(c) < 32 for c in arg):
-        raise RefreshTimerError("command: %r holds a control character (a newline?); give each argument as one "
-                                "list item" % arg[:40])
+        raise RefreshTimerError(
+            "command: %r holds a control character (a newline?); give each argument as one list item" % arg[:40]
+        )
     return '"%s"' % arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
 
 
@@ -66,8 +68,10 @@ def fire_time(at, before, now=None):
     now = time.time() if now is None else now
     when = expiry.to_epoch(at, "at")
     if when is None:
-        raise RefreshTimerError("at is required with state=present: give the expiry (for example the expires_at of "
-                                "the registry_token lookup, or the k8s_pull_secrets role's k8s_pull_secrets_expires_at)")
+        raise RefreshTimerError(
+            "at is required with state=present: give the expiry (for example the expires_at of "
+            "the registry_token lookup, or the k8s_pull_secrets role's k8s_pull_secrets_expires_at)"
+        )
     if before is not None and before < 0:
         raise RefreshTimerError("before must be 0 or more seconds, got %s" % before)
     when = int(when - (before or 0))
@@ -76,28 +80,47 @@ def fire_time(at, before, now=None):
     return when, False
 
 
-def render(name, command, fires_at, description=None, working_directory=None, environment_file=None, user=None,
-           scope="system"):
+def render(name, command, fires_at, description=None, working_directory=None, environment_file=None, user=None, scope="system"):
     """``(service text, timer text)``."""
     if not command or not all(isinstance(a, str) and a for a in command):
         raise RefreshTimerError("command must be a list of non-empty strings (the program first), got %r" % (command,))
     if not os.path.isabs(command[0]):
-        raise RefreshTimerError("command: %s is not an absolute path: systemd runs the program by its full path "
-                                "(for example %s)" % (command[0], "/usr/bin/ansible-playbook"))
+        raise RefreshTimerError(
+            "command: %s is not an absolute path: systemd runs the program by its full path "
+            "(for example %s)" % (command[0], "/usr/bin/ansible-playbook")
+        )
     what = description or "Refresh short-lived registry credentials (%s)" % name
-    service = [HEADER, "[Unit]\n", "Description=%s\n" % _value("description", what),
-               "Wants=network-online.target\n", "After=network-online.target\n", "\n", "[Service]\n",
-               "Type=oneshot\n", "ExecStart=%s\n" % " ".join(_quote(a) for a in command)]
+    service = [
+        HEADER,
+        "[Unit]\n",
+        "Description=%s\n" % _value("description", what),
+        "Wants=network-online.target\n",
+        "After=network-online.target\n",
+        "\n",
+        "[Service]\n",
+        "Type=oneshot\n",
+        "ExecStart=%s\n" % " ".join(_quote(a) for a in command),
+    ]
     if working_directory:
         service.append("WorkingDirectory=%s\n" % _value("working_directory", working_directory))
     if environment_file:
         service.append("EnvironmentFile=%s\n" % _value("environment_file", environment_file))
     if user and scope == "system":
         service.append("User=%s\n" % _value("user", user))
-    timer = [HEADER, "[Unit]\n", "Description=When %s.service runs next (%s)\n" % (name, expiry.format_time(fires_at)),
-             "\n", "[Timer]\n", "OnCalendar=%s\n" % on_calendar(fires_at), "Persistent=true\n", "AccuracySec=1s\n",
-             "Unit=%s.service\n" % name, "\n", "[Install]\n",
-             "WantedBy=%s\n" % ("timers.target" if scope == "system" else "default.target")]
+    timer = [
+        HEADER,
+        "[Unit]\n",
+        "Description=When %s.service runs next (%s)\n" % (name, expiry.format_time(fires_at)),
+        "\n",
+        "[Timer]\n",
+        "OnCalendar=%s\n" % on_calendar(fires_at),
+        "Persistent=true\n",
+        "AccuracySec=1s\n",
+        "Unit=%s.service\n" % name,
+        "\n",
+        "[Install]\n",
+        "WantedBy=%s\n" % ("timers.target" if scope == "system" else "default.target"),
+    ]
     return "".join(service), "".join(timer)
 
 
@@ -154,22 +177,46 @@ def apply(params, check_mode=False, run_command=None, now=None, environ=None):
     directory = params.get("unit_dir") or unit_dir(scope)
     paths = {"service": os.path.join(directory, name + ".service"), "timer": os.path.join(directory, name + ".timer")}
     state = params.get("state") or "present"
-    result = {"changed": False, "service_path": paths["service"], "timer_path": paths["timer"], "on_calendar": None,
-              "fires_at": None, "systemd": systemd_running(scope, environ), "warnings": []}
+    result = {
+        "changed": False,
+        "service_path": paths["service"],
+        "timer_path": paths["timer"],
+        "on_calendar": None,
+        "fires_at": None,
+        "systemd": systemd_running(scope, environ),
+        "warnings": [],
+    }
     current = dict((k, _read(p)) for k, p in paths.items())
     if state == "present":
         fires, moved = fire_time(params.get("at"), params.get("before") or 0, now)
-        texts = dict(zip(("service", "timer"), render(
-            name, params.get("command"), fires, params.get("description"), params.get("working_directory"),
-            params.get("environment_file"), params.get("user"), scope)))
+        texts = dict(
+            zip(
+                ("service", "timer"),
+                render(
+                    name,
+                    params.get("command"),
+                    fires,
+                    params.get("description"),
+                    params.get("working_directory"),
+                    params.get("environment_file"),
+                    params.get("user"),
+                    scope,
+                ),
+            )
+        )
         result.update(on_calendar=on_calendar(fires), fires_at=expiry.format_time(fires))
         if moved:
-            result["warnings"].append("%s: the refresh is already due (at %s minus %ss); it runs in a minute, at %s" % (
-                name, params.get("at"), params.get("before") or 0, result["fires_at"]))
+            result["warnings"].append(
+                "%s: the refresh is already due (at %s minus %ss); it runs in a minute, at %s"
+                % (name, params.get("at"), params.get("before") or 0, result["fires_at"])
+            )
     else:
         texts = {"service": None, "timer": None}
-    result["diff"] = [{"before_header": paths[k], "after_header": paths[k], "before": current[k] or "",
-                       "after": texts[k] or ""} for k in ("service", "timer") if current[k] != texts[k]]
+    result["diff"] = [
+        {"before_header": paths[k], "after_header": paths[k], "before": current[k] or "", "after": texts[k] or ""}
+        for k in ("service", "timer")
+        if current[k] != texts[k]
+    ]
     result["changed"] = bool(result["diff"])
     if check_mode:
         return result
@@ -193,8 +240,9 @@ def apply(params, check_mode=False, run_command=None, now=None, environ=None):
         if params.get("start", True) and not result["systemd"]:
             result["warnings"].append(
                 "systemd is not running here (%s scope), so %s.timer was written to %s but not started: run "
-                "'systemctl%s enable --now %s.timer' where systemd runs" % (
-                    scope, name, directory, "" if scope == "system" else " --user", name))
+                "'systemctl%s enable --now %s.timer' where systemd runs"
+                % (scope, name, directory, "" if scope == "system" else " --user", name)
+            )
         return result
     if not params.get("start", True):
         if result["changed"]:

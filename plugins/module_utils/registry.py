@@ -235,8 +235,9 @@ def _ping(client, registry, validate_certs):
             )
         else:
             hint = "; the registry itself failed: check its logs and storage" if status >= 500 else ""
-            err = RegistryError("%s/v2/ answered HTTP %s%s%s" % (base, status, _detail_suffix(body), hint),
-                                kind="protocol", url=base)
+            err = RegistryError(
+                "%s/v2/ answered HTTP %s%s%s" % (base, status, _detail_suffix(body), hint), kind="protocol", url=base
+            )
         answered = answered or err
     if answered is not None:
         raise answered
@@ -244,7 +245,9 @@ def _ping(client, registry, validate_certs):
         raise RegistryError(
             "%s did not answer within %s seconds, over HTTPS nor plain HTTP: check that the registry process is "
             "running and not stuck, or raise timeout" % (registry, client.timeout),
-            kind="unreachable", url=transport[0].url)
+            kind="unreachable",
+            url=transport[0].url,
+        )
     raise transport[0]
 
 

@@ -120,8 +120,9 @@ def resolve(path, what="file"):
                 st = os.stat(name, dir_fd=fd, follow_symlinks=False)
             except OSError as e:
                 if e.errno == errno.ENOENT:
-                    return _checked(Resolved(fd, cur, [name] + [p for p in parts if p != "."], None, link_owner),
-                                    path, link_path, what)
+                    return _checked(
+                        Resolved(fd, cur, [name] + [p for p in parts if p != "."], None, link_owner), path, link_path, what
+                    )
                 if e.errno == errno.ENOTDIR:
                     raise UnsafePathError("%s: %s is not a directory" % (path, cur)) from None
                 raise UnsafePathError("cannot look at %s: %s" % (_join(cur, name), e.strerror)) from None
@@ -133,8 +134,9 @@ def resolve(path, what="file"):
                     if link_owner is not None and link_owner != st.st_uid:
                         raise UnsafePathError(
                             "%s goes through symbolic links of two different users (%s, %s): refusing to write "
-                            "through them; replace the links with the real path" % (
-                                path, _uid_name(link_owner), _uid_name(st.st_uid)))
+                            "through them; replace the links with the real path"
+                            % (path, _uid_name(link_owner), _uid_name(st.st_uid))
+                        )
                     link_owner, link_path = st.st_uid, _join(cur, name)
                 target = os.readlink(name, dir_fd=fd)
                 if target.startswith("/"):
@@ -146,8 +148,7 @@ def resolve(path, what="file"):
             if not parts:
                 return _checked(Resolved(fd, cur, [name], st, link_owner), path, link_path, what)
             if not stat.S_ISDIR(st.st_mode):
-                raise UnsafePathError("%s exists and is not a directory: cannot write %s below it" % (
-                    _join(cur, name), path))
+                raise UnsafePathError("%s exists and is not a directory: cannot write %s below it" % (_join(cur, name), path))
             try:
                 nfd = os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
             except OSError as e:
@@ -173,9 +174,9 @@ def _checked(res, path, link_path, what):
         raise UnsafePathError(
             "%s is reached through the symbolic link %s owned by %s, and leads to %s, which %s does not own: "
             "refusing to write the %s there as %s. Remove the link (or point it at a file in %s's own "
-            "directory) and run again; nothing was changed." % (
-                path, link_path, _uid_name(owner), target, _uid_name(owner), what, _uid_name(os.geteuid()),
-                _uid_name(owner)))
+            "directory) and run again; nothing was changed."
+            % (path, link_path, _uid_name(owner), target, _uid_name(owner), what, _uid_name(os.geteuid()), _uid_name(owner))
+        )
     return res
 
 
@@ -270,8 +271,12 @@ def replace_file(res, data, uid=-1, gid=-1, mode=None):
     for _attempt in range(100):
         candidate = "%s%s.tmp" % (temp_prefix(res.name), os.urandom(6).hex())
         try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
-                         0o600, dir_fd=res.dir_fd)
+            fd = os.open(
+                candidate,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                0o600,
+                dir_fd=res.dir_fd,
+            )
         except OSError as e:
             if e.errno == errno.EEXIST:
                 continue

@@ -42,8 +42,10 @@ def _keys(key):
     raw = base64.b64decode(key.encode("ascii")) if isinstance(key, str) else key
     if len(raw) < 32:
         raise SealedError("the sealing key is too short")
-    return (hmac.new(raw, b"cloud_registry.auth sealed enc", hashlib.sha256).digest(),
-            hmac.new(raw, b"cloud_registry.auth sealed mac", hashlib.sha256).digest())
+    return (
+        hmac.new(raw, b"cloud_registry.auth sealed enc", hashlib.sha256).digest(),
+        hmac.new(raw, b"cloud_registry.auth sealed mac", hashlib.sha256).digest(),
+    )
 
 
 def _stream(enc_key, nonce, length):

@@ -83,8 +83,10 @@ def read_payload(path):
             raise ValueError("not an object")
         return data
     except (IOError, OSError, ValueError) as e:
-        raise SecretsTransferError("cannot read the secrets the action plugin sent (%s): %s" % (
-            path, getattr(e, "strerror", None) or "not the JSON object it writes")) from None
+        raise SecretsTransferError(
+            "cannot read the secrets the action plugin sent (%s): %s"
+            % (path, getattr(e, "strerror", None) or "not the JSON object it writes")
+        ) from None
     finally:
         try:
             os.unlink(path)

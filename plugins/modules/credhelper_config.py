@@ -320,8 +320,16 @@ def main():
             "%s: the inline login for %s stays in the file, but docker-credential-%s, which mints its own "
             "credentials, answers for %s%s and the docker CLI does not read the login then; remove it "
             "(cloud_registry.auth.registry_login state=absent store=file) or do not hand %s to %s"
-            % (result["config_path"], key, name, key,
-               " once it is installed" if name in result["missing_helpers"] else "", key, name))
+            % (
+                result["config_path"],
+                key,
+                name,
+                key,
+                " once it is installed" if name in result["missing_helpers"] else "",
+                key,
+                name,
+            )
+        )
     if result["missing_helpers"]:
         missing = ", ".join("docker-credential-" + name for name in result["missing_helpers"])
         module.warn(
@@ -332,10 +340,14 @@ def main():
         who = account.name if account else "the user running this module"
         module.warn(
             "%s: docker-credential-secretservice cannot work for %s on this host (%s); %s instead of secretservice, "
-            "so the docker CLI keeps working" % (
-                result["config_path"], who, reason,
+            "so the docker CLI keeps working"
+            % (
+                result["config_path"],
+                who,
+                reason,
                 "using %s" % p["headless_fallback"] if p["headless_fallback"] != "file" else "keeping logins in the file",
-            ) + " (%s)" % ", ".join(result["headless_fallback"])
+            )
+            + " (%s)" % ", ".join(result["headless_fallback"])
         )
     if module._diff:
         result["diff"] = diff()

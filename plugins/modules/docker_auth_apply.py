@@ -252,8 +252,14 @@ def main():
             module.no_log_values.add(value)
 
     try:
-        result = safe_apply(params, check_mode=module.check_mode, run_command=module.run_command,
-                            want_diff=module._diff, warn=module.warn, on_secrets=hide)
+        result = safe_apply(
+            params,
+            check_mode=module.check_mode,
+            run_command=module.run_command,
+            want_diff=module._diff,
+            warn=module.warn,
+            on_secrets=hide,
+        )
     except DockerAuthError as e:
         module.fail_json(msg=str(e))
     module.exit_json(**result)

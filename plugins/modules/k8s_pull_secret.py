@@ -488,16 +488,20 @@ def main():
     argument_spec.update(SECRETS_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("namespaces", "namespace_selector", "all_namespaces"),
-                            ("namespaces", "namespace_field_selector"), ("registries", "config_file")],
+        mutually_exclusive=[
+            ("namespaces", "namespace_selector", "all_namespaces"),
+            ("namespaces", "namespace_field_selector"),
+            ("registries", "config_file"),
+        ],
         required_one_of=[("namespaces", "namespace_selector", "all_namespaces", "namespace_field_selector")],
         required_if=[("state", "present", ("registries", "config_file"), True)],
         supports_check_mode=True,
     )
     p = receive_secrets(module)
     if not (p["all_namespaces"] or p["namespaces"] or p["namespace_selector"] or p["namespace_field_selector"]):
-        module.fail_json(msg="give namespaces (a non-empty list), namespace_selector, namespace_field_selector or "
-                             "all_namespaces: true")
+        module.fail_json(
+            msg="give namespaces (a non-empty list), namespace_selector, namespace_field_selector or all_namespaces: true"
+        )
     if p["parallel"] < 1:
         module.fail_json(msg="parallel must be at least 1, got %d" % p["parallel"])
     auth = dict((k, p[k]) for k in AUTH_KEYS)
@@ -506,8 +510,10 @@ def main():
     try:
         client = KubeClient.from_auth(auth, pool_size=p["parallel"])
         if client.insecure:
-            module.warn("the TLS certificate of the Kubernetes API server at %s is not verified (validate_certs: "
-                        "false or the kubeconfig's insecure-skip-tls-verify); give ca_cert instead" % client.cluster)
+            module.warn(
+                "the TLS certificate of the Kubernetes API server at %s is not verified (validate_certs: "
+                "false or the kubeconfig's insecure-skip-tls-verify); give ca_cert instead" % client.cluster
+            )
         result = reconcile_pull_secret(client, p, check_mode=module.check_mode, run_command=module.run_command)
     except KubeError as exc:
         module.fail_json(msg=str(exc))
@@ -521,9 +527,13 @@ def main():
         msgs = [r["msg"] for r in result["namespaces"] if r["status"] == "failed"]
         module.fail_json(
             msg="k8s_pull_secret %s failed in %d of %d namespaces: %s"
-            % (result["name"], len(msgs), result["totals"]["namespaces"], "; ".join(msgs[:5])
-               + ("; ..." if len(msgs) > 5 else "")),
-            **result
+            % (
+                result["name"],
+                len(msgs),
+                result["totals"]["namespaces"],
+                "; ".join(msgs[:5]) + ("; ..." if len(msgs) > 5 else ""),
+            ),
+            **result,
         )
     module.exit_json(**result)
 

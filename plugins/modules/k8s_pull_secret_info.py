@@ -174,15 +174,15 @@ def main():
     argument_spec.update(SECRETS_ARGSPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("namespaces", "namespace_selector", "all_namespaces"),
-                            ("namespaces", "namespace_field_selector")],
+        mutually_exclusive=[("namespaces", "namespace_selector", "all_namespaces"), ("namespaces", "namespace_field_selector")],
         required_one_of=[("namespaces", "namespace_selector", "all_namespaces", "namespace_field_selector")],
         supports_check_mode=True,
     )
     p = receive_secrets(module)
     if not (p["all_namespaces"] or p["namespaces"] or p["namespace_selector"] or p["namespace_field_selector"]):
-        module.fail_json(msg="give namespaces (a non-empty list), namespace_selector, namespace_field_selector or "
-                             "all_namespaces: true")
+        module.fail_json(
+            msg="give namespaces (a non-empty list), namespace_selector, namespace_field_selector or all_namespaces: true"
+        )
     auth = dict((k, p[k]) for k in AUTH_KEYS)
     module.no_log_values.update(proxy_secrets(auth) + kubeconfig_secrets(auth))
     try:

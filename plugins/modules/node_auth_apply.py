@@ -275,14 +275,21 @@ def main():
     if params["containerd"] is not None:
         params["containerd"]["bearer_hosts"] = params.get("_bearer_hosts") or []
     try:
-        result = safe_apply(params, check_mode=module.check_mode, run_command=module.run_command,
-                            want_diff=module._diff, binary_files=params.get("_binary_files") or {})
+        result = safe_apply(
+            params,
+            check_mode=module.check_mode,
+            run_command=module.run_command,
+            want_diff=module._diff,
+            binary_files=params.get("_binary_files") or {},
+        )
     except NodeAuthError as e:
         module.fail_json(msg=str(e))
     for host in sorted(set(result.get("bearer_hosts") or [])):
-        module.warn("%s uses token (Bearer) auth: containerd cannot log in there with a static header, so its "
-                    "hosts.toml holds no credential; pulls through the kubelet use its config.json or pull secrets, "
-                    "and containerd mode cri_auth gives containerd itself the username and password." % host)
+        module.warn(
+            "%s uses token (Bearer) auth: containerd cannot log in there with a static header, so its "
+            "hosts.toml holds no credential; pulls through the kubelet use its config.json or pull secrets, "
+            "and containerd mode cri_auth gives containerd itself the username and password." % host
+        )
     module.exit_json(**result)
 
 

@@ -202,12 +202,10 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.refresh_timer 
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE,
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, supports_check_mode=True)
     params = dict(module.params)
     if params["state"] == "present" and not params.get("command"):
-        module.fail_json(msg="refresh_timer %s: give command (the program and its arguments) or playbook"
-                         % params["name"])
+        module.fail_json(msg="refresh_timer %s: give command (the program and its arguments) or playbook" % params["name"])
     try:
         result = safe_apply(params, check_mode=module.check_mode, run_command=module.run_command)
     except RefreshTimerError as e:

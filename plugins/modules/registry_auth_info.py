@@ -310,9 +310,13 @@ def run(params, run_command=None):
         from ansible_collections.cloud_registry.auth.plugins.module_utils import sealed
 
         wrap = functools.partial(sealed.seal, params["_wrap_key"])
-    inspector = auth_info.Inspector(expiring_within=params["expiring_within"], wrap=wrap,
-                                    list_helpers=params["list_helpers"], run_command=run_command,
-                                    timeout=min(params["timeout"], 30))
+    inspector = auth_info.Inspector(
+        expiring_within=params["expiring_within"],
+        wrap=wrap,
+        list_helpers=params["list_helpers"],
+        run_command=run_command,
+        timeout=min(params["timeout"], 30),
+    )
     users = list(params.get("users") or [])
     if params["all_users"]:
         users += [u for u in auth_info.all_accounts() if u not in users]
@@ -328,8 +332,7 @@ def run(params, run_command=None):
         expect = None
         if f.get("owner"):
             expect = auth_info.docker_config.user_account(f["owner"]).uid
-        records.append(inspector.inspect_file(f["path"], f["format"], user=f.get("owner"),
-                                              expect_uid=expect, source="file"))
+        records.append(inspector.inspect_file(f["path"], f["format"], user=f.get("owner"), expect_uid=expect, source="file"))
     expected = []
     for item in params["expected"]:
         item = dict((k, v) for k, v in item.items() if v is not None)
@@ -337,9 +340,13 @@ def run(params, run_command=None):
             item["user"] = users[0]
         expected.append(item)
     entries = [e for r in records for e in r.pop("entries")]
-    return {"changed": False, "files": records, "entries": entries, "summary": auth_info.summarize(entries),
-            "drift": auth_info.drift(expected, [dict(r, entries=[e for e in entries if e["path"] == r["path"]])
-                                                for r in records])}
+    return {
+        "changed": False,
+        "files": records,
+        "entries": entries,
+        "summary": auth_info.summarize(entries),
+        "drift": auth_info.drift(expected, [dict(r, entries=[e for e in entries if e["path"] == r["path"]]) for r in records]),
+    }
 
 
 def main():

@@ -315,8 +315,9 @@ def main():
         supports_check_mode=True,
     )
     try:
-        result = safe_run(receive_secrets(module), check_mode=module.check_mode, run_command=module.run_command,
-                          want_diff=module._diff)
+        result = safe_run(
+            receive_secrets(module), check_mode=module.check_mode, run_command=module.run_command, want_diff=module._diff
+        )
     except LoginError as e:
         module.fail_json(msg=str(e))
     module.exit_json(**result)

@@ -90,7 +90,7 @@ def _read(path):
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
             return None
         data = f.read()
-    head, digest, payload = data[:len(_HEADER)], data[len(_HEADER):len(_HEADER) + 32], data[len(_HEADER) + 32:]
+    head, digest, payload = data[: len(_HEADER)], data[len(_HEADER) : len(_HEADER) + 32], data[len(_HEADER) + 32 :]
     if head != _HEADER or hashlib.sha256(payload).digest() != digest:
         return None
     return payload
@@ -135,8 +135,7 @@ def cached(kind, parts, compute, root=None):
 
 def compiled(origin, source):
     """The code object of ``source`` (bytes) read from file ``origin``, compiled as ansible-core compiles it."""
-    return cached("code", (os.fsencode(origin), source),
-                  lambda: compile(source, origin, "exec", dont_inherit=True))
+    return cached("code", (os.fsencode(origin), source), lambda: compile(source, origin, "exec", dont_inherit=True))
 
 
 class _CachedCodeLoader:
@@ -173,8 +172,13 @@ class _CachedCodeFinder:
         else:
             return None
         origin = spec.origin or ""
-        if (spec.loader is None or spec.submodule_search_locations is not None or not origin.endswith(".py")
-                or getattr(spec.loader, "_redirect_module", None) is not None or not os.path.isfile(origin)):
+        if (
+            spec.loader is None
+            or spec.submodule_search_locations is not None
+            or not origin.endswith(".py")
+            or getattr(spec.loader, "_redirect_module", None) is not None
+            or not os.path.isfile(origin)
+        ):
             return spec  # packages, redirects, anything unusual: exactly what ansible-core found
         spec.loader = _CachedCodeLoader(spec.loader, origin)
         return spec

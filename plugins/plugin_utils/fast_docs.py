@@ -84,8 +84,9 @@ def register_options(plugin_type, name, documentation):
     try:
         if C.config.has_configuration_definition(plugin_type, name):
             return False
-        options = code_cache.cached("options", [documentation.encode("utf-8")] + _fragment_sources(),
-                                    lambda: option_definitions(documentation))
+        options = code_cache.cached(
+            "options", [documentation.encode("utf-8")] + _fragment_sources(), lambda: option_definitions(documentation)
+        )
     except Exception:  # noqa: BLE001 - any surprise: ansible-core's own loader reads the documentation instead
         return False
     if options is None:

@@ -48,11 +48,16 @@ def private_dir(path, what):
         created = True
     except OSError as exc:
         if exc.errno != errno.EEXIST:
-            raise PrivateDirError(exc.errno, "cannot create the %s %s (%s); fix its parent's permissions or "
-                                  "choose another directory" % (what, path, exc.strerror)) from None
+            raise PrivateDirError(
+                exc.errno,
+                "cannot create the %s %s (%s); fix its parent's permissions or "
+                "choose another directory" % (what, path, exc.strerror),
+            ) from None
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise PrivateDirError(errno.EPERM, "the %s %s must be a directory owned by uid %d with mode 0700 (found "
-                              "%s, uid %d); remove it or fix its mode" % (what, path, os.getuid(),
-                                                                          oct(stat.S_IMODE(st.st_mode)), st.st_uid))
+        raise PrivateDirError(
+            errno.EPERM,
+            "the %s %s must be a directory owned by uid %d with mode 0700 (found "
+            "%s, uid %d); remove it or fix its mode" % (what, path, os.getuid(), oct(stat.S_IMODE(st.st_mode)), st.st_uid),
+        )
     return created

@@ -218,8 +218,9 @@ def read_json(path, private=False):
         if private:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-                raise NotPrivate("owner uid %d, mode %s (want uid %d, 0600)" % (
-                    st.st_uid, oct(stat.S_IMODE(st.st_mode)), os.getuid()))
+                raise NotPrivate(
+                    "owner uid %d, mode %s (want uid %d, 0600)" % (st.st_uid, oct(stat.S_IMODE(st.st_mode)), os.getuid())
+                )
         raw = f.read()
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -241,9 +242,11 @@ def _reap(pid, start, path):
 
 
 # the reaper runs detached beside the playbook, importing this module from the collection's tree
-_REAPER = ("import sys; sys.path.insert(0, sys.argv[1]); "
-           "from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import _reap; "
-           "_reap(int(sys.argv[2]), sys.argv[3], sys.argv[4])")
+_REAPER = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from ansible_collections.cloud_registry.auth.plugins.plugin_utils.run_cache import _reap; "
+    "_reap(int(sys.argv[2]), sys.argv[3], sys.argv[4])"
+)
 _COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 5))
 
 
@@ -255,8 +258,12 @@ def spawn_reaper(pid, start, path):
     try:
         subprocess.Popen(  # noqa: S603 - our own interpreter and code, no shell
             [sys.executable or "python3", "-c", _REAPER, _COLLECTIONS_ROOT, str(pid), str(start), path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=True, cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
         )
         return True
     except OSError:
@@ -332,8 +339,12 @@ class RunDir:
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
         self.open()
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=self._key,
-                   info=b"cloud_registry.auth run cache\0" + namespace.encode("utf-8")).derive(material.encode("utf-8"))
+        key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=self._key,
+            info=b"cloud_registry.auth run cache\0" + namespace.encode("utf-8"),
+        ).derive(material.encode("utf-8"))
         return Fernet(base64.urlsafe_b64encode(key))
 
     def encrypt(self, namespace, material, plaintext):

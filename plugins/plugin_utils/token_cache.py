@@ -178,8 +178,9 @@ class TokenCache:
     def _sweep_disk_once(self):
         """Once per run (the first process to get here): remove expired or foreign entries,
         lock files without an entry and temp files left by a crash."""
-        marker = os.path.join(self.run_dir, "cache_dir-swept-" + hashlib.sha256(
-            os.path.realpath(self.disk_dir).encode("utf-8")).hexdigest()[:16])
+        marker = os.path.join(
+            self.run_dir, "cache_dir-swept-" + hashlib.sha256(os.path.realpath(self.disk_dir).encode("utf-8")).hexdigest()[:16]
+        )
         try:
             os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except OSError:
@@ -304,8 +305,10 @@ class TokenCache:
             if left <= 0:
                 raise TokenError(
                     "registry_token provider=%s: the provider returned a credential that already expired at %s; "
-                    "check the controller clock and the provider endpoint" % (provider, cred.as_dict()["expires_at"]))
+                    "check the controller clock and the provider endpoint" % (provider, cred.as_dict()["expires_at"])
+                )
             raise TokenError(
                 "registry_token provider=%s: the provider returned a credential valid for only %ds, not more than "
-                "min_ttl=%ds; lower min_ttl below the provider's token lifetime" % (provider, int(left), min_ttl))
+                "min_ttl=%ds; lower min_ttl below the provider's token lifetime" % (provider, int(left), min_ttl)
+            )
         return cred

@@ -64,16 +64,14 @@ def _cache(display, owner):
 def _verify_outcome(display, registry, username, password, validate_certs, ca_cert, timeout, owner):
     """``(public, identity_token)``: public is ``{"ok": True, "scheme": ...}`` or ``{"ok": False, "error": ...,
     "kind": ...}``, computed once per run per credential (failures too)."""
-    material = _material("verify", endpoint_key(registry), username, password, validate_certs, ca_cert,
-                         _ca_material(ca_cert))
+    material = _material("verify", endpoint_key(registry), username, password, validate_certs, ca_cert, _ca_material(ca_cert))
 
     def compute():
         with cached_imports():
             from ansible_collections.cloud_registry.auth.plugins.module_utils import registry as reg
 
         try:
-            res = reg.verify(registry, username, password, validate_certs=validate_certs, ca_cert=ca_cert,
-                             timeout=timeout)
+            res = reg.verify(registry, username, password, validate_certs=validate_certs, ca_cert=ca_cert, timeout=timeout)
         except reg.RegistryError as e:
             return {"ok": False, "error": to_text(e), "kind": e.kind}, None
         return {"ok": True, "scheme": res.scheme}, res.identity_token
@@ -85,8 +83,7 @@ def _verify_outcome(display, registry, username, password, validate_certs, ca_ce
     return public, secret
 
 
-def verify_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30,
-                owner="registry_login"):
+def verify_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30, owner="registry_login"):
     """``(scheme, identity_token)`` for this credential, computed once per run.
 
     Raises ``AnsibleActionFail`` with the registry's answer (never the secret) when the
@@ -97,8 +94,7 @@ def verify_once(display, registry, username, password, validate_certs=True, ca_c
     return public["scheme"], secret
 
 
-def check_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30,
-               owner="registry_auth_info"):
+def check_once(display, registry, username, password, validate_certs=True, ca_cert=None, timeout=30, owner="registry_auth_info"):
     """The outcome of verifying a stored credential, once per run, without failing:
     ``(True, None, None)`` or ``(False, kind, message)`` (kind: unauthorized, unreachable, tls, ...)."""
     public, _secret = _verify_outcome(display, registry, username, password, validate_certs, ca_cert, timeout, owner)

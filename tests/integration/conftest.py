@@ -126,4 +126,5 @@ def pytest_collection_finish(session):
         if lost:
             raise pytest.UsageError(
                 "pytest-xdist --dist loadgroup does not group with this pytest (%s ... has no @group in its id): "
-                "install the pytest of tests/setup/constraints-*.txt" % lost[0])
+                "install the pytest of tests/setup/constraints-*.txt" % lost[0]
+            )

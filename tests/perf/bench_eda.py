@@ -44,21 +44,20 @@ def usable(cluster, names, since, deadline=300.0):
     while len(done) < len(names) and time.monotonic() < end:
         listed = cluster.admin("get", "secrets", "-A", "--field-selector", f"metadata.name={SECRET}", "-o", "json")
         have = {item["metadata"]["namespace"] for item in json.loads(listed.stdout)["items"]}
-        sas = json.loads(cluster.admin("get", "serviceaccounts", "-A", "--field-selector", "metadata.name=default",
-                                       "-o", "json").stdout)["items"]
+        sas = json.loads(
+            cluster.admin("get", "serviceaccounts", "-A", "--field-selector", "metadata.name=default", "-o", "json").stdout
+        )["items"]
         now = time.monotonic()
         for sa in sas:
             ns = sa["metadata"]["namespace"]
-            if ns in names and ns not in done and ns in have and \
-                    SECRET in [r["name"] for r in sa.get("imagePullSecrets") or []]:
+            if ns in names and ns not in done and ns in have and SECRET in [r["name"] for r in sa.get("imagePullSecrets") or []]:
                 done[ns] = now - since
         time.sleep(0.1)
     return done
 
 
 def create(cluster, label, names):
-    items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": {label: "on"}}}
-             for n in names]
+    items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": {label: "on"}}} for n in names]
     cluster.admin("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 
 
@@ -83,8 +82,9 @@ def main(argv=None):
             k8s_pull_secrets_name=SECRET,
             k8s_pull_secrets_clusters=[{"name": "bench", "kubeconfig": str(cluster.admin_kubeconfig)}],
             k8s_pull_secrets_namespace_selector=f"{label}=on",
-            k8s_pull_secrets_registries=[{"server": "127.0.0.1:5999", "username": "bench",
-                                          "password": "bench-password-not-a-secret"}],
+            k8s_pull_secrets_registries=[
+                {"server": "127.0.0.1:5999", "username": "bench", "password": "bench-password-not-a-secret"}
+            ],
         )
         settings = settings_file(work / "settings.yml", **role_vars)
 
@@ -92,8 +92,13 @@ def main(argv=None):
         names = [f"sched-{i}" for i in range(n)]
         create(cluster, label, names)
         started = time.monotonic()
-        run = subprocess.run(["ansible-playbook", str(PLAYBOOK), "-e", f"@{settings}"], env=ansible_env(),
-                             capture_output=True, text=True, check=False)
+        run = subprocess.run(
+            ["ansible-playbook", str(PLAYBOOK), "-e", f"@{settings}"],
+            env=ansible_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         scheduled = time.monotonic() - started
         if run.returncode != 0:
             print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)

@@ -151,8 +151,15 @@ PER_TASK = """
 NO_CODE_CACHE = {"CLOUD_REGISTRY_AUTH_CODE_CACHE": "off"}
 
 
-def run(work: Path, inventory: Path, playbook: str, forks: int, pipelining: bool, extra: dict | None = None,
-        env_extra: dict | None = None) -> dict:
+def run(
+    work: Path,
+    inventory: Path,
+    playbook: str,
+    forks: int,
+    pipelining: bool,
+    extra: dict | None = None,
+    env_extra: dict | None = None,
+) -> dict:
     """One ansible-playbook process; its wall time, CPU and peak RSS (wait4 of it and all it waited for)."""
     pb = work / f"pb_{abs(hash(playbook))}.yml"
     pb.write_text(playbook)
@@ -161,8 +168,9 @@ def run(work: Path, inventory: Path, playbook: str, forks: int, pipelining: bool
         ev = work / "extra.json"
         ev.write_text(json.dumps(extra))
         cmd += ["-e", f"@{ev}"]
-    env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_PIPELINING": str(pipelining),
-                       **(env_extra or {})})
+    env = ansible_env(
+        {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_PIPELINING": str(pipelining), **(env_extra or {})}
+    )
     out_path, err_path = work / "out.json", work / "err.txt"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         start = time.perf_counter()
@@ -175,8 +183,13 @@ def run(work: Path, inventory: Path, playbook: str, forks: int, pipelining: bool
         sys.stderr.write(stdout[-4000:] + err_path.read_text()[-4000:])
         raise SystemExit(f"playbook failed (rc {proc.returncode})")
     stats = json.loads(stdout)["stats"]
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024.0,
-            "changed": sum(1 for s in stats.values() if s.get("changed")), "hosts": len(stats)}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024.0,
+        "changed": sum(1 for s in stats.values() if s.get("changed")),
+        "hosts": len(stats),
+    }
 
 
 class Fleet:
@@ -203,8 +216,15 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
             reset()
             for phase in ("writing", "no-op"):
                 before = sum(r.verifications() for r in registries)
-                res = run(work, fleet.inventory, playbook, args.forks, pipelining, extra,
-                          NO_CODE_CACHE if name.endswith("-nocache") else None)
+                res = run(
+                    work,
+                    fleet.inventory,
+                    playbook,
+                    args.forks,
+                    pipelining,
+                    extra,
+                    NO_CODE_CACHE if name.endswith("-nocache") else None,
+                )
                 res["verifications"] = sum(r.verifications() for r in registries) - before
                 next_ping = run(work, fleet.inventory, PING, args.forks, pipelining)
                 runs["ping"].append(next_ping)
@@ -212,10 +232,14 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
                 last_ping = next_ping
                 runs[f"{name} {phase}"].append(res)
     hosts = runs["ping"][0]["hosts"]
-    print(f"\n== {fleet.label}: {hosts} hosts, forks {args.forks}, pipelining {'on' if pipelining else 'off'}, "
-          f"{args.repeats} runs each, every run between two pings (min / median / max)")
-    print(f"{'':28} {'wall s':>22} {'x ping (bracketed)':>22} {'CPU s (median)':>15} {'peak RSS MB':>12} "
-          f"{'changed':>8} {'verif.':>7}")
+    print(
+        f"\n== {fleet.label}: {hosts} hosts, forks {args.forks}, pipelining {'on' if pipelining else 'off'}, "
+        f"{args.repeats} runs each, every run between two pings (min / median / max)"
+    )
+    print(
+        f"{'':28} {'wall s':>22} {'x ping (bracketed)':>22} {'CPU s (median)':>15} {'peak RSS MB':>12} "
+        f"{'changed':>8} {'verif.':>7}"
+    )
     report = {"hosts": hosts, "pipelining": pipelining, "kinds": {}}
     for kind in kinds:
         rs = runs[kind]
@@ -226,11 +250,18 @@ def bench(fleet: Fleet, work: Path, args, pipelining: bool, registries, with_per
         shown = f"{ratio['min']:5.2f} {ratio['median']:5.2f} {ratio['max']:5.2f}x" if ratio else f"{'(baseline)':>19}"
         changed = "/".join(str(r["changed"]) for r in rs) if kind != "ping" else str(sum(r["changed"] for r in rs))
         verif = "/".join(str(r.get("verifications", "-")) for r in rs) if kind != "ping" else "-"
-        print(f"{kind:28} {wall['min']:6.2f} {wall['median']:6.2f} {wall['max']:6.2f}   {shown:>19} "
-              f"{cpu['median']:15.2f} {rss:12.0f} {changed:>8} {verif:>7}")
-        report["kinds"][kind] = {"wall": wall, "ratio_to_ping": ratio, "cpu": cpu, "peak_rss_mb": rss,
-                                 "changed": [r["changed"] for r in rs],
-                                 "verifications": [r.get("verifications") for r in rs]}
+        print(
+            f"{kind:28} {wall['min']:6.2f} {wall['median']:6.2f} {wall['max']:6.2f}   {shown:>19} "
+            f"{cpu['median']:15.2f} {rss:12.0f} {changed:>8} {verif:>7}"
+        )
+        report["kinds"][kind] = {
+            "wall": wall,
+            "ratio_to_ping": ratio,
+            "cpu": cpu,
+            "peak_rss_mb": rss,
+            "changed": [r["changed"] for r in rs],
+            "verifications": [r.get("verifications") for r in rs],
+        }
     return report
 
 
@@ -248,8 +279,12 @@ def slopes(reports: list[dict]) -> dict:
         intercept = my - slope * mx
         ss_tot = sum((y - my) ** 2 for _, y in pts)
         ss_res = sum((y - (intercept + slope * x)) ** 2 for x, y in pts)
-        out[kind] = {"seconds_per_host": slope, "intercept": intercept,
-                     "r2": 1 - ss_res / ss_tot if ss_tot else 1.0, "points": pts}
+        out[kind] = {
+            "seconds_per_host": slope,
+            "intercept": intercept,
+            "r2": 1 - ss_res / ss_tot if ss_tot else 1.0,
+            "points": pts,
+        }
     return out
 
 
@@ -277,13 +312,15 @@ def local_fleet(work: Path, size: int, common: dict, node: dict, bench_user, rol
             files.append(cfg.parent)
         nd = base / "node"
         node_dirs.append(nd)
-        lines.append(f"h{i:03d} ansible_connection=local ansible_python_interpreter={sys.executable} "
-                     f"docker_auth_users='{json.dumps(users, separators=(',', ':'))}' "
-                     f"node_auth_kubelet_config_path={nd}/kubelet/config.json "
-                     f"node_auth_containers_auth_path={nd}/containers/auth.json "
-                     f"node_auth_containerd_certs_dir={nd}/certs.d "
-                     f"node_auth_credential_provider_config_path={nd}/kubernetes/provider.yaml "
-                     f"node_auth_credential_provider_bin_dir={nd}/bin")
+        lines.append(
+            f"h{i:03d} ansible_connection=local ansible_python_interpreter={sys.executable} "
+            f"docker_auth_users='{json.dumps(users, separators=(',', ':'))}' "
+            f"node_auth_kubelet_config_path={nd}/kubelet/config.json "
+            f"node_auth_containers_auth_path={nd}/containers/auth.json "
+            f"node_auth_containerd_certs_dir={nd}/certs.d "
+            f"node_auth_credential_provider_config_path={nd}/kubernetes/provider.yaml "
+            f"node_auth_credential_provider_bin_dir={nd}/bin"
+        )
     inv.write_text("\n".join(lines) + "\n")
 
     def reset():
@@ -294,43 +331,59 @@ def local_fleet(work: Path, size: int, common: dict, node: dict, bench_user, rol
         for d in node_dirs:
             shutil.rmtree(d, ignore_errors=True)
 
-    tools = [("docker_auth", ROLE, common, reset), ("docker_auth-nocache", ROLE, common, reset),
-             ("docker_auth-novalidate", ROLE_NOVALIDATE, common, reset), ("per-task", PER_TASK, common, reset),
-             ("node_auth", NODE, node, reset_node), ("node_auth-nocache", NODE, node, reset_node),
-             ("node_auth-novalidate", NODE_NOVALIDATE, node, reset_node)]
+    tools = [
+        ("docker_auth", ROLE, common, reset),
+        ("docker_auth-nocache", ROLE, common, reset),
+        ("docker_auth-novalidate", ROLE_NOVALIDATE, common, reset),
+        ("per-task", PER_TASK, common, reset),
+        ("node_auth", NODE, node, reset_node),
+        ("node_auth-nocache", NODE, node, reset_node),
+        ("node_auth-novalidate", NODE_NOVALIDATE, node, reset_node),
+    ]
     return Fleet(f"local-connection hosts ({size})", inv, [t for t in tools if t[0] in roles])
 
 
 def container_fleet(work: Path, count: int, common: dict, names: list, roles) -> Fleet:
-    image = subprocess.run([str(REPO / "tests/setup/base-image.sh"), "--print-name"], capture_output=True, text=True,
-                           check=True).stdout.strip()
+    image = subprocess.run(
+        [str(REPO / "tests/setup/base-image.sh"), "--print-name"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     subprocess.run([str(REPO / "tests/setup/base-image.sh")], check=True)
     tag = secrets.token_hex(3)
     for i in range(count):
         name = f"cra-bench-{tag}-{i}"
-        subprocess.run(["docker", "run", "-d", "--name", name, "--network", "host", image], check=True,
-                       capture_output=True)
+        subprocess.run(["docker", "run", "-d", "--name", name, "--network", "host", image], check=True, capture_output=True)
         names.append(name)
-        subprocess.run(["docker", "exec", name, "useradd", "-m", "-s", "/usr/sbin/nologin", BENCH_USER], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["docker", "exec", name, "useradd", "-m", "-s", "/usr/sbin/nologin", BENCH_USER], check=True, capture_output=True
+        )
     inv = work / "containers.ini"
-    inv.write_text("[fleet]\n" + "".join(
-        f"{n} ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3\n" for n in names))
+    inv.write_text(
+        "[fleet]\n"
+        + "".join(f"{n} ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3\n" for n in names)
+    )
 
     def reset():
         for n in names:
-            subprocess.run(["docker", "exec", n, "rm", "-rf", "/root/.docker", f"/home/{BENCH_USER}/.docker"],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["docker", "exec", n, "rm", "-rf", "/root/.docker", f"/home/{BENCH_USER}/.docker"],
+                check=True,
+                capture_output=True,
+            )
 
     extra = dict(common, docker_auth_users=[{"name": "root"}, {"name": BENCH_USER}])
-    tools = [("docker_auth", ROLE, extra, reset), ("docker_auth-nocache", ROLE, extra, reset),
-             ("docker_auth-novalidate", ROLE_NOVALIDATE, extra, reset), ("per-task", PER_TASK, extra, reset)]
+    tools = [
+        ("docker_auth", ROLE, extra, reset),
+        ("docker_auth-nocache", ROLE, extra, reset),
+        ("docker_auth-novalidate", ROLE_NOVALIDATE, extra, reset),
+        ("per-task", PER_TASK, extra, reset),
+    ]
     return Fleet(f"containers ({count}, community.docker.docker)", inv, [t for t in tools if t[0] in roles])
 
 
 def versions() -> dict:
-    core = subprocess.run([str(VENV_BIN / "ansible"), "--version"], capture_output=True, text=True,
-                          check=False).stdout.splitlines()
+    core = subprocess.run(
+        [str(VENV_BIN / "ansible"), "--version"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()
     return {"ansible": core[0] if core else "?", "python": platform.python_version(), "cpus": os.cpu_count()}
 
 
@@ -342,10 +395,13 @@ def main() -> int:
     ap.add_argument("--forks", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pipelining", choices=["both", "on", "off"], default="both")
-    ap.add_argument("--roles", default="docker_auth,per-task,node_auth",
-                    help="tools to measure next to ping: docker_auth, per-task (its hand-written equivalent), node_auth, "
-                         "docker_auth-nocache and node_auth-nocache (the roles with the bytecode cache off), "
-                         "docker_auth-novalidate and node_auth-novalidate (rolespec_validate: false)")
+    ap.add_argument(
+        "--roles",
+        default="docker_auth,per-task,node_auth",
+        help="tools to measure next to ping: docker_auth, per-task (its hand-written equivalent), node_auth, "
+        "docker_auth-nocache and node_auth-nocache (the roles with the bytecode cache off), "
+        "docker_auth-novalidate and node_auth-novalidate (rolespec_validate: false)",
+    )
     ap.add_argument("--per-task-max", type=int, default=100, help="largest size the per-task baseline runs on")
     ap.add_argument("--report", default=str(REPO / "tests" / "output" / "perf" / "fleet.json"))
     args, _unknown = ap.parse_known_args()  # tests/perf/run-all.sh passes the same args to every bench
@@ -366,30 +422,61 @@ def main() -> int:
             registries.append(start_registry(d, auth="htpasswd", users={f"fleet{i}": pw}, ca=make_ca(d)))
         bundle = work / "ca-bundle.pem"
         bundle.write_text("".join(Path(r.ca_path).read_text() for r in registries))
-        logins = [{"registry": r.host, "username": f"fleet{i}", "password": pw, "store": "file"}
-                  for i, (r, pw) in enumerate(zip(registries, passwords))]
-        common = {"cloud_registry_become": False, "docker_auth_logins": logins, "docker_auth_cred_helpers": HELPERS,
-                  "docker_auth_ca_cert": str(bundle), "docker_auth_headless_safe": True}
+        logins = [
+            {"registry": r.host, "username": f"fleet{i}", "password": pw, "store": "file"}
+            for i, (r, pw) in enumerate(zip(registries, passwords))
+        ]
+        common = {
+            "cloud_registry_become": False,
+            "docker_auth_logins": logins,
+            "docker_auth_cred_helpers": HELPERS,
+            "docker_auth_ca_cert": str(bundle),
+            "docker_auth_headless_safe": True,
+        }
         provider = work / "provider-bin"
         provider.write_bytes(b"#!/bin/sh\n# a kubelet credential provider stand-in binary\nexit 1\n" + b"#" * 65536)
         provider.chmod(0o755)
         import hashlib
 
-        node = {"cloud_registry_become": False, "node_auth_logins": [dict(lg) for lg in logins],
-                "node_auth_ca_cert": str(bundle), "node_auth_containerd": "hosts", "node_auth_restart_services": False,
-                "node_auth_credential_providers": [{
-                    "name": "bench-provider", "match_images": ["*.registry.example.com"], "src": str(provider),
-                    "sha256": hashlib.sha256(provider.read_bytes()).hexdigest()}]}
+        node = {
+            "cloud_registry_become": False,
+            "node_auth_logins": [dict(lg) for lg in logins],
+            "node_auth_ca_cert": str(bundle),
+            "node_auth_containerd": "hosts",
+            "node_auth_restart_services": False,
+            "node_auth_credential_providers": [
+                {
+                    "name": "bench-provider",
+                    "match_images": ["*.registry.example.com"],
+                    "src": str(provider),
+                    "sha256": hashlib.sha256(provider.read_bytes()).hexdigest(),
+                }
+            ],
+        }
         for lg in node["node_auth_logins"]:
             lg.pop("store", None)
         print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
-        print("inputs:", json.dumps({
-            "sizes": sizes, "containers": args.containers, "forks": args.forks, "repeats": args.repeats,
-            "pipelining": args.pipelining, "per_task_max": args.per_task_max,
-            "users_per_host": ["root", BENCH_USER + " (nologin)"], "logins": [lg["registry"] for lg in logins],
-            "credentials": len(logins), "cred_helpers": HELPERS, "roles": roles,
-            "node_auth": "kubelet config.json + containers auth.json, containerd hosts.toml, 1 credential provider "
-                         "(64 kB binary from the controller)", **versions()}))
+        print(
+            "inputs:",
+            json.dumps(
+                {
+                    "sizes": sizes,
+                    "containers": args.containers,
+                    "forks": args.forks,
+                    "repeats": args.repeats,
+                    "pipelining": args.pipelining,
+                    "per_task_max": args.per_task_max,
+                    "users_per_host": ["root", BENCH_USER + " (nologin)"],
+                    "logins": [lg["registry"] for lg in logins],
+                    "credentials": len(logins),
+                    "cred_helpers": HELPERS,
+                    "roles": roles,
+                    "node_auth": "kubelet config.json + containers auth.json, containerd hosts.toml, 1 credential provider "
+                    "(64 kB binary from the controller)",
+                    **versions(),
+                }
+            ),
+        )
         print("baseline: ansible.builtin.ping on the same hosts, run before and after every measured run")
         report = {"inputs": vars(args), "local": [], "containers": [], "slopes": {}}
         for pipelining in modes:
@@ -401,12 +488,16 @@ def main() -> int:
             if len(per_mode) >= 2:
                 fit = slopes(per_mode)
                 report["slopes"]["pipelining " + ("on" if pipelining else "off")] = fit
-                print(f"\n-- growth, pipelining {'on' if pipelining else 'off'}: least-squares seconds per host over "
-                      f"{[r['hosts'] for r in per_mode]} hosts (median wall)")
+                print(
+                    f"\n-- growth, pipelining {'on' if pipelining else 'off'}: least-squares seconds per host over "
+                    f"{[r['hosts'] for r in per_mode]} hosts (median wall)"
+                )
                 for kind, f in fit.items():
                     per_host = ", ".join(f"{x}: {y / x * 1000:.0f} ms/host" for x, y in f["points"])
-                    print(f"{kind:22} {f['seconds_per_host'] * 1000:7.1f} ms/host  + {f['intercept']:5.2f}s  "
-                          f"R^2 {f['r2']:.4f}   ({per_host})")
+                    print(
+                        f"{kind:22} {f['seconds_per_host'] * 1000:7.1f} ms/host  + {f['intercept']:5.2f}s  "
+                        f"R^2 {f['r2']:.4f}   ({per_host})"
+                    )
         if args.containers:
             fleet = container_fleet(work, args.containers, common, names, roles)
             for pipelining in modes:

@@ -50,8 +50,11 @@ def _ts(text):
 
 def parallelism(events):
     """(max in flight, mean in flight) from audit events' received / completed times."""
-    spans = sorted((_ts(e["requestReceivedTimestamp"]), _ts(e["stageTimestamp"])) for e in events
-                   if e.get("requestReceivedTimestamp") and e.get("stageTimestamp"))
+    spans = sorted(
+        (_ts(e["requestReceivedTimestamp"]), _ts(e["stageTimestamp"]))
+        for e in events
+        if e.get("requestReceivedTimestamp") and e.get("stageTimestamp")
+    )
     if not spans:
         return 0, 0.0
     points = sorted([(a, 1) for a, _b in spans] + [(b, -1) for _a, b in spans], key=lambda p: (p[0], p[1]))
@@ -83,18 +86,22 @@ def main(argv=None):
                 ident = cluster.identity(tmp / f"c{i}")
                 ident.kubectl.create_namespaces(*[f"bench-{j:03d}" for j in range(args.namespaces)])
                 ids.append(ident)
-            print(f"{args.clusters} real clusters up with {args.namespaces} namespaces each in "
-                  f"{time.perf_counter() - started:.0f}s")
+            print(
+                f"{args.clusters} real clusters up with {args.namespaces} namespaces each in {time.perf_counter() - started:.0f}s"
+            )
             namespaces = [f"bench-{j:03d}" for j in range(args.namespaces)]
-            base = {"k8s_pull_secrets_namespaces": namespaces, "k8s_pull_secrets_parallel": args.parallel,
-                    "k8s_pull_secrets_registries": [{"server": "registry.example.com", "username": "bench",
-                                                     "password": PASSWORD}]}
+            base = {
+                "k8s_pull_secrets_namespaces": namespaces,
+                "k8s_pull_secrets_parallel": args.parallel,
+                "k8s_pull_secrets_registries": [{"server": "registry.example.com", "username": "bench", "password": PASSWORD}],
+            }
 
             def run(label, which):
                 for ident in ids:
                     ident.reset_stats()
-                extra = dict(base, k8s_pull_secrets_clusters=[
-                    {"name": f"c{i}", "kubeconfig": str(ids[i].kubeconfig)} for i in which])
+                extra = dict(
+                    base, k8s_pull_secrets_clusters=[{"name": f"c{i}", "kubeconfig": str(ids[i].kubeconfig)} for i in which]
+                )
                 start = time.perf_counter()
                 res = run_playbook(tmp, ROLE, extra_vars=extra, timeout=3600)
                 wall = time.perf_counter() - start
@@ -117,9 +124,10 @@ def main(argv=None):
                     walls.append(w)
                 rows.append((label, walls, per))
             # the other clusters' first run, then all of them re-run together
-            for label, which, repeats in ((f"{args.clusters} clusters, first (c1..)", list(range(1, args.clusters)), 1),
-                                          (f"{args.clusters} clusters, re-run", list(range(args.clusters)),
-                                           args.repeats)):
+            for label, which, repeats in (
+                (f"{args.clusters} clusters, first (c1..)", list(range(1, args.clusters)), 1),
+                (f"{args.clusters} clusters, re-run", list(range(args.clusters)), args.repeats),
+            ):
                 walls, per = [], None
                 for _r in range(repeats):
                     w, per = run(label, which)
@@ -129,17 +137,22 @@ def main(argv=None):
                 for ns in namespaces:
                     sa = ident.get("serviceaccounts", ns, "default")
                     if ident.get("secrets", ns, "regcred") is None or {"name": "regcred"} not in (
-                            sa.get("imagePullSecrets") or []):
+                        sa.get("imagePullSecrets") or []
+                    ):
                         raise SystemExit(f"namespace {ns} of {ident.url} is not configured")
     finally:
         for ident in ids:
             ident.close()
         for cluster in clusters:
             cluster.stop()
-    print(f"\nk8s_pull_secrets role: {args.namespaces} namespaces per cluster, secret + default ServiceAccount, "
-          f"parallel {args.parallel}; baseline: the same role on 1 cluster, this run")
-    print(f"{'':34}{'wall s (min/med/max)':>24}{'clusters':>9}{'requests':>9}{'writes':>7}{'req/ns':>7}"
-          f"{'peak':>6}{'mean par.':>10}{'floor ms/req':>13}")
+    print(
+        f"\nk8s_pull_secrets role: {args.namespaces} namespaces per cluster, secret + default ServiceAccount, "
+        f"parallel {args.parallel}; baseline: the same role on 1 cluster, this run"
+    )
+    print(
+        f"{'':34}{'wall s (min/med/max)':>24}{'clusters':>9}{'requests':>9}{'writes':>7}{'req/ns':>7}"
+        f"{'peak':>6}{'mean par.':>10}{'floor ms/req':>13}"
+    )
     for label, walls, per in rows:
         reqs = sum(p["requests"] for p in per)
         writes = sum(p["writes"] for p in per)
@@ -148,12 +161,13 @@ def main(argv=None):
         med = statistics.median(walls)
         # the role visits clusters one after the other: per-request round trip at the parallelism reached
         floor = med / (reqs / mean) * 1000 if reqs and mean else 0
-        print(f"{label:34}{min(walls):8.1f}{med:8.1f}{max(walls):8.1f}{len(per):>9}{reqs:>9}{writes:>7}"
-              f"{reqs / (len(per) * args.namespaces):>7.1f}{peak:>6}{mean:>10.1f}{floor:>13.1f}")
+        print(
+            f"{label:34}{min(walls):8.1f}{med:8.1f}{max(walls):8.1f}{len(per):>9}{reqs:>9}{writes:>7}"
+            f"{reqs / (len(per) * args.namespaces):>7.1f}{peak:>6}{mean:>10.1f}{floor:>13.1f}"
+        )
     one = statistics.median(rows[1][1])
     many = statistics.median(rows[3][1])
-    print(f"re-run over {args.clusters} clusters / re-run over 1: {many / one:.2f}x (linear in clusters: "
-          f"{args.clusters:.2f}x)")
+    print(f"re-run over {args.clusters} clusters / re-run over 1: {many / one:.2f}x (linear in clusters: {args.clusters:.2f}x)")
     return 0
 
 

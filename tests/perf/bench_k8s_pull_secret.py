@@ -110,10 +110,23 @@ def objects(namespaces: list[str]) -> list[dict]:
     """What the peers are given: the same end state as ours, spelled out object by object."""
     out = []
     for ns in namespaces:
-        out.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-                    "metadata": {"name": "regcred", "namespace": ns}, "data": {".dockerconfigjson": payload()}})
-        out.append({"apiVersion": "v1", "kind": "ServiceAccount",
-                    "metadata": {"name": "default", "namespace": ns}, "imagePullSecrets": [{"name": "regcred"}]})
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/dockerconfigjson",
+                "metadata": {"name": "regcred", "namespace": ns},
+                "data": {".dockerconfigjson": payload()},
+            }
+        )
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": ns},
+                "imagePullSecrets": [{"name": "regcred"}],
+            }
+        )
     return out
 
 
@@ -133,9 +146,13 @@ class Side:
         if self.playbook is None:
             manifest = work / "manifest.json"
             manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
-            proc = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(work / "cache"),
-                                   "apply", "-f", str(manifest)], capture_output=True, text=True, timeout=3600,
-                                  check=False)
+            proc = subprocess.run(
+                [KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(work / "cache"), "apply", "-f", str(manifest)],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+                check=False,
+            )
             elapsed = time.perf_counter() - start
             if proc.returncode != 0:
                 raise SystemExit(f"{self.label} failed (rc={proc.returncode}): {proc.stderr[-2000:]}")
@@ -162,8 +179,11 @@ def measure(cluster, side: Side, tmp: Path, rep: int, count: int, parallel: int)
             elapsed = side.run(work, api.kubeconfig, namespaces, parallel)
             stats = api.stats()
             out[phase] = {"seconds": elapsed, "writes": stats["writes"], "requests": stats["requests"]}
-            print(f"  {side.label:18} repetition {rep + 1} {phase:6} {elapsed:7.2f}s  "
-                  f"{stats['writes']:5} writes {stats['requests']:6} requests", flush=True)
+            print(
+                f"  {side.label:18} repetition {rep + 1} {phase:6} {elapsed:7.2f}s  "
+                f"{stats['writes']:5} writes {stats['requests']:6} requests",
+                flush=True,
+            )
         for ns in namespaces:  # every side must have reached the same state
             secret = api.get("secrets", ns, "regcred")
             sa = api.get("serviceaccounts", ns, "default")
@@ -192,8 +212,10 @@ def main(argv=None) -> int:
         peers.append(Side("k8s loop", "loop", K8S_LOOP))
     sides = [ours, *peers]
     print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"job: a pull secret in {args.namespaces} namespaces + each default service account; "
-          f"{args.repeats} repetitions; each run a new process; each side in namespaces of its own")
+    print(
+        f"job: a pull secret in {args.namespaces} namespaces + each default service account; "
+        f"{args.repeats} repetitions; each run a new process; each side in namespaces of its own"
+    )
     for side in sides:
         print(f"  {side.label}: {side.command(Path('work'))}")
     results = {s.tag: [] for s in sides}
@@ -206,15 +228,19 @@ def main(argv=None) -> int:
     finally:
         cluster.stop()
 
-    print(f"\nk8s pull secret benchmark: {args.namespaces} namespaces, {args.repeats} repetitions "
-          "(wall s: min median max; requests of the last repetition)")
+    print(
+        f"\nk8s pull secret benchmark: {args.namespaces} namespaces, {args.repeats} repetitions "
+        "(wall s: min median max; requests of the last repetition)"
+    )
     print(f"{'':18} {'first run':>23} {'re-run':>23} {'writes 1st/re':>14} {'requests 1st/re':>16}")
     for side in sides:
         rs = results[side.tag]
-        print(f"{side.label:18} {spread([r['first']['seconds'] for r in rs]):>23} "
-              f"{spread([r['rerun']['seconds'] for r in rs]):>23} "
-              f"{rs[-1]['first']['writes']:>6}/{rs[-1]['rerun']['writes']:<7} "
-              f"{rs[-1]['first']['requests']:>7}/{rs[-1]['rerun']['requests']:<8}")
+        print(
+            f"{side.label:18} {spread([r['first']['seconds'] for r in rs]):>23} "
+            f"{spread([r['rerun']['seconds'] for r in rs]):>23} "
+            f"{rs[-1]['first']['writes']:>6}/{rs[-1]['rerun']['writes']:<7} "
+            f"{rs[-1]['first']['requests']:>7}/{rs[-1]['rerun']['requests']:<8}"
+        )
     print("\nratio peer / k8s_pull_secret, per repetition (min median max; above 1 means ours is faster)")
     medians = {}
     for side in peers:

@@ -42,8 +42,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--hosts", type=int, default=100)
     ap.add_argument("--forks", type=int, default=10)
-    ap.add_argument("--repeats", "--repeat", dest="repeat", type=int, default=3,
-                    help="repetitions (min / median / max of the ratios)")
+    ap.add_argument(
+        "--repeats", "--repeat", dest="repeat", type=int, default=3, help="repetitions (min / median / max of the ratios)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args, _unknown = ap.parse_known_args(argv)  # run-all.sh passes the same args to every bench
     collections = link_collection()
@@ -65,18 +66,27 @@ def main(argv=None) -> int:
         login = dict(cred, config_path="{{ cfg_dir }}/rl/config.json", ca_cert=str(reg.ca_path))
         dlogin = dict(cred, registry_url=reg.host, config_path="{{ cfg_dir }}/dl/config.json")
         del dlogin["registry"]
-        first = [("registry_login", "cloud_registry.auth.registry_login", login),
-                 ("docker_login", "community.docker.docker_login", dlogin)]
+        first = [
+            ("registry_login", "cloud_registry.auth.registry_login", login),
+            ("docker_login", "community.docker.docker_login", dlogin),
+        ]
         # a re-run is a new ansible-playbook process, as a user runs it: a new run cache, so registry_login
         # verifies again (once per credential), and both find the login already in place
-        again = [("registry_login again", "cloud_registry.auth.registry_login", login),
-                 ("docker_login again", "community.docker.docker_login", dlogin)]
+        again = [
+            ("registry_login again", "cloud_registry.auth.registry_login", login),
+            ("docker_login again", "community.docker.docker_login", dlogin),
+        ]
         vars_file = work / "vars.json"
         vars_file.write_text(json.dumps({"bench_password": password}))
         vars_file.chmod(0o600)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_DEPRECATION_WARNINGS="false",
-                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        env = dict(
+            os.environ,
+            ANSIBLE_COLLECTIONS_PATH=str(collections),
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+            ANSIBLE_HOST_KEY_CHECKING="false",
+            ANSIBLE_DEPRECATION_WARNINGS="false",
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
 
         def run(measured, tag):
             """One ansible-playbook process: each measured task between two pings; {task: figures}."""
@@ -86,8 +96,16 @@ def main(argv=None) -> int:
             pb = [{"hosts": "fleet", "gather_facts": False, "tasks": [{"name": n, m: a} for n, m, a in tasks]}]
             path = work / f"bench-{tag}.yml"
             path.write_text(json.dumps(pb))
-            cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inv), str(path),
-                   "-e", f"@{vars_file}", "--forks", str(args.forks)]
+            cmd = [
+                str(Path(sys.executable).parent / "ansible-playbook"),
+                "-i",
+                str(inv),
+                str(path),
+                "-e",
+                f"@{vars_file}",
+                "--forks",
+                str(args.forks),
+            ]
             if tag == "0-first":
                 print("command:", " ".join(cmd))
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
@@ -104,13 +122,14 @@ def main(argv=None) -> int:
                     "verifications": reg.token_service.count_between("verifications", start, end),
                 }
             for i, (name, _m, _a) in enumerate(measured, 1):
-                out[name]["ratio"] = out[name]["seconds"] / ((out[f"ping {i - 1}"]["seconds"]
-                                                              + out[f"ping {i}"]["seconds"]) / 2)
+                out[name]["ratio"] = out[name]["seconds"] / ((out[f"ping {i - 1}"]["seconds"] + out[f"ping {i}"]["seconds"]) / 2)
             return out
 
-        print(f"\nregistry_login benchmark: {args.hosts} local hosts, forks {args.forks}, {args.repeat} repetitions, "
-              f"docker-registry (token auth, TLS) at {reg.host}; each task's ratio is its wall time over the mean of "
-              "the pings just before and after it, in the same process")
+        print(
+            f"\nregistry_login benchmark: {args.hosts} local hosts, forks {args.forks}, {args.repeat} repetitions, "
+            f"docker-registry (token auth, TLS) at {reg.host}; each task's ratio is its wall time over the mean of "
+            "the pings just before and after it, in the same process"
+        )
         rows = {}
         for rep in range(args.repeat):
             for d in (work / "fleet").iterdir():  # every repetition starts logged out
@@ -120,13 +139,14 @@ def main(argv=None) -> int:
                 for name, r in run(measured, tag).items():
                     if name in dict((n, 1) for n, _m, _a in first + again):
                         rows.setdefault(name, []).append(r)
-        print(f"{'task':22}{'ratio min':>11}{'median':>8}{'max':>7}{'seconds (median)':>18}{'changed':>9}"
-              f"{'verifications':>15}")
+        print(f"{'task':22}{'ratio min':>11}{'median':>8}{'max':>7}{'seconds (median)':>18}{'changed':>9}{'verifications':>15}")
         for name, runs in rows.items():
             ratios = sorted(r["ratio"] for r in runs)
             mid = sorted(runs, key=lambda r: r["ratio"])[len(runs) // 2]
-            print(f"{name:22}{ratios[0]:10.2f}x{ratios[len(ratios) // 2]:7.2f}x{ratios[-1]:6.2f}x"
-                  f"{mid['seconds']:18.2f}{mid['changed']:9d}{mid['verifications']:15d}")
+            print(
+                f"{name:22}{ratios[0]:10.2f}x{ratios[len(ratios) // 2]:7.2f}x{ratios[-1]:6.2f}x"
+                f"{mid['seconds']:18.2f}{mid['changed']:9d}{mid['verifications']:15d}"
+            )
         print("  target: registry_login <= 1.15x ping, one verification per credential per run")
         return 0
     finally:

@@ -42,17 +42,25 @@ REGISTRY, TENANT, CLIENT = "myreg.azurecr.io", "tenant-1", "app-1"
 
 STATIC = "{{ {'username': '00000000-0000-0000-0000-000000000000', 'password': bench_secret, 'expires_at': None} }}"
 ENV = "{{ lookup('ansible.builtin.env', 'HOME') }}"
-OURS = ("{{ lookup('cloud_registry.auth.registry_token', provider='azure', registry='%s', tenant_id='%s', "
-        "client_id='%s', client_secret=bench_secret, authority_host=bench_url, endpoint_url=bench_url, "
-        "allow_http=true) }}" % (REGISTRY, TENANT, CLIENT))
+OURS = (
+    "{{ lookup('cloud_registry.auth.registry_token', provider='azure', registry='%s', tenant_id='%s', "
+    "client_id='%s', client_secret=bench_secret, authority_host=bench_url, endpoint_url=bench_url, "
+    "allow_http=true) }}" % (REGISTRY, TENANT, CLIENT)
+)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--hosts", type=int, default=200)
     ap.add_argument("--forks", type=int, default=10)
-    ap.add_argument("--repeats", "--repeat", dest="repeat", type=int, default=3,
-                    help="repetitions, each a new ansible-playbook process (min / median / max of the ratios)")
+    ap.add_argument(
+        "--repeats",
+        "--repeat",
+        dest="repeat",
+        type=int,
+        default=3,
+        help="repetitions, each a new ansible-playbook process (min / median / max of the ratios)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args, _unknown = ap.parse_known_args(argv)  # run-all.sh passes the same args to every bench
     collections = link_collection()
@@ -61,32 +69,60 @@ def main(argv=None) -> int:
     az = AzureStandIn(REGISTRY, TENANT, {CLIENT: secret}).start()
     try:
         inv = work / "inventory.ini"
-        inv.write_text("[fleet]\n" + "".join(f"h{i:03d}\n" for i in range(args.hosts))
-                       + f"[fleet:vars]\nansible_connection=local\nansible_python_interpreter={sys.executable}\n")
+        inv.write_text(
+            "[fleet]\n"
+            + "".join(f"h{i:03d}\n" for i in range(args.hosts))
+            + f"[fleet:vars]\nansible_connection=local\nansible_python_interpreter={sys.executable}\n"
+        )
         vars_file = work / "vars.json"
         vars_file.write_text(json.dumps({"bench_secret": secret, "bench_url": az.url}))
         vars_file.chmod(0o600)
-        plan = [("static warm-up", STATIC), ("static 0", STATIC), ("env", ENV), ("static 1", STATIC),
-                ("registry_token first", OURS), ("static 2", STATIC), ("registry_token hits", OURS),
-                ("static 3", STATIC), ("env again", ENV), ("static 4", STATIC)]
+        plan = [
+            ("static warm-up", STATIC),
+            ("static 0", STATIC),
+            ("env", ENV),
+            ("static 1", STATIC),
+            ("registry_token first", OURS),
+            ("static 2", STATIC),
+            ("registry_token hits", OURS),
+            ("static 3", STATIC),
+            ("env again", ENV),
+            ("static 4", STATIC),
+        ]
         measured = [name for name, _v in plan if not name.startswith("static")]
         tasks = [{"name": name, "ansible.builtin.set_fact": {"value": value}, "no_log": True} for name, value in plan]
         path = work / "bench.yml"
         path.write_text(json.dumps([{"hosts": "fleet", "gather_facts": False, "tasks": tasks}]))
-        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inv), str(path),
-               "-e", f"@{vars_file}", "--forks", str(args.forks)]
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_DEPRECATION_WARNINGS="false", AZURE_AUTHORITY_HOST=az.url,
-                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        print(f"\nregistry_token benchmark: {args.hosts} local hosts, forks {args.forks}, {args.repeat} repetitions "
-              f"(each a new ansible-playbook process); Azure stand-in at {az.url}")
+        cmd = [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(inv),
+            str(path),
+            "-e",
+            f"@{vars_file}",
+            "--forks",
+            str(args.forks),
+        ]
+        env = dict(
+            os.environ,
+            ANSIBLE_COLLECTIONS_PATH=str(collections),
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+            ANSIBLE_DEPRECATION_WARNINGS="false",
+            AZURE_AUTHORITY_HOST=az.url,
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
+        print(
+            f"\nregistry_token benchmark: {args.hosts} local hosts, forks {args.forks}, {args.repeat} repetitions "
+            f"(each a new ansible-playbook process); Azure stand-in at {az.url}"
+        )
         print("command:", " ".join(cmd))
         print("tasks: " + ", ".join(name for name, _v in plan))
         rows, requests = {}, []
         for rep, cache in [(r, c) for r in range(args.repeat) for c in ("on", "off")]:
             before = az.stats()
-            run_env = dict(env, CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR=str(work / f"run-{rep}-{cache}"),
-                           CLOUD_REGISTRY_AUTH_CODE_CACHE=cache)
+            run_env = dict(
+                env, CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR=str(work / f"run-{rep}-{cache}"), CLOUD_REGISTRY_AUTH_CODE_CACHE=cache
+            )
             proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=1800)
             data = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
             if proc.returncode != 0 or not data:
@@ -102,7 +138,8 @@ def main(argv=None) -> int:
             for i, name in enumerate(names):
                 if name in measured:
                     rows.setdefault((name, cache), []).append(
-                        (secs[name] / ((secs[names[i - 1]] + secs[names[i + 1]]) / 2), secs[name]))
+                        (secs[name] / ((secs[names[i - 1]] + secs[names[i + 1]]) / 2), secs[name])
+                    )
         print(f"{'task':22}{'code cache':>11}{'ratio min':>11}{'median':>8}{'max':>7}{'seconds (median)':>18}")
         for name in measured:
             for cache in ("on", "off"):
@@ -111,8 +148,10 @@ def main(argv=None) -> int:
                 print(f"{name:22}{cache:>11}{runs[0][0]:10.2f}x{mid[0]:7.2f}x{runs[-1][0]:6.2f}x{mid[1]:18.2f}")
         print("  ratio: the task's wall time over the mean of the static set_fact tasks just before and after it")
         print("  token endpoint requests per run (AAD grant, ACR exchange): %s" % requests)
-        print("  PYTHONDONTWRITEBYTECODE=%s (when set, Python writes no .pyc for the plugin files themselves either)"
-              % os.environ.get("PYTHONDONTWRITEBYTECODE", ""))
+        print(
+            "  PYTHONDONTWRITEBYTECODE=%s (when set, Python writes no .pyc for the plugin files themselves either)"
+            % os.environ.get("PYTHONDONTWRITEBYTECODE", "")
+        )
         return 0
     finally:
         az.stop()

@@ -57,8 +57,10 @@ def main(argv=None) -> int:
             rows.append(("distribution registry (Go), GET /v2/", per_request_ms(host, int(port), "/v2/", args.requests)))
         finally:
             reg.stop()
-        for label, nodelay in (("Google stand-in, TCP_NODELAY on", True),
-                               ("Google stand-in, TCP_NODELAY off (http.server default)", False)):
+        for label, nodelay in (
+            ("Google stand-in, TCP_NODELAY on", True),
+            ("Google stand-in, TCP_NODELAY off (http.server default)", False),
+        ):
             http_stand_in.StandInHandler.disable_nagle_algorithm = nodelay
             stub = GoogleCloudStub().start()
             try:

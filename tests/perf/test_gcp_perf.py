@@ -43,10 +43,11 @@ def test_crc32c_against_google_crc32c():
     t_c, v_c = _best(lambda: google_crc32c.value(data), rounds=50)
     t_bit, v_bit = _best(lambda: bitwise_crc32c(data), rounds=1)
     assert v_pure == v_ours == v_c == v_bit
-    print("\ncrc32c of 64 KiB (best of runs): gcp_api.crc32c %.4f ms (%.2fx google-crc32c %s, %.4f ms); "
-          "its pure-Python fallback %.2f ms (%.0fx google-crc32c); bitwise reference %.1f ms"
-          % (t_ours * 1e3, t_ours / t_c, google_crc32c.implementation, t_c * 1e3, t_pure * 1e3, t_pure / t_c,
-             t_bit * 1e3))
+    print(
+        "\ncrc32c of 64 KiB (best of runs): gcp_api.crc32c %.4f ms (%.2fx google-crc32c %s, %.4f ms); "
+        "its pure-Python fallback %.2f ms (%.0fx google-crc32c); bitwise reference %.1f ms"
+        % (t_ours * 1e3, t_ours / t_c, google_crc32c.implementation, t_c * 1e3, t_pure * 1e3, t_pure / t_c, t_bit * 1e3)
+    )
 
 
 def test_converge_vs_idempotent_run():

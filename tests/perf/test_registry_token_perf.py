@@ -23,8 +23,15 @@ REGISTRY, TENANT, CLIENT, SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "per
 
 
 def _opts(az):
-    return {"registry": REGISTRY, "tenant_id": TENANT, "client_id": CLIENT, "client_secret": SECRET,
-            "authority_host": az.url, "endpoint_url": az.url, "allow_http": True}
+    return {
+        "registry": REGISTRY,
+        "tenant_id": TENANT,
+        "client_id": CLIENT,
+        "client_secret": SECRET,
+        "authority_host": az.url,
+        "endpoint_url": az.url,
+        "allow_http": True,
+    }
 
 
 def test_cache_hit_against_mint(tmp_path):
@@ -44,7 +51,8 @@ def test_cache_hit_against_mint(tmp_path):
             cache.get_or_mint("azure", azure.identity(opts), lambda: azure.mint(opts), 300)
         hit = (time.perf_counter() - start) / (n * 10)
         assert az.stats()["exchange"] == before  # every call above was a hit
-        print("\nregistry_token: mint %.2f ms, run-cache hit %.3f ms, mint/hit ratio %.1f" % (
-            mint * 1000, hit * 1000, mint / hit))
+        print(
+            "\nregistry_token: mint %.2f ms, run-cache hit %.3f ms, mint/hit ratio %.1f" % (mint * 1000, hit * 1000, mint / hit)
+        )
     finally:
         az.stop()

@@ -34,17 +34,28 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from support.kube import KubeCluster, trust_registry  # noqa: E402
 
-BLOCK = re.compile(r"^# BEGIN cloud_registry\.auth node_auth: CRI registry auth\n(.*?)"
-                   r"^# END cloud_registry\.auth node_auth: CRI registry auth$", re.S | re.M)
+BLOCK = re.compile(
+    r"^# BEGIN cloud_registry\.auth node_auth: CRI registry auth\n(.*?)"
+    r"^# END cloud_registry\.auth node_auth: CRI registry auth$",
+    re.S | re.M,
+)
 
 
 def pulls(cluster: KubeCluster, ns: str, image: str, timeout: float = 180) -> tuple[bool, str]:
     """Start a pod with ``image``; (True, "") once the kubelet pulled it, (False, why) if it could not."""
     name = "p-" + secrets.token_hex(3)
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
-           "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "OnFailure",
-                    "terminationGracePeriodSeconds": 0,
-                    "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "nodeName": cluster.node["NODE_NAME"],
+            "hostNetwork": True,
+            "restartPolicy": "OnFailure",
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}],
+        },
+    }
     cluster.admin("create", "-f", "-", input=json.dumps(pod))
     deadline = time.monotonic() + timeout
     verdict = (False, "no decision in %ds" % timeout)
@@ -111,10 +122,11 @@ def prove(cluster: KubeCluster, files: Path, host: str, image: str, ca: str) -> 
     hosts = files / "hosts.toml"
     try:
         if hosts.exists():
-            text = re.sub(r'(?m)^(\s*ca\s*=\s*).*$', lambda m: m.group(1) + json.dumps(ca), hosts.read_text())
+            text = re.sub(r"(?m)^(\s*ca\s*=\s*).*$", lambda m: m.group(1) + json.dumps(ca), hosts.read_text())
             if "ca =" not in text:  # the node trusted the CA system-wide: give containerd the file
-                text = text.replace('capabilities = ["pull", "resolve"]',
-                                    'capabilities = ["pull", "resolve"]\n  ca = %s' % json.dumps(ca))
+                text = text.replace(
+                    'capabilities = ["pull", "resolve"]', 'capabilities = ["pull", "resolve"]\n  ca = %s' % json.dumps(ca)
+                )
             (Path(env["NODE_CERTS_DIR"]) / host / "hosts.toml").write_text(text)
             what = "node_auth's hosts.toml"
         else:
@@ -125,8 +137,7 @@ def prove(cluster: KubeCluster, files: Path, host: str, image: str, ca: str) -> 
             cluster.restart_containerd()
             what = "the CRI auth node_auth put in config.toml"
         pulled = cluster.crictl("pull", image)
-        good &= check(f"{files.name}: containerd pulls with {what} (crictl pull)",
-                      pulled.returncode == 0, pulled.stderr[-800:])
+        good &= check(f"{files.name}: containerd pulls with {what} (crictl pull)", pulled.returncode == 0, pulled.stderr[-800:])
     finally:
         config.write_text(original)
         cluster.restart_containerd()

@@ -29,8 +29,11 @@ run_stage() {
   echo "=== stage: $stage"
   case $stage in
     lint)
+      # pycodestyle with the rules of ansible-test sanity pep8 (its ignore list, which leaves the formatter's
+      # E203/E701/E704 to it)
       .venv/bin/ruff check plugins tests extensions scripts \
-        && .venv/bin/pycodestyle --max-line-length=160 --ignore=E402,W503,W504,E741 \
+        && .venv/bin/ruff format --check plugins tests extensions scripts \
+        && .venv/bin/pycodestyle --max-line-length=160 --ignore=E402,W503,W504,E741,E203,E701,E704 \
              plugins tests extensions scripts \
         && .venv/bin/yamllint -s . \
         && .venv/bin/pre-commit validate-config .pre-commit-config.yaml \

@@ -11,5 +11,8 @@ def skopeo_inspect(registry, authfile: Path, image: str | None = None, timeout: 
     image = image or f"{registry.host}/demo/tiny:1"
     return subprocess.run(
         ["skopeo", "inspect", "--authfile", str(authfile), "--cert-dir", str(registry.cert_dir), f"docker://{image}"],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

@@ -50,8 +50,7 @@ def start_session(user: pwd.struct_passwd) -> None:
     run.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chown(run, user.pw_uid, user.pw_gid)
     bus = run / "bus"
-    res = as_user(user, "dbus-daemon", "--session", f"--address=unix:path={bus}", "--fork", "--print-pid",
-                  session=False)
+    res = as_user(user, "dbus-daemon", "--session", f"--address=unix:path={bus}", "--fork", "--print-pid", session=False)
     if res.returncode != 0:
         raise RuntimeError(f"dbus-daemon did not start for {user.pw_name}: {res.stderr}")
     for _unused in range(50):

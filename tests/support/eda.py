@@ -33,20 +33,36 @@ class Rulebook:
         self.runs += 1
         self.log = self.workdir / f"rulebook-{self.runs}.log"
         env = dict(os.environ)
-        env.update({
-            "CLOUD_REGISTRY_EDA_SETTINGS": str(self.settings),
-            "PATH": f"{EDA_BIN}{os.pathsep}{env.get('PATH', '')}",
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".tmp" / "collections"),
-            "ANSIBLE_PYTHON_INTERPRETER": str(EDA_BIN / "python"),  # the playbook's modules: the EDA venv
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_LOCALHOST_WARNING": "false",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-        })
+        env.update(
+            {
+                "CLOUD_REGISTRY_EDA_SETTINGS": str(self.settings),
+                "PATH": f"{EDA_BIN}{os.pathsep}{env.get('PATH', '')}",
+                "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".tmp" / "collections"),
+                "ANSIBLE_PYTHON_INTERPRETER": str(EDA_BIN / "python"),  # the playbook's modules: the EDA venv
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_LOCALHOST_WARNING": "false",
+                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+            }
+        )
         assert (EDA_BIN / "ansible-rulebook").exists(), "no .venv-eda: run make venv-eda (make test does)"
         self.proc = subprocess.Popen(
-            [str(EDA_BIN / "ansible-rulebook"), "-r", "cloud_registry.auth.pull_secrets", "-i", "inventory.yml",
-             "--env-vars", "CLOUD_REGISTRY_EDA_SETTINGS", "--print-events", "-v"],
-            cwd=self.workdir, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(EDA_BIN / "ansible-rulebook"),
+                "-r",
+                "cloud_registry.auth.pull_secrets",
+                "-i",
+                "inventory.yml",
+                "--env-vars",
+                "CLOUD_REGISTRY_EDA_SETTINGS",
+                "--print-events",
+                "-v",
+            ],
+            cwd=self.workdir,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -62,8 +62,15 @@ class Kubectl:
 
     def __call__(self, *args, input=None, check=True, timeout=90) -> subprocess.CompletedProcess:
         cmd = [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache / "cache"), *args]
-        proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
-                              env={"PATH": "/usr/bin:/bin", "HOME": str(self.cache)}, check=False)
+        proc = subprocess.run(
+            cmd,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(self.cache)},
+            check=False,
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc
@@ -88,18 +95,36 @@ class Kubectl:
         where this identity may not list them cluster-wide)."""
         if not names:
             return
-        items = [{"apiVersion": "v1", "kind": "Namespace",
-                  "metadata": {"name": ns, **({"labels": dict(labels[ns])} if (labels or {}).get(ns) else {})}}
-                 for ns in names]
-        self("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
-             timeout=max(90, len(names)))
+        items = [
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns, **({"labels": dict(labels[ns])} if (labels or {}).get(ns) else {})},
+            }
+            for ns in names
+        ]
+        self(
+            "create",
+            "-f",
+            "-",
+            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
+            timeout=max(90, len(names)),
+        )
         if not wait_sa:
             return
         waiting = set(names)
 
         def all_there():
-            listed = self("get", "serviceaccounts", "--all-namespaces", "--field-selector", "metadata.name=default",
-                          "-o", "jsonpath={.items[*].metadata.namespace}", check=False)
+            listed = self(
+                "get",
+                "serviceaccounts",
+                "--all-namespaces",
+                "--field-selector",
+                "metadata.name=default",
+                "-o",
+                "jsonpath={.items[*].metadata.namespace}",
+                check=False,
+            )
             if listed.returncode != 0:  # no cluster-wide list for this identity: ask namespace by namespace
                 for ns in sorted(waiting):
                     if self("get", "serviceaccount", "default", "-n", ns, check=False).returncode == 0:
@@ -121,30 +146,47 @@ def wait_for(predicate, what: str, timeout: float = 60.0, every: float = 0.2):
         time.sleep(every)
 
 
-def write_kubeconfig(path: Path, server: str, token: str | None = None, context: str = "test", *,
-                     ca_cert=None, client_cert=None, client_key=None, embed: bool = False,
-                     tls_server_name: str | None = None) -> Path:
+def write_kubeconfig(
+    path: Path,
+    server: str,
+    token: str | None = None,
+    context: str = "test",
+    *,
+    ca_cert=None,
+    client_cert=None,
+    client_key=None,
+    embed: bool = False,
+    tls_server_name: str | None = None,
+) -> Path:
     """A kubeconfig with one cluster/user/context. TLS files by path or, with ``embed``,
     inlined as ``*-data`` (base64 PEM), as kubeadm and cloud CLIs write them."""
     cluster = {"server": server}
     if tls_server_name:
         cluster["tls-server-name"] = tls_server_name
     user = {"token": token} if token else {}
-    for key, value, target in (("certificate-authority", ca_cert, cluster), ("client-certificate", client_cert, user),
-                               ("client-key", client_key, user)):
+    for key, value, target in (
+        ("certificate-authority", ca_cert, cluster),
+        ("client-certificate", client_cert, user),
+        ("client-key", client_key, user),
+    ):
         if value is not None:
             if embed:
                 target[key + "-data"] = KubePKI.data(value)
             else:
                 target[key] = str(value)
     path = Path(path)
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": context, "cluster": cluster}],
-        "users": [{"name": context + "-user", "user": user}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": context + "-user"}}],
-        "current-context": context,
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": context, "cluster": cluster}],
+                "users": [{"name": context + "-user", "user": user}],
+                "contexts": [{"name": context, "context": {"cluster": context, "user": context + "-user"}}],
+                "current-context": context,
+            }
+        )
+    )
     path.chmod(0o600)
     return path
 
@@ -155,8 +197,9 @@ def write_kubeconfig(path: Path, server: str, token: str | None = None, context:
 def _pem_key(key) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
 
 
 class KubePKI:
@@ -177,9 +220,13 @@ class KubePKI:
             now = datetime.datetime.now(datetime.timezone.utc)
             ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
             ca = (
-                x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-                .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
+                x509.CertificateBuilder()
+                .subject_name(subject)
+                .issuer_name(subject)
+                .public_key(ca_key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=2))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
                 .add_extension(x509.KeyUsage(True, False, True, False, False, True, True, False, False), critical=True)
                 .add_extension(ski, critical=False)
@@ -220,13 +267,19 @@ class KubePKI:
         attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
         now = datetime.datetime.now(datetime.timezone.utc)
         builder = (
-            x509.CertificateBuilder().subject_name(x509.Name(attrs)).issuer_name(self.ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(x509.Name(attrs))
+            .issuer_name(self.ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca_key.public_key()), critical=False)
         )
@@ -239,8 +292,7 @@ class KubePKI:
                     sans.append(x509.DNSName(n))
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         cert = builder.sign(self.ca_key, hashes.SHA256())
-        return (self._write(file_name + ".crt", self._pem(cert)),
-                self._write(file_name + ".key", _pem_key(key), secret=True))
+        return (self._write(file_name + ".crt", self._pem(cert)), self._write(file_name + ".key", _pem_key(key), secret=True))
 
     def issue_client(self, user, groups=(), file_name=None):
         """A client certificate (CN ``user``, O ``groups``): returns (cert_path, key_path)."""
@@ -274,8 +326,9 @@ class KubeCluster:
     def start(cls, directory: Path) -> "KubeCluster":
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([str(SETUP / "kube-cluster.sh"), "start", str(directory)], capture_output=True,
-                              text=True, timeout=900, check=False)
+        proc = subprocess.run(
+            [str(SETUP / "kube-cluster.sh"), "start", str(directory)], capture_output=True, text=True, timeout=900, check=False
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"kube-cluster.sh start failed: {proc.stderr[-4000:]}")
         cluster = cls(directory)
@@ -284,15 +337,14 @@ class KubeCluster:
 
     def stop(self):
         if self.node is not None:
-            subprocess.run([str(SETUP / "kube-node.sh"), "stop", str(self.dir)], capture_output=True, timeout=120,
-                           check=False)
-        subprocess.run([str(SETUP / "kube-cluster.sh"), "stop", str(self.dir)], capture_output=True, timeout=120,
-                       check=False)
+            subprocess.run([str(SETUP / "kube-node.sh"), "stop", str(self.dir)], capture_output=True, timeout=120, check=False)
+        subprocess.run([str(SETUP / "kube-cluster.sh"), "stop", str(self.dir)], capture_output=True, timeout=120, check=False)
 
     def start_node(self) -> dict:
         if self.node is None:
-            proc = subprocess.run([str(SETUP / "kube-node.sh"), "start", str(self.dir)], capture_output=True,
-                                  text=True, timeout=600, check=False)
+            proc = subprocess.run(
+                [str(SETUP / "kube-node.sh"), "start", str(self.dir)], capture_output=True, text=True, timeout=600, check=False
+            )
             if proc.returncode != 0:
                 raise RuntimeError(f"kube-node.sh start failed: {proc.stderr[-4000:]}")
             self.node = _env_file(self.dir / "node.env")
@@ -300,8 +352,13 @@ class KubeCluster:
 
     def restart_apiserver(self):
         """Stop the API server and start it again on its port (watches break, etcd keeps the data)."""
-        proc = subprocess.run([str(SETUP / "kube-cluster.sh"), "restart-apiserver", str(self.dir)],
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            [str(SETUP / "kube-cluster.sh"), "restart-apiserver", str(self.dir)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"kube-cluster.sh restart-apiserver failed: {proc.stderr[-4000:]}")
 
@@ -313,36 +370,53 @@ class KubeCluster:
         port = _env_file(self.dir / "cluster.env")["KUBE_ETCD_PORT"]
 
         def post(path, body):
-            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback etcd
                 return json.loads(resp.read())
 
         # one write of our own first, outside the API server's /registry prefix: compacting at the revision of
         # the last object the test made would keep that revision, and a watch from the one before would not 410
-        marker = {"key": base64.b64encode(b"/cra-tests/compaction-marker").decode(),
-                  "value": base64.b64encode(b"x").decode()}
+        marker = {"key": base64.b64encode(b"/cra-tests/compaction-marker").decode(), "value": base64.b64encode(b"x").decode()}
         revision = int(post("/v3/kv/put", marker)["header"]["revision"])
         post("/v3/kv/compaction", {"revision": str(revision), "physical": True})
         return revision
 
     def restart_kubelet(self):
-        proc = subprocess.run([str(SETUP / "kube-node.sh"), "restart", str(self.dir)], capture_output=True,
-                              text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            [str(SETUP / "kube-node.sh"), "restart", str(self.dir)], capture_output=True, text=True, timeout=300, check=False
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"kube-node.sh restart failed: {proc.stderr[-4000:]}")
 
     def restart_containerd(self):
-        proc = subprocess.run([str(SETUP / "kube-node.sh"), "restart-containerd", str(self.dir)],
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            [str(SETUP / "kube-node.sh"), "restart-containerd", str(self.dir)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"kube-node.sh restart-containerd failed: {proc.stderr[-4000:]}")
 
     def crictl(self, *args, check=False) -> subprocess.CompletedProcess:
         node = self.start_node()
-        return subprocess.run([str(self.bin / "crictl"), "--runtime-endpoint", node["NODE_CRI_ENDPOINT"],
-                               "--image-endpoint", node["NODE_CRI_ENDPOINT"], *args],
-                              capture_output=True, text=True, timeout=300, check=check)
+        return subprocess.run(
+            [
+                str(self.bin / "crictl"),
+                "--runtime-endpoint",
+                node["NODE_CRI_ENDPOINT"],
+                "--image-endpoint",
+                node["NODE_CRI_ENDPOINT"],
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=check,
+        )
 
     def audit_mark(self) -> int:
         try:
@@ -374,8 +448,7 @@ class KubeCluster:
 
     def cleanup_namespaces(self, keep=SYSTEM_NAMESPACES + (TEST_NAMESPACE,)):
         """Delete every namespace a test made and wait until the namespace controller is done."""
-        names = [n for n in self.admin("get", "namespaces", "-o", "name").stdout.split()
-                 if n.split("/", 1)[1] not in keep]
+        names = [n for n in self.admin("get", "namespaces", "-o", "name").stdout.split() if n.split("/", 1)[1] not in keep]
         if names:
             self.admin("delete", "--wait=false", *names, check=False)
         # what a test wrote into the namespaces that stay (all_namespaces runs)
@@ -383,8 +456,17 @@ class KubeCluster:
             self.admin("delete", "secrets", "--all", "-n", ns, "--wait=false", check=False)
         for sa in self.admin.json("get", "serviceaccounts", "-A").get("items", []):
             if sa.get("imagePullSecrets") and sa["metadata"]["namespace"] in keep:
-                self.admin("patch", "serviceaccount", sa["metadata"]["name"], "-n", sa["metadata"]["namespace"],
-                           "--type=json", "-p", '[{"op": "remove", "path": "/imagePullSecrets"}]', check=False)
+                self.admin(
+                    "patch",
+                    "serviceaccount",
+                    sa["metadata"]["name"],
+                    "-n",
+                    sa["metadata"]["namespace"],
+                    "--type=json",
+                    "-p",
+                    '[{"op": "remove", "path": "/imagePullSecrets"}]',
+                    check=False,
+                )
         if names:
             self.admin("wait", "--for=delete", "--timeout=120s", *names, check=False, timeout=180)
 
@@ -399,15 +481,21 @@ class Identity:
         admin = cluster.admin
         admin("create", "serviceaccount", self.name, "-n", TEST_NAMESPACE)
         if role:
-            admin("create", "clusterrolebinding", self.name, f"--clusterrole={role}",
-                  f"--serviceaccount={TEST_NAMESPACE}:{self.name}")
+            admin(
+                "create",
+                "clusterrolebinding",
+                self.name,
+                f"--clusterrole={role}",
+                f"--serviceaccount={TEST_NAMESPACE}:{self.name}",
+            )
         self.token = admin("create", "token", self.name, "-n", TEST_NAMESPACE, "--duration=2h").stdout.strip()
         self.granted = []
         Path(workdir).mkdir(parents=True, exist_ok=True)
         self.url = cluster.url
         self.ca_cert = cluster.ca_cert
-        self.kubeconfig = write_kubeconfig(Path(workdir) / f"kubeconfig-{self.name}.json", self.url, self.token,
-                                           ca_cert=self.ca_cert)
+        self.kubeconfig = write_kubeconfig(
+            Path(workdir) / f"kubeconfig-{self.name}.json", self.url, self.token, ca_cert=self.ca_cert
+        )
         self.kubectl = Kubectl(self.kubeconfig, Path(workdir) / f"kubectl-{self.name}")
         self._mark = cluster.audit_mark()
         self._interposer = None
@@ -433,8 +521,13 @@ class Identity:
                     dry += 1
                 else:
                     writes += 1
-        return {"requests": len(events), "writes": writes, "dry_run": dry, "by_verb": dict(by_verb),
-                "by_resource": dict(by_resource)}
+        return {
+            "requests": len(events),
+            "writes": writes,
+            "dry_run": dry,
+            "by_verb": dict(by_verb),
+            "by_resource": dict(by_resource),
+        }
 
     def grant(self, rules: list, namespace: str | None = None):
         """RBAC for a role-less identity: a (Cluster)Role with ``rules``, bound to it."""
@@ -444,9 +537,13 @@ class Identity:
         if namespace:
             meta["namespace"] = namespace
         role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta, "rules": rules}
-        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind + "Binding", "metadata": meta,
-                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
-                   "subjects": [{"kind": "ServiceAccount", "name": self.name, "namespace": TEST_NAMESPACE}]}
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": kind + "Binding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": self.name, "namespace": TEST_NAMESPACE}],
+        }
         listing = {"apiVersion": "v1", "kind": "List", "items": [role, binding]}
         self.cluster.admin("apply", "-f", "-", input=json.dumps(listing))
         if not namespace:
@@ -535,22 +632,28 @@ class Interposer:
         if req["name"] is None and method == "GET":
             req["verb"] = "list"
         with self.lock:
-            due = [h for h in self.hooks if h["fired"] < h["times"]
-                   and all(req.get(k) == v for k, v in h["when"].items())]
+            due = [h for h in self.hooks if h["fired"] < h["times"] and all(req.get(k) == v for k, v in h["when"].items())]
             for h in due:
                 h["fired"] += 1
         for h in due:
             if h["action"] == "bump":  # only the resourceVersion moves (an annotation of the test's)
-                h = dict(h, patch={"metadata": {"annotations": {"crauth-tests/bump": secrets.token_hex(4)}}},
-                         action="merge_patch")
+                h = dict(
+                    h, patch={"metadata": {"annotations": {"crauth-tests/bump": secrets.token_hex(4)}}}, action="merge_patch"
+                )
             if h["action"] == "merge_patch":
                 ns, res, name = req["namespace"], req["resource"], req["name"]
                 obj_path = f"/api/v1/namespaces/{ns}/{res}/{name}" if ns else f"/api/v1/{res}/{name}"
-                status, _h, body = self._upstream("PATCH", obj_path, {"Content-Type": "application/merge-patch+json"},
-                                                  json.dumps(h["patch"]).encode(), self.admin_ctx)
+                status, _h, body = self._upstream(
+                    "PATCH",
+                    obj_path,
+                    {"Content-Type": "application/merge-patch+json"},
+                    json.dumps(h["patch"]).encode(),
+                    self.admin_ctx,
+                )
             elif h["action"] == "delete_namespace":
-                status, _h, body = self._upstream("DELETE", "/api/v1/namespaces/" + (h.get("namespace") or req["namespace"]),
-                                                  {}, None, self.admin_ctx)
+                status, _h, body = self._upstream(
+                    "DELETE", "/api/v1/namespaces/" + (h.get("namespace") or req["namespace"]), {}, None, self.admin_ctx
+                )
             else:
                 raise AssertionError(h["action"])
             h["status"] = status
@@ -568,8 +671,11 @@ class Interposer:
             def _relay(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection", "content-length", "accept-encoding")}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "connection", "content-length", "accept-encoding")
+                }
                 status, resp_headers, data = outer._upstream(self.command, self.path, headers, body, outer.ctx)
                 outer._fire(self.command, self.path)
                 self.send_response(status)
@@ -606,8 +712,9 @@ def trust_registry(node: dict, host: str, ca) -> Path:
     d = Path(node["NODE_CERTS_DIR"]) / host
     d.mkdir(parents=True, exist_ok=True)
     path = d / "hosts.toml"
-    path.write_text(f'server = "https://{host}"\n\n[host."https://{host}"]\n'
-                    f'  capabilities = ["pull", "resolve"]\n  ca = "{ca}"\n')
+    path.write_text(
+        f'server = "https://{host}"\n\n[host."https://{host}"]\n  capabilities = ["pull", "resolve"]\n  ca = "{ca}"\n'
+    )
     return path
 
 

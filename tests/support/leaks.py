@@ -10,8 +10,15 @@ from urllib.parse import quote, quote_plus
 
 def forms(secret: str, user: str = "ci-bot") -> set[str]:
     pair = base64.b64encode(f"{user}:{secret}".encode()).decode()
-    return {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
-            quote(secret, safe=""), quote_plus(secret, safe=""), pair, pair.rstrip("=")}
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        pair,
+        pair.rstrip("="),
+    }
 
 
 def leaked(text: str, *secrets: str, user: str = "ci-bot") -> list[str]:

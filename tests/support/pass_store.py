@@ -21,12 +21,25 @@ def make_pass_store(tmp: Path) -> dict:
     env = dict(os.environ)
     env.update({"GNUPGHOME": str(gnupg), "PASSWORD_STORE_DIR": str(store), "HOME": str(tmp)})
     subprocess.run(
-        ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
-         "--quick-gen-key", "cloud-registry-test@example.invalid", "rsa2048", "encrypt,sign", "never"],
-        env=env, check=True, capture_output=True, timeout=120,
+        [
+            "gpg",
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "cloud-registry-test@example.invalid",
+            "rsa2048",
+            "encrypt,sign",
+            "never",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
-    subprocess.run(["pass", "init", "cloud-registry-test@example.invalid"], env=env, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(["pass", "init", "cloud-registry-test@example.invalid"], env=env, check=True, capture_output=True, timeout=60)
     return {k: env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR", "HOME")}
 
 

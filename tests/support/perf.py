@@ -23,8 +23,7 @@ def task_span(task: dict) -> tuple[float, float]:
     """(start, end) as epoch seconds of one task in the ansible.posix.json callback's output."""
 
     def ts(value: str) -> float:
-        return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-            tzinfo=datetime.timezone.utc).timestamp()
+        return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 
     duration = task["task"]["duration"]
     return ts(duration["start"]), ts(duration["end"])

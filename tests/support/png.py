@@ -12,7 +12,7 @@ def _unfilter(rows: bytes, width: int, height: int, bpp: int) -> list[bytearray]
     stride = width * bpp
     out, prev, pos = [], bytearray(stride), 0
     for _row in range(height):
-        ftype, line = rows[pos], bytearray(rows[pos + 1:pos + 1 + stride])
+        ftype, line = rows[pos], bytearray(rows[pos + 1 : pos + 1 + stride])
         pos += 1 + stride
         for i in range(stride):
             left = line[i - bpp] if i >= bpp else 0
@@ -40,8 +40,8 @@ def colours(path: Path) -> Counter:
         raise ValueError(f"{path} is not a PNG")
     pos, idat, header = 8, b"", None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":

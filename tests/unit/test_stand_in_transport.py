@@ -18,8 +18,11 @@ from fixtures.google_cloud import GoogleCloudStub
 def _reused(stand_in, method="GET", context=None):
     """Five requests on one connection; the stand-in's answers and the number of connections it accepted."""
     host, port = stand_in.host, stand_in.port
-    conn = (http.client.HTTPSConnection(host, port, context=context, timeout=10) if context
-            else http.client.HTTPConnection(host, port, timeout=10))
+    conn = (
+        http.client.HTTPSConnection(host, port, context=context, timeout=10)
+        if context
+        else http.client.HTTPConnection(host, port, timeout=10)
+    )
     answers = []
     try:
         for _attempt in range(5):
@@ -31,11 +34,14 @@ def _reused(stand_in, method="GET", context=None):
     return answers, list(stand_in.connections)
 
 
-@pytest.mark.parametrize("make, method", [
-    (GoogleCloudStub, "GET"),
-    (lambda: AzureStandIn("r.azurecr.io", "t", {"c": "s"}), "GET"),
-    (lambda: EcrPublicStandIn({"AKID": "secret"}), "POST"),
-])
+@pytest.mark.parametrize(
+    "make, method",
+    [
+        (GoogleCloudStub, "GET"),
+        (lambda: AzureStandIn("r.azurecr.io", "t", {"c": "s"}), "GET"),
+        (lambda: EcrPublicStandIn({"AKID": "secret"}), "POST"),
+    ],
+)
 def test_a_reused_connection_has_tcp_nodelay(make, method):
     stand_in = make().start()
     try:

@@ -87,8 +87,19 @@ def describe(url):
     return "%s://%s%s" % (parts.scheme, host, parts.path or "/")
 
 
-def request(method, url, provider, headers=None, data=None, form=None, ca_path=None, allow_http=False,
-            timeout=30, ok=(200,), metadata=False):
+def request(
+    method,
+    url,
+    provider,
+    headers=None,
+    data=None,
+    form=None,
+    ca_path=None,
+    allow_http=False,
+    timeout=30,
+    ok=(200,),
+    metadata=False,
+):
     """Send one HTTP request over the collection's one transport (``distribution.Transport``, no proxy);
     return HttpResponse.
 
@@ -105,23 +116,25 @@ def request(method, url, provider, headers=None, data=None, form=None, ca_path=N
         hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
     where = describe(url)
     try:
-        transport = Transport(ca_file=ca_path if url.startswith("https:") else None, timeout=timeout, proxies={},
-                              max_body=None)
+        transport = Transport(ca_file=ca_path if url.startswith("https:") else None, timeout=timeout, proxies={}, max_body=None)
     except (OSError, ssl.SSLError) as exc:
-        raise TokenError("registry_token: cannot load ca_path %s: %s; give a PEM file of CA certificates" % (
-            ca_path, getattr(exc, "strerror", None) or type(exc).__name__)) from None
+        raise TokenError(
+            "registry_token: cannot load ca_path %s: %s; give a PEM file of CA certificates"
+            % (ca_path, getattr(exc, "strerror", None) or type(exc).__name__)
+        ) from None
     try:
         result = HttpResponse(*transport.send(method, url, hdrs, body))
     except TransportError as exc:
         if exc.kind == "timeout":
-            raise TokenError("registry_token provider=%s: %s did not answer within %ss; check the endpoint or raise "
-                             "timeout" % (provider, where, timeout)) from None
+            raise TokenError(
+                "registry_token provider=%s: %s did not answer within %ss; check the endpoint or raise "
+                "timeout" % (provider, where, timeout)
+            ) from None
         if exc.kind in ("tls-verify", "tls"):
             hint = "check the server certificate, or give its CA with ca_path"
         else:
             hint = "check the endpoint URL/registry name and that it is reachable from the controller"
-        raise TokenError("registry_token provider=%s: cannot reach %s (%s); %s" % (
-            provider, where, exc.reason, hint)) from None
+        raise TokenError("registry_token provider=%s: cannot reach %s (%s); %s" % (provider, where, exc.reason, hint)) from None
     if ok is not None and result.status not in ok:
         raise status_error(provider, method, url, result)
     return result
@@ -136,17 +149,22 @@ def status_error(provider, method, url, result, hint=None):
             hint = "check the registry name / endpoint URL"
         else:
             hint = "retry later or check the endpoint"
-    return TokenError("registry_token provider=%s: %s %s returned HTTP %d%s; %s" % (
-        provider, method, describe(url), result.status, (" (%s)" % detail) if detail else "", hint))
+    return TokenError(
+        "registry_token provider=%s: %s %s returned HTTP %d%s; %s"
+        % (provider, method, describe(url), result.status, (" (%s)" % detail) if detail else "", hint)
+    )
 
 
 def json_body(provider, url, result):
     try:
         data = result.json()
     except (ValueError, UnicodeDecodeError):
-        raise TokenError("registry_token provider=%s: %s did not return JSON (HTTP %d); check the endpoint URL" % (
-            provider, describe(url), result.status)) from None
+        raise TokenError(
+            "registry_token provider=%s: %s did not return JSON (HTTP %d); check the endpoint URL"
+            % (provider, describe(url), result.status)
+        ) from None
     if not isinstance(data, dict):
-        raise TokenError("registry_token provider=%s: %s returned unexpected JSON; check the endpoint URL" % (
-            provider, describe(url)))
+        raise TokenError(
+            "registry_token provider=%s: %s returned unexpected JSON; check the endpoint URL" % (provider, describe(url))
+        )
     return data

@@ -50,25 +50,29 @@ _REGISTRY_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]+)?$")
 def _registry(options):
     registry = bare_registry(options.get("registry"))
     if not registry or not _REGISTRY_RE.match(registry):
-        raise TokenError("registry_token provider=azure: registry=%r is not a registry host; give the login server, "
-                         "e.g. registry=myregistry.azurecr.io" % (options.get("registry"),))
+        raise TokenError(
+            "registry_token provider=azure: registry=%r is not a registry host; give the login server, "
+            "e.g. registry=myregistry.azurecr.io" % (options.get("registry"),)
+        )
     return registry
 
 
 def identity(options):
-    return "|".join([
-        "azure",
-        "registry=%s" % (options.get("registry") or ""),
-        "tenant=%s" % from_env(options, "tenant_id", "AZURE_TENANT_ID"),
-        "client=%s" % from_env(options, "client_id", "AZURE_CLIENT_ID"),
-        "secret=%s" % fingerprint(from_env(options, "client_secret", "AZURE_CLIENT_SECRET")),
-        "aad_token=%s" % fingerprint(options.get("aad_access_token") or ""),
-        "federated=%s" % (from_env(options, "federated_token_file", "AZURE_FEDERATED_TOKEN_FILE") or ""),
-        "mi=%s|%s" % (bool(options.get("managed_identity")), _identity_endpoint(options)[0]),
-        "authority=%s" % from_env(options, "authority_host", "AZURE_AUTHORITY_HOST"),
-        "scope=%s" % (options.get("aad_scope") or ""),
-        "endpoint=%s" % (options.get("endpoint_url") or ""),
-    ])
+    return "|".join(
+        [
+            "azure",
+            "registry=%s" % (options.get("registry") or ""),
+            "tenant=%s" % from_env(options, "tenant_id", "AZURE_TENANT_ID"),
+            "client=%s" % from_env(options, "client_id", "AZURE_CLIENT_ID"),
+            "secret=%s" % fingerprint(from_env(options, "client_secret", "AZURE_CLIENT_SECRET")),
+            "aad_token=%s" % fingerprint(options.get("aad_access_token") or ""),
+            "federated=%s" % (from_env(options, "federated_token_file", "AZURE_FEDERATED_TOKEN_FILE") or ""),
+            "mi=%s|%s" % (bool(options.get("managed_identity")), _identity_endpoint(options)[0]),
+            "authority=%s" % from_env(options, "authority_host", "AZURE_AUTHORITY_HOST"),
+            "scope=%s" % (options.get("aad_scope") or ""),
+            "endpoint=%s" % (options.get("endpoint_url") or ""),
+        ]
+    )
 
 
 def jwt_claims(token):
@@ -97,8 +101,10 @@ def _read_assertion(path):
         with open(path, "r") as f:
             text = f.read().strip()
     except (IOError, OSError) as e:
-        raise TokenError("registry_token provider=azure: cannot read the federated token file %s (%s); on AKS, label "
-                         "the pod azure.workload.identity/use=true so the webhook projects it" % (path, e.strerror)) from None
+        raise TokenError(
+            "registry_token provider=azure: cannot read the federated token file %s (%s); on AKS, label "
+            "the pod azure.workload.identity/use=true so the webhook projects it" % (path, e.strerror)
+        ) from None
     if not text:
         raise TokenError("registry_token provider=azure: the federated token file %s is empty" % path)
     return text
@@ -119,12 +125,22 @@ def managed_identity_token(options):
     from ansible.module_utils.six.moves.urllib.parse import urlencode
 
     full = url + ("&" if "?" in url else "?") + urlencode(sorted(query.items()))
-    result = _http.request("GET", full, PROVIDER, headers=dict(headers, Accept="application/json"), metadata=True,
-                           **http_options(options))
+    result = _http.request(
+        "GET", full, PROVIDER, headers=dict(headers, Accept="application/json"), metadata=True, **http_options(options)
+    )
     if result.status != 200:
-        raise _http.status_error(PROVIDER, "GET", url, result, hint=(
-            "the host has no managed identity%s, or it has no role on the registry (AcrPull)"
-            % (" with client_id %s" % client_id if client_id else "")) if result.status in (400, 401, 403, 404) else None)
+        raise _http.status_error(
+            PROVIDER,
+            "GET",
+            url,
+            result,
+            hint=(
+                "the host has no managed identity%s, or it has no role on the registry (AcrPull)"
+                % (" with client_id %s" % client_id if client_id else "")
+            )
+            if result.status in (400, 401, 403, 404)
+            else None,
+        )
     data = _http.json_body(PROVIDER, url, result)
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
@@ -137,43 +153,73 @@ def aad_token(options):
     client_id = from_env(options, "client_id", "AZURE_CLIENT_ID")
     secret = from_env(options, "client_secret", "AZURE_CLIENT_SECRET")
     federated = None if secret else from_env(options, "federated_token_file", "AZURE_FEDERATED_TOKEN_FILE")
-    if not secret and not federated and (options.get("managed_identity") or
-                                         (options.get("managed_identity") is None and _identity_endpoint(options)[1])):
+    if (
+        not secret
+        and not federated
+        and (options.get("managed_identity") or (options.get("managed_identity") is None and _identity_endpoint(options)[1]))
+    ):
         return managed_identity_token(options), tenant
-    missing = [n for n, v in (("tenant_id", tenant), ("client_id", client_id),
-                              ("client_secret or federated_token_file", secret or federated)) if not v]
+    missing = [
+        n
+        for n, v in (
+            ("tenant_id", tenant),
+            ("client_id", client_id),
+            ("client_secret or federated_token_file", secret or federated),
+        )
+        if not v
+    ]
     if missing:
-        raise TokenError("registry_token provider=azure: give aad_access_token, or tenant_id and client_id with "
-                         "client_secret or federated_token_file (workload identity), or managed_identity=true "
-                         "(missing: %s; also read from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, "
-                         "AZURE_FEDERATED_TOKEN_FILE)" % ", ".join(missing))
+        raise TokenError(
+            "registry_token provider=azure: give aad_access_token, or tenant_id and client_id with "
+            "client_secret or federated_token_file (workload identity), or managed_identity=true "
+            "(missing: %s; also read from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, "
+            "AZURE_FEDERATED_TOKEN_FILE)" % ", ".join(missing)
+        )
     authority = (from_env(options, "authority_host", "AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY).rstrip("/")
     if "://" not in authority:
         authority = "https://" + authority
     url = "%s/%s/oauth2/v2.0/token" % (authority, tenant)
     result = _http.request(
-        "POST", url, PROVIDER,
-        form=dict({
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "scope": options.get("aad_scope") or DEFAULT_SCOPE,
-        }, **({"client_secret": secret} if secret else
-              {"client_assertion_type": ASSERTION_TYPE, "client_assertion": _read_assertion(federated)})),
+        "POST",
+        url,
+        PROVIDER,
+        form=dict(
+            {
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "scope": options.get("aad_scope") or DEFAULT_SCOPE,
+            },
+            **(
+                {"client_secret": secret}
+                if secret
+                else {"client_assertion_type": ASSERTION_TYPE, "client_assertion": _read_assertion(federated)}
+            ),
+        ),
         headers={"Accept": "application/json"},
-        **http_options(options)
+        **http_options(options),
     )
     if result.status != 200:
-        raise _http.status_error(PROVIDER, "POST", url, result, hint=(
-            ("check tenant_id, client_id and client_secret (the service principal's secret may have expired)" if secret
-             else "check the federated identity credential of %s (issuer, subject and audience "
-                  "api://AzureADTokenExchange must match the token in %s) and that the token has not expired"
-             % (client_id, federated))
-            if result.status in (400, 401) else None))
+        raise _http.status_error(
+            PROVIDER,
+            "POST",
+            url,
+            result,
+            hint=(
+                (
+                    "check tenant_id, client_id and client_secret (the service principal's secret may have expired)"
+                    if secret
+                    else "check the federated identity credential of %s (issuer, subject and audience "
+                    "api://AzureADTokenExchange must match the token in %s) and that the token has not expired"
+                    % (client_id, federated)
+                )
+                if result.status in (400, 401)
+                else None
+            ),
+        )
     data = _http.json_body(PROVIDER, url, result)
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
-        raise TokenError("registry_token provider=azure: %s returned no access_token; check authority_host" %
-                         _http.describe(url))
+        raise TokenError("registry_token provider=azure: %s returned no access_token; check authority_host" % _http.describe(url))
     return token, tenant
 
 
@@ -192,18 +238,21 @@ def mint(options):
     if result.status != 200:
         hint = None
         if result.status in (400, 401):
-            hint = ("the registry rejected the Entra ID token: check that it is valid, for the registry's tenant, "
-                    "and that the principal has a role on %s (e.g. AcrPull)" % registry)
+            hint = (
+                "the registry rejected the Entra ID token: check that it is valid, for the registry's tenant, "
+                "and that the principal has a role on %s (e.g. AcrPull)" % registry
+            )
         raise _http.status_error(PROVIDER, "POST", url, result, hint=hint)
     data = _http.json_body(PROVIDER, url, result)
     refresh = data.get("refresh_token")
     if not isinstance(refresh, str) or not refresh:
-        raise TokenError("registry_token provider=azure: %s returned no refresh_token; check endpoint_url" %
-                         _http.describe(url))
+        raise TokenError("registry_token provider=azure: %s returned no refresh_token; check endpoint_url" % _http.describe(url))
     claims = jwt_claims(refresh)
     exp = claims.get("exp") if claims else None
     if not isinstance(exp, (int, float)):
-        raise TokenError("registry_token provider=azure: the refresh token from %s has no readable 'exp' claim, so "
-                         "its expiry is unknown; check endpoint_url" % _http.describe(url))
+        raise TokenError(
+            "registry_token provider=azure: the refresh token from %s has no readable 'exp' claim, so "
+            "its expiry is unknown; check endpoint_url" % _http.describe(url)
+        )
     expires = datetime.datetime.fromtimestamp(exp, datetime.timezone.utc)
     return Credential(registry, USERNAME, refresh, expires)

@@ -79,14 +79,15 @@ def _check_endpoint(name, url, options):
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TokenError("registry_token provider=ecr: %s=%r is not an http(s) URL" % (name, url))
     if parts.scheme == "http" and not options.get("allow_http"):
-        raise TokenError("registry_token provider=ecr: refusing plain http for %s=%s; use https, or set allow_http=true "
-                         "(loopback addresses only)" % (name, parts.netloc))
+        raise TokenError(
+            "registry_token provider=ecr: refusing plain http for %s=%s; use https, or set allow_http=true "
+            "(loopback addresses only)" % (name, parts.netloc)
+        )
     if parts.scheme == "http":
         from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens._http import is_loopback
 
         if not is_loopback(parts.hostname):
-            raise TokenError("registry_token provider=ecr: allow_http accepts only loopback hosts, not %s" %
-                             parts.hostname)
+            raise TokenError("registry_token provider=ecr: allow_http accepts only loopback hosts, not %s" % parts.hostname)
 
 
 def _client_error(exc, what):
@@ -97,18 +98,21 @@ def _client_error(exc, what):
     hint = "check the AWS credentials and that they allow %s" % what
     if code in ("ExpiredToken", "ExpiredTokenException"):
         hint = "the AWS session token has expired; refresh it"
-    return TokenError("registry_token provider=ecr: %s failed (HTTP %s %s: %s); %s" % (
-        what, status, code, message[:200], hint))
+    return TokenError("registry_token provider=ecr: %s failed (HTTP %s %s: %s); %s" % (what, status, code, message[:200], hint))
 
 
 def mint(options):
     if not HAS_BOTO3:
-        raise TokenError("registry_token provider=ecr needs the Python library boto3 >= %s on the controller "
-                         "(pip install 'boto3>=%s'); import failed: %s" % (BOTO3_MIN, BOTO3_MIN, BOTO3_IMPORT_ERROR))
+        raise TokenError(
+            "registry_token provider=ecr needs the Python library boto3 >= %s on the controller "
+            "(pip install 'boto3>=%s'); import failed: %s" % (BOTO3_MIN, BOTO3_MIN, BOTO3_IMPORT_ERROR)
+        )
     region = PUBLIC_REGION if is_public(options) else _region(options)
     if not region:
-        raise TokenError("registry_token provider=ecr: no AWS region; set the region option (or AWS_REGION / "
-                         "AWS_DEFAULT_REGION), e.g. region=eu-west-1")
+        raise TokenError(
+            "registry_token provider=ecr: no AWS region; set the region option (or AWS_REGION / "
+            "AWS_DEFAULT_REGION), e.g. region=eu-west-1"
+        )
     endpoint = options.get("endpoint_url")
     sts_endpoint = options.get("sts_endpoint_url")
     _check_endpoint("endpoint_url", endpoint, options)
@@ -144,8 +148,9 @@ def mint(options):
             }
         if is_public(options):
             # ECR Public: one token for public.ecr.aws (pushes, and pulls above the anonymous rate limit)
-            client = session.client("ecr-public", region_name=PUBLIC_REGION, endpoint_url=endpoint or None,
-                                    verify=verify, config=config, **creds)
+            client = session.client(
+                "ecr-public", region_name=PUBLIC_REGION, endpoint_url=endpoint or None, verify=verify, config=config, **creds
+            )
             try:
                 data = client.get_authorization_token()["authorizationData"]
             except ClientError as exc:
@@ -161,37 +166,38 @@ def mint(options):
             except ClientError as exc:
                 raise _client_error(exc, "ecr:GetAuthorizationToken in %s" % region) from None
     except NoCredentialsError:
-        raise TokenError("registry_token provider=ecr: no AWS credentials found; set profile, aws_access_key_id/"
-                         "aws_secret_access_key, the AWS_* environment variables, or an instance role") from None
+        raise TokenError(
+            "registry_token provider=ecr: no AWS credentials found; set profile, aws_access_key_id/"
+            "aws_secret_access_key, the AWS_* environment variables, or an instance role"
+        ) from None
     except NoRegionError:
         raise TokenError("registry_token provider=ecr: no AWS region; set the region option") from None
     except TokenError:
         raise
     except BotoCoreError as exc:
         # botocore messages name endpoints/profiles, never secret values
-        raise TokenError("registry_token provider=ecr: %s (%s); check profile, region and endpoint_url" % (
-            type(exc).__name__, str(exc)[:300])) from None
+        raise TokenError(
+            "registry_token provider=ecr: %s (%s); check profile, region and endpoint_url" % (type(exc).__name__, str(exc)[:300])
+        ) from None
     if not data:
-        raise TokenError("registry_token provider=ecr: GetAuthorizationToken returned no authorizationData; "
-                         "check registry_id")
+        raise TokenError("registry_token provider=ecr: GetAuthorizationToken returned no authorizationData; check registry_id")
     item = data[0]
     try:
         decoded = base64.b64decode(item["authorizationToken"]).decode("utf-8")
     except (KeyError, binascii.Error, UnicodeDecodeError):
-        raise TokenError("registry_token provider=ecr: GetAuthorizationToken returned an undecodable "
-                         "authorizationToken; check endpoint_url") from None
+        raise TokenError(
+            "registry_token provider=ecr: GetAuthorizationToken returned an undecodable authorizationToken; check endpoint_url"
+        ) from None
     user, sep, password = decoded.partition(":")
     if not sep or not password:
-        raise TokenError("registry_token provider=ecr: the authorizationToken is not 'user:password'; "
-                         "check endpoint_url")
+        raise TokenError("registry_token provider=ecr: the authorizationToken is not 'user:password'; check endpoint_url")
     proxy = item.get("proxyEndpoint") or ""
     registry = urllib.parse.urlsplit(proxy).netloc if "://" in proxy else proxy
     expires = item.get("expiresAt")
     if isinstance(expires, (int, float)):
         expires = datetime.datetime.fromtimestamp(expires, datetime.timezone.utc)
     if not isinstance(expires, datetime.datetime):
-        raise TokenError("registry_token provider=ecr: GetAuthorizationToken returned no expiresAt; "
-                         "check endpoint_url")
+        raise TokenError("registry_token provider=ecr: GetAuthorizationToken returned no expiresAt; check endpoint_url")
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=datetime.timezone.utc)
     return Credential(registry or None, user or USERNAME, password, expires)

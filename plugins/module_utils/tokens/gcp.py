@@ -35,8 +35,7 @@ def _key_auth(options):
         return None
     if mode not in KEY_AUTH_USERNAMES:
         raise TokenError(
-            "gcp: key_auth %r is not one of json_key, json_key_base64 (or leave it unset to mint an access token)"
-            % (mode,)
+            "gcp: key_auth %r is not one of json_key, json_key_base64 (or leave it unset to mint an access token)" % (mode,)
         )
     return mode
 

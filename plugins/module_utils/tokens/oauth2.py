@@ -67,18 +67,20 @@ def scopes(options):
 
 def identity(options):
     base, host = registry_base(options)
-    return "|".join([
-        "oauth2",
-        "registry=%s" % base,
-        "user=%s" % (options.get("username") or ""),
-        "password=%s" % fingerprint(options.get("password") or ""),
-        "scope=%s" % " ".join(sorted(scopes(options))),
-        "type=%s" % (options.get("token_type") or "access_token"),
-        "realm=%s" % (options.get("realm") or ""),
-        "service=%s" % (options.get("service") or ""),
-        "client=%s" % (options.get("oauth_client_id") or ""),
-        "token_username=%s" % (options.get("token_username") or ""),
-    ])
+    return "|".join(
+        [
+            "oauth2",
+            "registry=%s" % base,
+            "user=%s" % (options.get("username") or ""),
+            "password=%s" % fingerprint(options.get("password") or ""),
+            "scope=%s" % " ".join(sorted(scopes(options))),
+            "type=%s" % (options.get("token_type") or "access_token"),
+            "realm=%s" % (options.get("realm") or ""),
+            "service=%s" % (options.get("service") or ""),
+            "client=%s" % (options.get("oauth_client_id") or ""),
+            "token_username=%s" % (options.get("token_username") or ""),
+        ]
+    )
 
 
 def parse_challenge(header):
@@ -105,16 +107,21 @@ def discover(options, base):
     url = base + "/v2/"
     result = _http.request("GET", url, PROVIDER, headers={"Accept": "application/json"}, **http_options(options))
     if result.status == 200:
-        raise TokenError("registry_token provider=oauth2: %s answers /v2/ without authentication, so it has no token "
-                         "service to mint from; give realm= if its token service is elsewhere" % base)
+        raise TokenError(
+            "registry_token provider=oauth2: %s answers /v2/ without authentication, so it has no token "
+            "service to mint from; give realm= if its token service is elsewhere" % base
+        )
     challenge = parse_challenge(result.headers.get("WWW-Authenticate") if result.headers else None)
     if result.status != 401 or not challenge:
-        raise TokenError("registry_token provider=oauth2: GET %s returned HTTP %d without a Bearer challenge; check "
-                         "registry (it must be a Docker Registry v2 API)" % (_http.describe(url), result.status))
+        raise TokenError(
+            "registry_token provider=oauth2: GET %s returned HTTP %d without a Bearer challenge; check "
+            "registry (it must be a Docker Registry v2 API)" % (_http.describe(url), result.status)
+        )
     if challenge["scheme"] != "bearer" or not challenge.get("realm"):
-        raise TokenError("registry_token provider=oauth2: %s uses %s authentication, not a token service; log in with "
-                         "username/password directly (registry_login) instead of minting a token" % (
-                             base, challenge["scheme"].capitalize()))
+        raise TokenError(
+            "registry_token provider=oauth2: %s uses %s authentication, not a token service; log in with "
+            "username/password directly (registry_login) instead of minting a token" % (base, challenge["scheme"].capitalize())
+        )
     return challenge["realm"], service or challenge.get("service")
 
 
@@ -137,14 +144,15 @@ def _parse_time(value):
 def _token_error(result, realm, username):
     hint = None
     if result.status in (401, 403):
-        hint = ("the token service rejected the credentials of %s; check username and password/personal access token "
-                "(and its scopes)" % (username or "anonymous"))
+        hint = (
+            "the token service rejected the credentials of %s; check username and password/personal access token "
+            "(and its scopes)" % (username or "anonymous")
+        )
     return _http.status_error(PROVIDER, "token request to", realm, result, hint=hint)
 
 
 def _fetch_access_token(options, realm, service, scope_list, username, password, offline=False):
-    url = distribution.token_url(realm, service, scope_list, options.get("oauth_client_id") or DEFAULT_CLIENT_ID,
-                                 offline=offline)
+    url = distribution.token_url(realm, service, scope_list, options.get("oauth_client_id") or DEFAULT_CLIENT_ID, offline=offline)
     headers = {"Accept": "application/json"}
     if username or password:
         headers["Authorization"] = distribution.basic_header(username, password)
@@ -180,8 +188,7 @@ def mint(options):
     base, host = registry_base(options)
     token_type = options.get("token_type") or "access_token"
     if token_type not in ("access_token", "refresh_token"):
-        raise TokenError("registry_token provider=oauth2: token_type must be access_token or refresh_token, not %r"
-                         % token_type)
+        raise TokenError("registry_token provider=oauth2: token_type must be access_token or refresh_token, not %r" % token_type)
     username = options.get("username") or ""
     password = options.get("password") or ""
     realm, service = discover(options, base)
@@ -192,14 +199,17 @@ def mint(options):
         data = _fetch_refresh_token(options, realm, service, scope_list, username, password)
         secret = distribution.token_from(data)[1]
         if secret is None:
-            raise TokenError("registry_token provider=oauth2: the token service at %s issued no refresh_token "
-                             "(offline token); use token_type=access_token" % _http.describe(realm))
+            raise TokenError(
+                "registry_token provider=oauth2: the token service at %s issued no refresh_token "
+                "(offline token); use token_type=access_token" % _http.describe(realm)
+            )
         return Credential(host, options.get("token_username") or username, secret, None)
     data = _fetch_access_token(options, realm, service, scope_list, username, password)
     secret = distribution.token_from(data)[0]
     if secret is None:
-        raise TokenError("registry_token provider=oauth2: the token service at %s returned no token; check realm"
-                         % _http.describe(realm))
+        raise TokenError(
+            "registry_token provider=oauth2: the token service at %s returned no token; check realm" % _http.describe(realm)
+        )
     try:
         expires_in = int(data.get("expires_in") or 60)
     except (TypeError, ValueError):

@@ -20,18 +20,16 @@ EE_BUILD = REPO / "tests" / "setup" / "ee-build.sh"
 @pytest.fixture(scope="session")  # xdist interleaves modules on a worker: module scope would rebuild
 def ee_image():
     """Build the EE image (cached by an input-hash label); a failed build fails the tests."""
-    proc = subprocess.run(
-        [str(EE_BUILD)], cwd=REPO, capture_output=True, text=True, timeout=1200, check=False
-    )
+    proc = subprocess.run([str(EE_BUILD)], cwd=REPO, capture_output=True, text=True, timeout=1200, check=False)
     if proc.returncode != 0:
         pytest.fail(f"tests/setup/ee-build.sh failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    name = subprocess.run(
-        [str(EE_BUILD), "--print-name"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    name = subprocess.run([str(EE_BUILD), "--print-name"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
     labels = json.loads(
         subprocess.run(
             ["docker", "image", "inspect", "-f", "{{ json .Config.Labels }}", name],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     )
     assert labels.get("ansible-execution-environment") == "true"

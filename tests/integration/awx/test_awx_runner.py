@@ -76,9 +76,7 @@ def test_job_through_ansible_runner(tmp_path, registry):
                 "all": {
                     "children": {
                         "docker_hosts": {
-                            "hosts": {
-                                "fleet-host": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-                            }
+                            "hosts": {"fleet-host": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
                         }
                     },
                     "vars": {
@@ -145,9 +143,7 @@ def test_job_through_ansible_runner(tmp_path, registry):
         },
     )
     inj.add(_type("azure"), {"tenant_id": "t", "client_id": "c", "client_secret": secrets_in["azure"]})
-    inj.add(
-        _type("alibaba"), {"access_key_id": "LTAI", "access_key_secret": secrets_in["alibaba"], "region": "cn-hangzhou"}
-    )
+    inj.add(_type("alibaba"), {"access_key_id": "LTAI", "access_key_secret": secrets_in["alibaba"], "region": "cn-hangzhou"})
     inj.write(
         extra_env={
             "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".tmp" / "collections"),

@@ -119,7 +119,9 @@ def test_registry_login_job_inside_the_ee(ee, tmp_path, htpasswd_registry):
     assert inspect.returncode == 0, inspect.stderr
     assert json.loads(inspect.stdout)["Digest"].startswith("sha256:")
     pull = ee.run(
-        "sh", "-c", f"skopeo copy --quiet --src-cert-dir /job/certs {image} oci:/tmp/pulled:1 && cat /tmp/pulled/index.json",
+        "sh",
+        "-c",
+        f"skopeo copy --quiet --src-cert-dir /job/certs {image} oci:/tmp/pulled:1 && cat /tmp/pulled/index.json",
         docker_config=config_dir,
     )
     assert pull.returncode == 0, pull.stderr

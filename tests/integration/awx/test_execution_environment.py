@@ -99,8 +99,19 @@ def test_decision_environment_for_the_rulebook(tmp_path):
     and this release's tarball, whose meta/execution-environment.yml adds the collection's Python needs."""
     shutil.copy(REPO / "extensions" / "eda" / "decision-environment.yml", tmp_path / "decision-environment.yml")
     _build_tarball(tmp_path)
-    _run([BIN / "ansible-builder", "create", "-f", "decision-environment.yml", "--context", tmp_path / "context",
-          "--output-filename", "Containerfile"], cwd=tmp_path)
+    _run(
+        [
+            BIN / "ansible-builder",
+            "create",
+            "-f",
+            "decision-environment.yml",
+            "--context",
+            tmp_path / "context",
+            "--output-filename",
+            "Containerfile",
+        ],
+        cwd=tmp_path,
+    )
     ctx = tmp_path / "context"
     assert (ctx / "_build" / "collections" / TARBALL).is_file()
     galaxy = yaml.safe_load((ctx / "_build" / "requirements.yml").read_text())

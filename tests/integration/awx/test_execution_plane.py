@@ -70,9 +70,15 @@ class Job:
         self.ident = "job-" + secrets.token_hex(4)
         self.container = f"ansible_runner_{self.ident}"  # the name process isolation gives it
         self.settings = dict(
-            private_data_dir=str(self.pdd), playbook="site.yml", ident=self.ident, verbosity=3,
-            process_isolation=True, process_isolation_executable="docker", container_image=ee_image,
-            container_options=["--network=host"], suppress_env_files=True,
+            private_data_dir=str(self.pdd),
+            playbook="site.yml",
+            ident=self.ident,
+            verbosity=3,
+            process_isolation=True,
+            process_isolation_executable="docker",
+            container_image=ee_image,
+            container_options=["--network=host"],
+            suppress_env_files=True,
         )
 
     def transmit(self, sink) -> None:
@@ -83,21 +89,31 @@ class Job:
     def worker(self, node: Path) -> subprocess.Popen:
         """An execution node: ``ansible-runner worker`` reading the job from its stdin."""
         node.mkdir(parents=True)
-        return subprocess.Popen([RUNNER, "worker", "--private-data-dir", str(node)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        return subprocess.Popen(
+            [RUNNER, "worker", "--private-data-dir", str(node)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
 
     def process(self, stream, on_event=None, on_status=None):
         """Control node: read the node's stream back into events and artifacts (every event is
         kept: runner drops an event from the artifacts when its handler returns a false value)."""
+
         def keep(event):
             if on_event is not None:
                 on_event(event)
             return True
 
-        return ansible_runner.run(streamer="process", _input=stream, private_data_dir=str(self.pdd),
-                                  ident=self.ident, event_handler=keep,
-                                  status_handler=(lambda data, runner_config: on_status(data)) if on_status else None,
-                                  quiet=True)
+        return ansible_runner.run(
+            streamer="process",
+            _input=stream,
+            private_data_dir=str(self.pdd),
+            ident=self.ident,
+            event_handler=keep,
+            status_handler=(lambda data, runner_config: on_status(data)) if on_status else None,
+            quiet=True,
+        )
 
     def holding(self, events, secret: str) -> set[str]:
         """Where on the control node a secret is: "events", or artifact file names."""
@@ -135,13 +151,26 @@ def job_secrets():
 
 def test_job_runs_on_an_execution_node_inside_the_ee(ee_image, tmp_path, htpasswd_registry, job_secrets):
     reg = htpasswd_registry
-    inventory = {"all": {"children": {"docker_hosts": {"hosts": {"fleet-host": {
-        "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}}}},
-        "vars": {"cloud_registry_become": False,
-                 "docker_auth_users": [{"name": "root", "config_path": "/runner/project/docker/config.json"}],
-                 "docker_auth_ca_cert": "/runner/project/ca.crt",
-                 "docker_auth_logins": [], "docker_auth_cred_helpers": {}}}}
-    job = Job(tmp_path, ee_image, """\
+    inventory = {
+        "all": {
+            "children": {
+                "docker_hosts": {
+                    "hosts": {"fleet-host": {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}}
+                }
+            },
+            "vars": {
+                "cloud_registry_become": False,
+                "docker_auth_users": [{"name": "root", "config_path": "/runner/project/docker/config.json"}],
+                "docker_auth_ca_cert": "/runner/project/ca.crt",
+                "docker_auth_logins": [],
+                "docker_auth_cred_helpers": {},
+            },
+        }
+    }
+    job = Job(
+        tmp_path,
+        ee_image,
+        """\
         - name: Check what AWX injected, inside the execution environment
           hosts: all
           gather_facts: false
@@ -159,13 +188,22 @@ def test_job_runs_on_an_execution_node_inside_the_ee(ee_image, tmp_path, htpassw
 
         - name: Configure hosts (the docker_auth role, with the injected registry credential)
           ansible.builtin.import_playbook: cloud_registry.auth.configure_hosts
-        """, inventory)
+        """,
+        inventory,
+    )
     (job.pdd / "project" / "ca.crt").write_bytes(Path(reg.ca_path).read_bytes())
     inj = Injection(job.pdd, container_root="/runner")
     inj.add(_type("registry_login"), {"registry": reg.host, "username": reg.username, "password": reg.password})
     key = "-----BEGIN PRIVATE KEY-----\\nMIIE" + job_secrets["gcp"] + "\\n-----END PRIVATE KEY-----\\n"
-    inj.add(_type("google"), {"credentials_json": json.dumps(
-        {"type": "service_account", "client_email": "ci@p.iam.gserviceaccount.com", "private_key": key}), "project": "p"})
+    inj.add(
+        _type("google"),
+        {
+            "credentials_json": json.dumps(
+                {"type": "service_account", "client_email": "ci@p.iam.gserviceaccount.com", "private_key": key}
+            ),
+            "project": "p",
+        },
+    )
     inj.add(_type("azure"), {"tenant_id": "t", "client_id": "c", "client_secret": job_secrets["azure"]})
     inj.write(extra_env={"ANSIBLE_NOCOLOR": "1"})
 
@@ -202,9 +240,13 @@ def test_job_runs_on_an_execution_node_inside_the_ee(ee_image, tmp_path, htpassw
 
 
 def test_an_execution_node_killed_mid_job_fails_the_job_cleanly(ee_image, tmp_path, job_secrets):
-    inventory = {"all": {"hosts": {"fleet-host": {
-        "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}}}}
-    job = Job(tmp_path, ee_image, """\
+    inventory = {
+        "all": {"hosts": {"fleet-host": {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}}}
+    }
+    job = Job(
+        tmp_path,
+        ee_image,
+        """\
         - name: A long job
           hosts: all
           gather_facts: false
@@ -215,7 +257,9 @@ def test_an_execution_node_killed_mid_job_fails_the_job_cleanly(ee_image, tmp_pa
             - name: Long step
               ansible.builtin.wait_for:
                 timeout: 600
-        """, inventory)
+        """,
+        inventory,
+    )
     inj = Injection(job.pdd, container_root="/runner")
     inj.add(_type("azure"), {"tenant_id": "t", "client_id": "c", "client_secret": job_secrets["azure"]})
     inj.write(extra_env={"ANSIBLE_NOCOLOR": "1"})

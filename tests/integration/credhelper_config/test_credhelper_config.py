@@ -18,10 +18,18 @@ GCR_PRESET = ["gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "staging-k8s.gc
 
 
 def task_play(args: dict, name: str = "configure") -> str:
-    return json.dumps(
-        [{"hosts": "all", "gather_facts": False,
-          "tasks": [{"name": name, "cloud_registry.auth.credhelper_config": args, "register": "out"}]}]
-    ) + "\n"
+    return (
+        json.dumps(
+            [
+                {
+                    "hosts": "all",
+                    "gather_facts": False,
+                    "tasks": [{"name": name, "cloud_registry.auth.credhelper_config": args, "register": "out"}],
+                }
+            ]
+        )
+        + "\n"
+    )
 
 
 def gcloud_configure_docker(tmp: Path, hosts: list[str] | None) -> dict:
@@ -104,8 +112,9 @@ def test_arbitrary_domains_and_unknown_keys_kept(playbook, tmp_path):
 def test_exclusive_absent_and_creds_store(playbook, tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"credHelpers": {"a.example.com": "x", "b.example.com": "y"}, "credsStore": "desktop"}))
-    r = playbook(task_play({"helpers": {"c.example.com": "gcloud"}, "exclusive": True, "creds_store": "",
-                            "config_path": str(cfg)}))
+    r = playbook(
+        task_play({"helpers": {"c.example.com": "gcloud"}, "exclusive": True, "creds_store": "", "config_path": str(cfg)})
+    )
     assert r.rc == 0, r.output
     assert json.loads(cfg.read_text()) == {"credHelpers": {"c.example.com": "gcloud"}}
     assert r.result("configure")["removed"] == ["a.example.com", "b.example.com"]
@@ -119,8 +128,11 @@ def test_exclusive_absent_and_creds_store(playbook, tmp_path):
 
 def test_containers_format(playbook, tmp_path):
     cfg = tmp_path / "containers" / "auth.json"
-    r = playbook(task_play({"helpers": {"docker.io": "pass", "quay.io/team": "secretservice"}, "format": "containers",
-                            "config_path": str(cfg)}))
+    r = playbook(
+        task_play(
+            {"helpers": {"docker.io": "pass", "quay.io/team": "secretservice"}, "format": "containers", "config_path": str(cfg)}
+        )
+    )
     assert r.rc == 0, r.output
     assert json.loads(cfg.read_text()) == {"credHelpers": {"docker.io": "pass", "quay.io/team": "secretservice"}}
     r = playbook(task_play({"creds_store": "pass", "format": "containers", "config_path": str(cfg)}))
@@ -145,7 +157,7 @@ def test_owner_and_mode_under_become(playbook, tmp_path):
     assert not playbook(task_play(args)).result("configure")["changed"]
 
 
-BAD_CONTENTS = ["{\"credHelpers\": {", "[1, 2]", "{\"credHelpers\": []}"]
+BAD_CONTENTS = ['{"credHelpers": {', "[1, 2]", '{"credHelpers": []}']
 
 
 @pytest.mark.parametrize("content", BAD_CONTENTS)
@@ -164,8 +176,10 @@ def test_malformed_file_fails_and_is_byte_identical(playbook, tmp_path, content)
     [
         ({"registries": ["bad host.example.com"], "helper": "gcloud"}, "white space"),
         ({"registries": ["gcr.io"], "helper": "../../bin/sh"}, "credential helper name"),
-        ({"registries": ["gcr.io"], "helper": "no-such-helper-xyz", "require_helper": True},
-         "docker-credential-no-such-helper-xyz not found"),
+        (
+            {"registries": ["gcr.io"], "helper": "no-such-helper-xyz", "require_helper": True},
+            "docker-credential-no-such-helper-xyz not found",
+        ),
         ({"registries": ["gcr.io"]}, "registries needs helper"),
     ],
 )
@@ -208,20 +222,30 @@ def test_docker_pull_through_real_pass_helper(playbook, tmp_path):
         reg.trust_docker()
         ref = push_image(reg, "demo/tiny", "1", "alice", "s3cret-pass-xyz", tmp_path)
         env = dict(os.environ, **penv)
-        store = subprocess.run(["docker-credential-pass", "store"], env=env, check=False, capture_output=True, text=True,
-                               input=json.dumps({"ServerURL": reg.host, "Username": "alice", "Secret": "s3cret-pass-xyz"}))
+        store = subprocess.run(
+            ["docker-credential-pass", "store"],
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            input=json.dumps({"ServerURL": reg.host, "Username": "alice", "Secret": "s3cret-pass-xyz"}),
+        )
         assert store.returncode == 0, store.stdout + store.stderr
         dcfg = tmp_path / "dockercfg"
-        r = playbook(task_play({"helpers": {f"https://{reg.host}/v2/": "pass"}, "config_path": str(dcfg / "config.json"),
-                                "require_helper": True}))
+        r = playbook(
+            task_play(
+                {"helpers": {f"https://{reg.host}/v2/": "pass"}, "config_path": str(dcfg / "config.json"), "require_helper": True}
+            )
+        )
         assert r.rc == 0, r.output
         assert json.loads((dcfg / "config.json").read_text()) == {"credHelpers": {reg.host: "pass"}}
         env["DOCKER_CONFIG"] = str(dcfg)
         pull = subprocess.run(["docker", "pull", ref], env=env, check=False, capture_output=True, text=True, timeout=120)
         assert pull.returncode == 0, pull.stdout + pull.stderr
         # the credential came from the helper: once the helper forgets it, the same pull is refused
-        erase = subprocess.run(["docker-credential-pass", "erase"], env=env, input=reg.host,
-                               check=False, capture_output=True, text=True)
+        erase = subprocess.run(
+            ["docker-credential-pass", "erase"], env=env, input=reg.host, check=False, capture_output=True, text=True
+        )
         assert erase.returncode == 0, erase.stdout
         subprocess.run(["docker", "rmi", "-f", ref], check=False, capture_output=True)
         denied = subprocess.run(["docker", "pull", ref], env=env, check=False, capture_output=True, text=True, timeout=120)

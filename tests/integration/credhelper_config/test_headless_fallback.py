@@ -18,10 +18,18 @@ from support.desktop_session import as_user, drop_user, make_user, start_session
 
 
 def task_play(args: dict, name: str = "configure") -> str:
-    return json.dumps(
-        [{"hosts": "all", "gather_facts": False,
-          "tasks": [{"name": name, "cloud_registry.auth.credhelper_config": args, "register": "out"}]}]
-    ) + "\n"
+    return (
+        json.dumps(
+            [
+                {
+                    "hosts": "all",
+                    "gather_facts": False,
+                    "tasks": [{"name": name, "cloud_registry.auth.credhelper_config": args, "register": "out"}],
+                }
+            ]
+        )
+        + "\n"
+    )
 
 
 @pytest.fixture

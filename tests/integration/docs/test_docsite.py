@@ -86,8 +86,15 @@ class _Dom(HTMLParser):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     work = tmp_path_factory.mktemp("docsite")
-    proc = subprocess.run([str(BUILD), "--no-lint"], cwd=REPO, env={**os.environ, "DOCS_DEST": str(work / "site")},
-                          capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        [str(BUILD), "--no-lint"],
+        cwd=REPO,
+        env={**os.environ, "DOCS_DEST": str(work / "site")},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, f"docs build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     html = work / "site" / "build" / "html"
     assert (html / "index.html").is_file()
@@ -98,8 +105,11 @@ def site(tmp_path_factory):
 def rendered(site):
     """Every page of the site (not only the expected ones) as Chromium rendered it."""
     html, work = site
-    paths = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                   if not p.relative_to(html).as_posix().startswith(("_", "search")))
+    paths = sorted(
+        p.relative_to(html).as_posix()
+        for p in html.rglob("*.html")
+        if not p.relative_to(html).as_posix().startswith(("_", "search"))
+    )
 
     def dump(rel):
         out = chromium("--dump-dom", (html / rel).as_uri(), profile=work / f"profile-{rel.replace('/', '_')}")
@@ -156,8 +166,9 @@ def test_index_screenshot_shows_the_site(site):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "docsite-index.png"
     shot.unlink(missing_ok=True)
-    taken = chromium(f"--screenshot={shot}", "--window-size=1300,1400", (html / "index.html").as_uri(),
-                     profile=work / "profile-shot")
+    taken = chromium(
+        f"--screenshot={shot}", "--window-size=1300,1400", (html / "index.html").as_uri(), profile=work / "profile-shot"
+    )
     assert shot.is_file(), taken.stderr[-2000:]
     seen = colours(shot)
     # the Ansible theme: its teal sidebar header and link blue, on many distinct colours (text)

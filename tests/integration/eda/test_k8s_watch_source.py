@@ -74,13 +74,21 @@ def label(kube_cluster):
 
 
 def namespace(kubectl, name, label, **extra):
-    kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace",
-                                                  "metadata": {"name": name, "labels": {label: "on", **extra}}}))
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {label: "on", **extra}}}),
+    )
 
 
 def source_args(kube_cluster, label, **kw):
-    args = {"clusters": [{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
-            "namespace_selector": f"{label}=on", "secret_name": "regcred-w", "batch_window": 0}
+    args = {
+        "clusters": [{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
+        "namespace_selector": f"{label}=on",
+        "secret_name": "regcred-w",
+        "batch_window": 0,
+    }
     args.update(kw)
     return args
 
@@ -101,8 +109,10 @@ def test_resumes_after_an_api_server_restart(kube_cluster, label):
         added = src.wait(is_added("watch-a"), "watch-a")
         assert added["labels"] == {label: "on", "team": "blue", "kubernetes.io/metadata.name": "watch-a"}
         assert added["namespaces"] == ["watch-a"]
-        sa = src.wait(lambda e: e.get("kind") == "ServiceAccount" and e.get("namespace") == "watch-a",
-                      "the default ServiceAccount of watch-a")
+        sa = src.wait(
+            lambda e: e.get("kind") == "ServiceAccount" and e.get("namespace") == "watch-a",
+            "the default ServiceAccount of watch-a",
+        )
         assert sa["type"] == "ADDED" and sa["name"] == "default"
 
         kube_cluster.restart_apiserver()
@@ -128,22 +138,34 @@ def test_relists_on_a_real_410_gone(kube_cluster, label):
     # the real answer: 200 and an ERROR event with the 410 Status in the stream (client-go's "too old resource
     # version"), or an HTTP 410 when the API server refuses at once
     try:
-        answered = list(client.watch("/api/v1/namespaces", {"resourceVersion": old_version,
-                                                            "labelSelector": f"{label}=on", "timeoutSeconds": "10"},
-                                     read_timeout=20))
+        answered = list(
+            client.watch(
+                "/api/v1/namespaces",
+                {"resourceVersion": old_version, "labelSelector": f"{label}=on", "timeoutSeconds": "10"},
+                read_timeout=20,
+            )
+        )
     except kube.KubeError as exc:
         assert exc.code == 410, exc
     else:
         assert [e["object"].get("code") for e in answered if e["type"] == "ERROR"] == [410], answered
 
     changes, stop = [], threading.Event()
-    informer = module["Informer"](client, "Namespace", "/api/v1/namespaces", {"labelSelector": f"{label}=on"},
-                                  lambda kind, etype, meta: changes.append((etype, meta["name"])),
-                                  lambda inf, reason: (changes.append(("LISTED", reason)), stop.set()), stop)
+    informer = module["Informer"](
+        client,
+        "Namespace",
+        "/api/v1/namespaces",
+        {"labelSelector": f"{label}=on"},
+        lambda kind, etype, meta: changes.append((etype, meta["name"])),
+        lambda inf, reason: (changes.append(("LISTED", reason)), stop.set()),
+        stop,
+    )
     informer.lists = 1  # as if it had listed before: this is the re-list after a gap
     informer.version = old_version
-    informer.cache = {("", "gone-kept"): {"name": "gone-kept", "resourceVersion": "x"},
-                      ("", "gone-vanished"): {"name": "gone-vanished", "resourceVersion": "1"}}
+    informer.cache = {
+        ("", "gone-kept"): {"name": "gone-kept", "resourceVersion": "x"},
+        ("", "gone-vanished"): {"name": "gone-vanished", "resourceVersion": "1"},
+    }
     thread = threading.Thread(target=informer.run, daemon=True)
     thread.start()
     thread.join(60)
@@ -162,10 +184,20 @@ def test_refresh_is_scheduled_from_the_earliest_expiry(kube_cluster, label):
     soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started + 600 + lead))
     later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started + 7200))
     for ns, at in (("refresh-a", soon), ("refresh-b", later)):
-        kubectl("apply", "-f", "-", input=json.dumps({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": "regcred-w", "namespace": ns, "annotations": {"cloud-registry.auth/expires-at": at}},
-            "data": {"token": payload}}))
+        kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "type": "Opaque",
+                    "metadata": {"name": "regcred-w", "namespace": ns, "annotations": {"cloud-registry.auth/expires-at": at}},
+                    "data": {"token": payload},
+                }
+            ),
+        )
     src = Source(source_args(kube_cluster, label, events=["Namespace:ADDED", "Secret:DELETED", "Secret:MODIFIED"]))
     try:
         refresh = src.wait(lambda e: e.get("type") == "REFRESH", "the refresh", timeout=60)
@@ -193,11 +225,16 @@ def test_settings_field_selector_and_refresh_before(tmp_path, kube_cluster, labe
     """The settings file gives the field selector and refresh_before (the role's variables); the watch of
     namespaces carries both selectors, so a namespace the field selector leaves out never yields an event."""
     settings = tmp_path / "settings.yml"
-    settings.write_text(json.dumps({
-        "k8s_pull_secrets_clusters": [{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
-        "k8s_pull_secrets_namespace_selector": f"{label}=on",
-        "k8s_pull_secrets_namespace_field_selector": "metadata.name!=fs-out",
-        "k8s_pull_secrets_refresh_before": 1800}))
+    settings.write_text(
+        json.dumps(
+            {
+                "k8s_pull_secrets_clusters": [{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
+                "k8s_pull_secrets_namespace_selector": f"{label}=on",
+                "k8s_pull_secrets_namespace_field_selector": "metadata.name!=fs-out",
+                "k8s_pull_secrets_refresh_before": 1800,
+            }
+        )
+    )
     module = runpy.run_path(str(SOURCE))
     resolved = module["resolve_args"]({"settings_file": str(settings)})
     assert resolved["refresh_before"] == 1800.0

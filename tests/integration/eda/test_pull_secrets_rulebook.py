@@ -60,8 +60,7 @@ def test_namespaces_service_accounts_deleted_secrets_and_catch_up(eda):
 
     # a new service account in a selected namespace is patched; a deleted secret is put back
     kubectl("create", "serviceaccount", "builder", "-n", "eda-burst-0")
-    wait_for(lambda: has_secret(kubectl, SECRET, "eda-burst-0", ("default", "builder")), "the new service account",
-             timeout=90)
+    wait_for(lambda: has_secret(kubectl, SECRET, "eda-burst-0", ("default", "builder")), "the new service account", timeout=90)
     kubectl("delete", "secret", SECRET, "-n", "eda-burst-1")
     wait_for(lambda: has_secret(kubectl, SECRET, "eda-burst-1"), "the deleted secret put back", timeout=90)
 
@@ -101,9 +100,19 @@ def test_short_lived_minted_token_is_replaced_before_it_expires(tmp_path, kube_c
         k8s_pull_secrets_clusters=[{"name": "main", "kubeconfig": str(kube_cluster.admin_kubeconfig)}],
         k8s_pull_secrets_namespace_selector=f"{label}=on",
         k8s_pull_secrets_refresh_before=40,
-        k8s_pull_secrets_tokens=[{"provider": "azure", "registry": acr, "tenant_id": tenant, "client_id": client,
-                                  "client_secret": client_secret, "authority_host": az.url, "endpoint_url": az.url,
-                                  "allow_http": True, "min_ttl": 5}],
+        k8s_pull_secrets_tokens=[
+            {
+                "provider": "azure",
+                "registry": acr,
+                "tenant_id": tenant,
+                "client_id": client,
+                "client_secret": client_secret,
+                "authority_host": az.url,
+                "endpoint_url": az.url,
+                "allow_http": True,
+                "min_ttl": 5,
+            }
+        ],
     )
     rulebook = Rulebook(tmp_path, settings)
     kubectl = kube_cluster.admin
@@ -113,7 +122,8 @@ def test_short_lived_minted_token_is_replaced_before_it_expires(tmp_path, kube_c
         wait_for(lambda: rulebook.alive() and has_secret(kubectl, SECRET, "eda-refresh"), "the first token", timeout=120)
         first = kubectl.pull_secret("eda-refresh", SECRET)["auths"][acr]["password"]
         first_expiry = kubectl.json("get", "secret", SECRET, "-n", "eda-refresh")["metadata"]["annotations"][
-            "cloud-registry.auth/expires-at"]
+            "cloud-registry.auth/expires-at"
+        ]
 
         def replaced():
             rulebook.alive()
@@ -125,7 +135,8 @@ def test_short_lived_minted_token_is_replaced_before_it_expires(tmp_path, kube_c
         assert replaced_at < expiry_epoch, "the token was replaced only after it had expired"
         assert kubectl.pull_secret("eda-refresh", SECRET)["auths"][acr]["password"] in az.issued_refresh_tokens
         new_expiry = kubectl.json("get", "secret", SECRET, "-n", "eda-refresh")["metadata"]["annotations"][
-            "cloud-registry.auth/expires-at"]
+            "cloud-registry.auth/expires-at"
+        ]
         assert new_expiry > first_expiry
         rulebook.stop()
         out = rulebook.output()

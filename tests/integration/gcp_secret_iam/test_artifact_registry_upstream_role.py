@@ -118,9 +118,9 @@ def test_role_converge_idempotence_rotation(playbook, gcloud, tmp_path):
     versions = _get(gcloud, "/v1/projects/%s/secrets/dockerhub-dockerhub-token/versions" % PROJECT)["versions"]
     assert [v["state"] for v in versions] == ["ENABLED", "DISABLED"]
     repo = _get(gcloud, "/v1/projects/%s/locations/europe/repositories/dockerhub" % PROJECT)
-    assert repo["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"][
-        "passwordSecretVersion"
-    ].endswith("/versions/2")
+    assert repo["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"]["passwordSecretVersion"].endswith(
+        "/versions/2"
+    )
     assert playbook(str(PLAYBOOK), extra_vars=_vars(gcloud, tmp_path, TOKEN2)).stats()["localhost"]["changed"] == 0
     for run in (check, converge, idem, rotate):
         assert TOKEN1 not in run.output and TOKEN2 not in run.output

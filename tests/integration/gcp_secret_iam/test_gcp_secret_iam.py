@@ -41,9 +41,7 @@ def gcloud(tmp_path):
 
 def _reader(stub, key):
     """A requests session authenticated with google-auth, to read state back."""
-    creds = service_account.Credentials.from_service_account_info(
-        key, scopes=["https://www.googleapis.com/auth/cloud-platform"]
-    )
+    creds = service_account.Credentials.from_service_account_info(key, scopes=["https://www.googleapis.com/auth/cloud-platform"])
     creds.refresh(Request())
     session = requests.Session()
     session.headers["Authorization"] = "Bearer " + creds.token
@@ -106,9 +104,7 @@ def _access(stub, name):
 
 
 def _members(policy, role="roles/secretmanager.secretAccessor"):
-    return sorted(
-        m for b in policy.get("bindings", []) if b["role"] == role and not b.get("condition") for m in b["members"]
-    )
+    return sorted(m for b in policy.get("bindings", []) if b["role"] == role and not b.get("condition") for m in b["members"])
 
 
 def _create_remote_repo(stub, repo="dockerhub"):
@@ -126,19 +122,13 @@ def _create_remote_repo(stub, repo="dockerhub"):
 @pytest.mark.matrix
 def test_four_runs_then_read_back(playbook, gcloud):
     _create_remote_repo(gcloud)
-    extra = dict(
-        secret_value=TOKEN, remote_repository={"location": "europe", "repository": "dockerhub", "username": "octo"}
-    )
+    extra = dict(secret_value=TOKEN, remote_repository={"location": "europe", "repository": "dockerhub", "username": "octo"})
 
     r1 = _run(playbook, gcloud, check=True, **extra)
     assert r1.rc == 0, r1.output
     res = r1.result("secret")
     assert (
-        res["changed"]
-        and res["secret_created"]
-        and res["version_added"]
-        and res["policy_changed"]
-        and res["repository_changed"]
+        res["changed"] and res["secret_created"] and res["version_added"] and res["policy_changed"] and res["repository_changed"]
     )
     assert gcloud.count("secrets.create") == 0 and gcloud.count("addVersion") == 0 and gcloud.count("setIamPolicy") == 0
     assert res["members"] == [AGENT]  # resolved through Cloud Resource Manager
@@ -151,9 +141,7 @@ def test_four_runs_then_read_back(playbook, gcloud):
     assert res["secret"] == "projects/%d/secrets/dockerhub-token" % NUMBER
     assert res["version"] == "projects/%d/secrets/dockerhub-token/versions/1" % NUMBER
     assert TOKEN not in json.dumps(res["diff"])
-    assert "secret" not in res["diff"]["before"] and res["diff"]["before"]["policy"] == {
-        "roles/secretmanager.secretAccessor": []
-    }
+    assert "secret" not in res["diff"]["before"] and res["diff"]["before"]["policy"] == {"roles/secretmanager.secretAccessor": []}
     assert res["diff"]["after"]["version"]["value"].startswith("********")
     assert res["diff"]["after"]["policy"] == {"roles/secretmanager.secretAccessor": [AGENT]}
 
@@ -182,9 +170,7 @@ def test_four_runs_then_read_back(playbook, gcloud):
 
 def test_changed_token_adds_exactly_one_version_and_rewires(playbook, gcloud):
     _create_remote_repo(gcloud)
-    extra = dict(
-        remote_repository={"location": "europe", "repository": "dockerhub", "username": "octo"}, disable_previous=True
-    )
+    extra = dict(remote_repository={"location": "europe", "repository": "dockerhub", "username": "octo"}, disable_previous=True)
     assert _run(playbook, gcloud, secret_value=TOKEN, **extra).rc == 0
     new_token = TOKEN + "-rotated"
     r = _run(playbook, gcloud, secret_value=new_token, **extra)
@@ -196,9 +182,9 @@ def test_changed_token_adds_exactly_one_version_and_rewires(playbook, gcloud):
     assert [v["state"] for v in versions] == ["ENABLED", "DISABLED"]  # newest first: exactly one added
     assert _access(gcloud, versions[0]["name"]) == new_token
     code, repo = gcloud.reader.get("/v1/projects/%s/locations/europe/repositories/dockerhub" % PROJECT)
-    assert repo["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"][
-        "passwordSecretVersion"
-    ].endswith("/versions/2")
+    assert repo["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"]["passwordSecretVersion"].endswith(
+        "/versions/2"
+    )
     again = _run(playbook, gcloud, secret_value=new_token, **extra)
     assert not again.result("secret")["changed"]
     assert len(_versions(gcloud)) == 2
@@ -277,15 +263,10 @@ def test_bad_project_and_missing_permission_fail_clearly(playbook, gcloud):
 
 def test_replication_is_immutable(playbook, gcloud):
     assert (
-        _run(
-            playbook, gcloud, secret_value=TOKEN, replication="user_managed", locations=["europe-west1", "europe-west4"]
-        ).rc
-        == 0
+        _run(playbook, gcloud, secret_value=TOKEN, replication="user_managed", locations=["europe-west1", "europe-west4"]).rc == 0
     )
     code, secret = gcloud.reader.get("/v1/projects/%s/secrets/dockerhub-token" % PROJECT)
-    assert secret["replication"] == {
-        "userManaged": {"replicas": [{"location": "europe-west1"}, {"location": "europe-west4"}]}
-    }
+    assert secret["replication"] == {"userManaged": {"replicas": [{"location": "europe-west1"}, {"location": "europe-west4"}]}}
     # same set in another order: no change
     assert not _run(
         playbook, gcloud, secret_value=TOKEN, replication="user_managed", locations=["europe-west4", "europe-west1"]
@@ -318,9 +299,7 @@ def test_token_never_in_verbose_output(playbook, gcloud, tmp_path):
         key = json.load(fh)
     r = playbook(
         PLAY,
-        extra_vars={
-            "sm_args": _args(gcloud, secret_value=TOKEN, credentials_file=None, credentials_json=json.dumps(key))
-        },
+        extra_vars={"sm_args": _args(gcloud, secret_value=TOKEN, credentials_file=None, credentials_json=json.dumps(key))},
         diff=True,
         verbosity=4,
         json_output=False,
@@ -375,9 +354,7 @@ def test_secret_file_and_denied_version_add(playbook, gcloud, tmp_path):
     r = _run(playbook, gcloud, secret_file=str(token_file))
     assert r.rc == 0, r.output
     assert r.result("secret")["version_added"]
-    assert (
-        _access(gcloud, "projects/%s/secrets/dockerhub-token/versions/1" % PROJECT) == TOKEN + "\n"
-    )  # bytes as in the file
+    assert _access(gcloud, "projects/%s/secrets/dockerhub-token/versions/1" % PROJECT) == TOKEN + "\n"  # bytes as in the file
     assert not _run(playbook, gcloud, secret_file=str(token_file)).result("secret")["changed"]
     both = _run(playbook, gcloud, secret_file=str(token_file), secret_value=TOKEN)
     assert both.rc != 0 and "mutually exclusive" in both.result("secret")["msg"]

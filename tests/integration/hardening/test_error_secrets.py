@@ -59,8 +59,14 @@ class EchoPeer(BaseHTTPRequestHandler):
                 self._send(401, {"errors": [{"code": "UNAUTHORIZED", "message": "token required"}]}, [challenge])
             return
         if self.path.startswith("/token"):
-            self._send(401, {"error": "invalid_grant", "error_description": f"denied {auth} for {self.path}",
-                             "details": f"raw: {base64.b64decode(auth.split()[-1]).decode(errors='replace')}"})
+            self._send(
+                401,
+                {
+                    "error": "invalid_grant",
+                    "error_description": f"denied {auth} for {self.path}",
+                    "details": f"raw: {base64.b64decode(auth.split()[-1]).decode(errors='replace')}",
+                },
+            )
             return
         self._send(404, {"errors": [{"code": "NOT_FOUND", "message": self.path}]})
 
@@ -80,8 +86,12 @@ def echo_registry(request):
 
 def play(module_args: dict, verify_from: str = "controller") -> str:
     args = dict(module_args, verify_from=verify_from)
-    return json.dumps([{"hosts": "all", "gather_facts": False,
-                        "tasks": [{"name": "login", "cloud_registry.auth.registry_login": args}]}]) + "\n"
+    return (
+        json.dumps(
+            [{"hosts": "all", "gather_facts": False, "tasks": [{"name": "login", "cloud_registry.auth.registry_login": args}]}]
+        )
+        + "\n"
+    )
 
 
 @pytest.mark.matrix
@@ -106,19 +116,21 @@ def _helper(tmp_path, body: str):
     return bindir
 
 
-@pytest.mark.parametrize("script", [
-    # store: prints what it was given (the JSON record, password JSON-escaped) and fails
-    'case "$1" in store) cat; echo; exit 1;; get) echo "credentials not found in native keychain"; exit 1;; esac\n',
-    # get: prints a stored record on its error path
-    'case "$1" in get) cat >/dev/null; printf \'{"Username":"ci-bot","Secret":"%s"}\' "$ECHO_SECRET"; exit 1;; '
-    'store) exit 1;; esac\n',
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        # store: prints what it was given (the JSON record, password JSON-escaped) and fails
+        'case "$1" in store) cat; echo; exit 1;; get) echo "credentials not found in native keychain"; exit 1;; esac\n',
+        # get: prints a stored record on its error path
+        'case "$1" in get) cat >/dev/null; printf \'{"Username":"ci-bot","Secret":"%s"}\' "$ECHO_SECRET"; exit 1;; '
+        "store) exit 1;; esac\n",
+    ],
+)
 def test_helpers_that_echo_their_input_or_record_leak_nothing(playbook, tmp_path, script):
     bindir = _helper(tmp_path, script)
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"credHelpers": {"registry.example.com": "echo"}}))
-    args = {"registry": "registry.example.com", "username": USER, "password": PASSWORD, "config_path": str(cfg),
-            "verify": False}
+    args = {"registry": "registry.example.com", "username": USER, "password": PASSWORD, "config_path": str(cfg), "verify": False}
     env = {"PATH": f"{bindir}:{os.environ['PATH']}", "ECHO_SECRET": PASSWORD}
     run = playbook(play(args), verbosity=4, json_output=False, env=env)
     assert run.rc != 0 and "docker-credential-echo" in run.output, run.output[-2000:]

@@ -28,8 +28,10 @@ SECRET = "Tr0ub4dor-&-hardening-s3cret"
 
 
 def play(module: str, args: dict, name: str = "write") -> str:
-    return json.dumps([{"hosts": "all", "gather_facts": False,
-                        "tasks": [{"name": name, f"cloud_registry.auth.{module}": args}]}]) + "\n"
+    return (
+        json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [{"name": name, f"cloud_registry.auth.{module}": args}]}])
+        + "\n"
+    )
 
 
 def login_args(user=None, **kw):
@@ -176,8 +178,12 @@ def test_the_users_own_links_are_followed_like_the_docker_cli(playbook, app, tmp
     assert data["psFormat"] == "table {{.ID}}" and "registry.example.com:5000" in data["auths"]
     assert real.stat().st_uid == app.pw_uid and (real.stat().st_mode & 0o777) == 0o640  # kept
     # the real client reads the login through the link
-    got = subprocess.run(["skopeo", "login", "--get-login", "--authfile", str(home / ".docker" / "config.json"),
-                          "registry.example.com:5000"], capture_output=True, text=True, check=False)
+    got = subprocess.run(
+        ["skopeo", "login", "--get-login", "--authfile", str(home / ".docker" / "config.json"), "registry.example.com:5000"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert got.stdout.strip() == "ci-bot", got.stderr
 
 
@@ -190,7 +196,8 @@ def test_root_owned_links_are_followed(playbook, app, tmp_path):
     run = playbook(play("credhelper_config", helper_args(app)))
     assert run.result("write")["changed"] is True, run.output
     assert json.loads((target_dir / "config.json").read_text())["credHelpers"] == {
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"
+    }
 
 
 def test_stale_temp_files_of_a_killed_writer_are_removed(playbook, tmp_path):
@@ -219,18 +226,45 @@ def test_mixed_concurrent_writers_into_an_absent_tree_lose_nothing(playbook, tmp
     hosts = [f"w{i}" for i in range(24)]
     inventory = "[all]\n" + "\n".join(f"{h} ansible_connection=local idx={i}" for i, h in enumerate(hosts)) + "\n"
     tasks = [
-        {"name": "login", "when": "idx | int % 3 == 0",
-         "cloud_registry.auth.registry_login": {"registry": "reg{{ idx }}.example.com", "username": "u{{ idx }}",
-                                                "password": SECRET, "verify": False, "config_path": str(cfg)}},
-        {"name": "logout", "when": "idx | int % 3 == 1",
-         "cloud_registry.auth.registry_login": {"registry": "gone{{ idx }}.example.com", "state": "absent",
-                                                "config_path": str(cfg)}},
-        {"name": "helper", "when": "idx | int % 3 == 2",
-         "cloud_registry.auth.credhelper_config": {"helper": "ecr-login", "config_path": str(cfg),
-                                                   "registries": ["h{{ idx }}.dkr.ecr.eu-west-1.amazonaws.com"]}},
-        {"name": "helper absent", "when": "idx | int % 3 == 1",
-         "cloud_registry.auth.credhelper_config": {"helper": "ecr-login", "state": "absent", "config_path": str(cfg),
-                                                   "registries": ["x{{ idx }}.dkr.ecr.eu-west-1.amazonaws.com"]}},
+        {
+            "name": "login",
+            "when": "idx | int % 3 == 0",
+            "cloud_registry.auth.registry_login": {
+                "registry": "reg{{ idx }}.example.com",
+                "username": "u{{ idx }}",
+                "password": SECRET,
+                "verify": False,
+                "config_path": str(cfg),
+            },
+        },
+        {
+            "name": "logout",
+            "when": "idx | int % 3 == 1",
+            "cloud_registry.auth.registry_login": {
+                "registry": "gone{{ idx }}.example.com",
+                "state": "absent",
+                "config_path": str(cfg),
+            },
+        },
+        {
+            "name": "helper",
+            "when": "idx | int % 3 == 2",
+            "cloud_registry.auth.credhelper_config": {
+                "helper": "ecr-login",
+                "config_path": str(cfg),
+                "registries": ["h{{ idx }}.dkr.ecr.eu-west-1.amazonaws.com"],
+            },
+        },
+        {
+            "name": "helper absent",
+            "when": "idx | int % 3 == 1",
+            "cloud_registry.auth.credhelper_config": {
+                "helper": "ecr-login",
+                "state": "absent",
+                "config_path": str(cfg),
+                "registries": ["x{{ idx }}.dkr.ecr.eu-west-1.amazonaws.com"],
+            },
+        },
     ]
     text = json.dumps([{"hosts": "all", "gather_facts": False, "tasks": tasks}]) + "\n"
     run = playbook(text, inventory=inventory, forks=24)
@@ -241,25 +275,35 @@ def test_mixed_concurrent_writers_into_an_absent_tree_lose_nothing(playbook, tmp
     assert sorted(data["auths"]) == sorted(f"reg{i}.example.com" for i in range(0, 24, 3))
     assert sorted(data["credHelpers"]) == sorted(f"h{i}.dkr.ecr.eu-west-1.amazonaws.com" for i in range(2, 24, 3))
     for i in range(0, 24, 6):
-        got = subprocess.run(["skopeo", "login", "--get-login", "--authfile", str(cfg), f"reg{i}.example.com"],
-                             capture_output=True, text=True, check=False)
+        got = subprocess.run(
+            ["skopeo", "login", "--get-login", "--authfile", str(cfg), f"reg{i}.example.com"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert got.stdout.strip() == f"u{i}", got.stderr
     assert [p.name for p in cfg.parent.iterdir()] == ["config.json"]
 
 
 def docker_cli_reads(cfg_dir: Path) -> subprocess.CompletedProcess:
     """The docker CLI loads config.json on every command; a file it cannot parse is reported."""
-    return subprocess.run(["docker", "--config", str(cfg_dir), "context", "ls", "-q"],
-                          capture_output=True, text=True, check=False, timeout=60)
+    return subprocess.run(
+        ["docker", "--config", str(cfg_dir), "context", "ls", "-q"], capture_output=True, text=True, check=False, timeout=60
+    )
 
 
 FOREIGN_KEYS = [
     # (file text, what the docker CLI reads back afterwards, as a check on the written text)
-    pytest.param('{"x-big": 1e400, "x-precise": 0.10000000000000000001, "x-int": 123456789012345678901234567890}',
-                 ['"x-big": 1e400', '"x-precise": 0.10000000000000000001', '"x-int": 123456789012345678901234567890'],
-                 id="numbers-as-written"),
-    pytest.param('{"x-text": "\\ud800 lone surrogate", "x-uni": "\\u00e9t\\u00e9"}',
-                 ['"x-text": "\\ud800 lone surrogate"', '"x-uni": "été"'], id="escapes"),
+    pytest.param(
+        '{"x-big": 1e400, "x-precise": 0.10000000000000000001, "x-int": 123456789012345678901234567890}',
+        ['"x-big": 1e400', '"x-precise": 0.10000000000000000001', '"x-int": 123456789012345678901234567890'],
+        id="numbers-as-written",
+    ),
+    pytest.param(
+        '{"x-text": "\\ud800 lone surrogate", "x-uni": "\\u00e9t\\u00e9"}',
+        ['"x-text": "\\ud800 lone surrogate"', '"x-uni": "été"'],
+        id="escapes",
+    ),
 ]
 
 
@@ -283,24 +327,27 @@ def test_duplicated_auths_are_merged_like_the_docker_cli_reads_them(playbook, tm
     cfg_dir = tmp_path / "docker"
     cfg_dir.mkdir()
     cfg = cfg_dir / "config.json"
-    cfg.write_text('{"auths": {"a.example.com": {"auth": "YTpwYXNz"}},'
-                   ' "auths": {"b.example.com": {"auth": "Yjpwd2Q="}}}')
+    cfg.write_text('{"auths": {"a.example.com": {"auth": "YTpwYXNz"}}, "auths": {"b.example.com": {"auth": "Yjpwd2Q="}}}')
     run = playbook(play("registry_login", login_args(config_path=str(cfg))))
     assert run.result("write")["changed"] is True, run.output
     for registry, user in (("a.example.com", "a"), ("b.example.com", "b"), ("registry.example.com:5000", "ci-bot")):
-        got = subprocess.run(["skopeo", "login", "--get-login", "--authfile", str(cfg), registry],
-                             capture_output=True, text=True, check=False)
+        got = subprocess.run(
+            ["skopeo", "login", "--get-login", "--authfile", str(cfg), registry], capture_output=True, text=True, check=False
+        )
         assert got.stdout.strip() == user, (registry, got.stderr)
 
 
-@pytest.mark.parametrize("text, words", [
-    ('{"x": NaN}', "NaN is not JSON"),
-    ('{"x": Infinity}', "Infinity is not JSON"),
-    # a short id: the test id reaches the environment of every child (PYTEST_CURRENT_TEST), and a
-    # 200,000-character one makes exec fail with E2BIG
-    pytest.param("[" * 100000 + "]" * 100000, "nested too deeply", id="100000-deep"),
-    (b'{"x": "\xff\xfe"}', "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('{"x": NaN}', "NaN is not JSON"),
+        ('{"x": Infinity}', "Infinity is not JSON"),
+        # a short id: the test id reaches the environment of every child (PYTEST_CURRENT_TEST), and a
+        # 200,000-character one makes exec fail with E2BIG
+        pytest.param("[" * 100000 + "]" * 100000, "nested too deeply", id="100000-deep"),
+        (b'{"x": "\xff\xfe"}', "not UTF-8"),
+    ],
+)
 def test_what_the_docker_cli_rejects_is_refused_untouched(playbook, tmp_path, text, words):
     cfg = tmp_path / "config.json"
     raw = text if isinstance(text, bytes) else text.encode()
@@ -344,8 +391,9 @@ def test_a_big_file_costs_no_diff_unless_asked_and_then_only_what_changed(playbo
     """A 4 MB config.json (40,000 entries of other tools): without --diff the result holds
     no copy of it; with --diff it holds the changed entries only, masked."""
     cfg = tmp_path / "config.json"
-    others = {f"mirror-{i}.example.com": {"auth": "b3RoZXI6b3RoZXItcGFzc3dvcmQtMTIzNDU2Nzg5MDEyMzQ1Njc4OTA="}
-              for i in range(20000)}
+    others = {
+        f"mirror-{i}.example.com": {"auth": "b3RoZXI6b3RoZXItcGFzc3dvcmQtMTIzNDU2Nzg5MDEyMzQ1Njc4OTA="} for i in range(20000)
+    }
     others.update({f"pad-{i}.example.com": {"auth": "x" * 120} for i in range(20000)})
     cfg.write_text(json.dumps({"auths": others, "credHelpers": {"gcr.io": "gcloud"}}, indent="\t"))
     cfg.chmod(0o600)

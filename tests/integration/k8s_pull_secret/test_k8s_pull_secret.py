@@ -16,7 +16,7 @@ from support.kube import wait_for
 from support.ports import free_port
 
 
-PASSWORD = "Pa55-w0rd<&>\"ünïcode\""
+PASSWORD = 'Pa55-w0rd<&>"ünïcode"'
 PASSWORD2 = "S3cond-Rotat3d-T0ken-9f8e7d"
 HUB_TOKEN = "dckr_pat_SuperSecretHubToken42"
 REGISTRIES = [
@@ -76,8 +76,17 @@ def four_runs(playbook, text, task="pull secret", **kw):
 @pytest.mark.matrix
 def test_create_four_runs_verified_with_kubectl(kube_api, kubeconfig, kubectl, playbook):
     make_namespaces(kubectl, "team-a", "team-b", "team-c")
-    text = play(("pull secret", args(kubeconfig, namespaces=["team-a", "team-b", "team-c"],
-                                     service_accounts=["default"], labels={"app.kubernetes.io/managed-by": "ansible"})))
+    text = play(
+        (
+            "pull secret",
+            args(
+                kubeconfig,
+                namespaces=["team-a", "team-b", "team-c"],
+                service_accounts=["default"],
+                labels={"app.kubernetes.io/managed-by": "ansible"},
+            ),
+        )
+    )
     check1 = playbook(text, check=True, diff=True)
     assert check1.rc == 0, check1.output
     res = check1.result("pull secret")
@@ -88,9 +97,14 @@ def test_create_four_runs_verified_with_kubectl(kube_api, kubeconfig, kubectl, p
     results = four_runs(playbook, text)
     assert [r["totals"]["created"] for r in results] == [3, 3, 0, 0]
     assert [r["totals"]["unchanged"] for r in results] == [0, 0, 3, 3]
-    assert results[3]["namespaces"][0] == {"namespace": "team-a", "status": "ok", "secret": "unchanged",
-                                           "service_accounts": {"default": "unchanged"}, "changed": False,
-                                           "expires_at": None}
+    assert results[3]["namespaces"][0] == {
+        "namespace": "team-a",
+        "status": "ok",
+        "secret": "unchanged",
+        "service_accounts": {"default": "unchanged"},
+        "changed": False,
+        "expires_at": None,
+    }
     for ns in ("team-a", "team-b", "team-c"):
         payload = kubectl.pull_secret(ns, "regcred")
         assert sorted(payload["auths"]) == ["https://index.docker.io/v1/", "registry.example.com:5000"]
@@ -115,9 +129,25 @@ def test_payload_is_byte_identical_to_kubectl(kube_api, kubeconfig, kubectl, pla
     run = playbook(play(("pull secret", args(kubeconfig, namespaces=["same"], registries=[reg]))))
     assert run.rc == 0, run.output
     ours = kubectl.json("get", "secret", "regcred", "-n", "same")["data"][".dockerconfigjson"]
-    theirs = json.loads(kubectl("create", "secret", "docker-registry", "regcred", "--docker-server", server,
-                                "--docker-username", "janedoe", "--docker-password", PASSWORD,
-                                "--docker-email", "jdoe@example.com", "--dry-run=client", "-o", "json").stdout)
+    theirs = json.loads(
+        kubectl(
+            "create",
+            "secret",
+            "docker-registry",
+            "regcred",
+            "--docker-server",
+            server,
+            "--docker-username",
+            "janedoe",
+            "--docker-password",
+            PASSWORD,
+            "--docker-email",
+            "jdoe@example.com",
+            "--dry-run=client",
+            "-o",
+            "json",
+        ).stdout
+    )
     assert ours == theirs["data"][".dockerconfigjson"]
 
 
@@ -128,8 +158,21 @@ def test_docker_hub_alias_is_kubectls_default_key(kube_api, kubeconfig, kubectl,
     assert run.rc == 0, run.output
     ours = kubectl.json("get", "secret", "regcred", "-n", "hub")["data"][".dockerconfigjson"]
     # kubectl's --docker-server defaults to https://index.docker.io/v1/
-    theirs = json.loads(kubectl("create", "secret", "docker-registry", "regcred", "--docker-username", "acme",
-                                "--docker-password", HUB_TOKEN, "--dry-run=client", "-o", "json").stdout)
+    theirs = json.loads(
+        kubectl(
+            "create",
+            "secret",
+            "docker-registry",
+            "regcred",
+            "--docker-username",
+            "acme",
+            "--docker-password",
+            HUB_TOKEN,
+            "--dry-run=client",
+            "-o",
+            "json",
+        ).stdout
+    )
     assert ours == theirs["data"][".dockerconfigjson"]
 
 
@@ -151,8 +194,17 @@ def test_rotated_password_four_runs_with_masked_diff(kube_api, kubeconfig, kubec
 
 def test_merge_keeps_other_registries(kube_api, kubeconfig, kubectl, playbook):
     make_namespaces(kubectl, "m")
-    kubectl("create", "secret", "docker-registry", "regcred", "-n", "m", "--docker-server=ghcr.io",
-            "--docker-username=someone", "--docker-password=theirs-123")
+    kubectl(
+        "create",
+        "secret",
+        "docker-registry",
+        "regcred",
+        "-n",
+        "m",
+        "--docker-server=ghcr.io",
+        "--docker-username=someone",
+        "--docker-password=theirs-123",
+    )
     text = play(("pull secret", args(kubeconfig, namespaces=["m"], merge=True)))
     four_runs(playbook, text)
     auths = kubectl.pull_secret("m", "regcred")["auths"]
@@ -161,15 +213,22 @@ def test_merge_keeps_other_registries(kube_api, kubeconfig, kubectl, playbook):
     # merge: false (the default) makes the secret hold exactly the given registries
     run = playbook(play(("pull secret", args(kubeconfig, namespaces=["m"]))))
     assert run.rc == 0 and run.result("pull secret")["totals"]["updated"] == 1
-    assert sorted(kubectl.pull_secret("m", "regcred")["auths"]) == [
-        "https://index.docker.io/v1/", "registry.example.com:5000"]
+    assert sorted(kubectl.pull_secret("m", "regcred")["auths"]) == ["https://index.docker.io/v1/", "registry.example.com:5000"]
 
 
 def test_service_accounts_keep_their_other_pull_secrets(kube_api, kubeconfig, kubectl, playbook):
     make_namespaces(kubectl, "sa1", "sa2")
     kubectl("create", "serviceaccount", "builder", "-n", "sa1")
-    kubectl("patch", "sa", "default", "-n", "sa1", "--type=merge",
-            "-p", '{"imagePullSecrets":[{"name":"other-1"},{"name":"regcred"},{"name":"other-2"},{"name":"regcred"}]}')
+    kubectl(
+        "patch",
+        "sa",
+        "default",
+        "-n",
+        "sa1",
+        "--type=merge",
+        "-p",
+        '{"imagePullSecrets":[{"name":"other-1"},{"name":"regcred"},{"name":"other-2"},{"name":"regcred"}]}',
+    )
     kubectl("patch", "sa", "builder", "-n", "sa1", "--type=merge", "-p", '{"imagePullSecrets":[{"name":"mine"}]}')
     text = play(("pull secret", args(kubeconfig, namespaces=["sa1", "sa2"], service_accounts=["default", "builder"])))
     results = four_runs(playbook, text)
@@ -180,8 +239,18 @@ def test_service_accounts_keep_their_other_pull_secrets(kube_api, kubeconfig, ku
     assert kubectl.pull_secret_names("sa2", "default") == ["regcred"]
     assert kubectl("get", "sa", "builder", "-n", "sa2", check=False).returncode == 1  # not created
 
-    absent = play(("pull secret", {"name": "regcred", "kubeconfig": str(kubeconfig), "namespaces": ["sa1", "sa2"],
-                                   "service_accounts": ["default", "builder"], "state": "absent"}))
+    absent = play(
+        (
+            "pull secret",
+            {
+                "name": "regcred",
+                "kubeconfig": str(kubeconfig),
+                "namespaces": ["sa1", "sa2"],
+                "service_accounts": ["default", "builder"],
+                "state": "absent",
+            },
+        )
+    )
     results = four_runs(playbook, absent)
     assert [r["totals"]["deleted"] for r in results] == [2, 2, 0, 0]
     assert [r["totals"]["absent"] for r in results] == [0, 0, 2, 2]
@@ -195,14 +264,27 @@ def test_all_service_accounts_and_label_selector(kube_api, kubeconfig, kubectl, 
     """The imagepullsecret-patcher selections: every service account of a namespace, or those with a label,
     beside named ones; one list request per namespace reads them (no read per service account)."""
     make_namespaces(kubectl, "sel1", "sel2")
-    for ns, sa, labels in (("sel1", "builder", ""), ("sel1", "web", "pull-secrets=inject"),
-                           ("sel2", "api", "pull-secrets=inject"), ("sel2", "batch", "")):
+    for ns, sa, labels in (
+        ("sel1", "builder", ""),
+        ("sel1", "web", "pull-secrets=inject"),
+        ("sel2", "api", "pull-secrets=inject"),
+        ("sel2", "batch", ""),
+    ):
         kubectl("create", "serviceaccount", sa, "-n", ns)
         if labels:
             kubectl("label", "serviceaccount", sa, "-n", ns, labels)
 
-    selected = play(("pull secret", args(kubeconfig, namespaces=["sel1", "sel2"], service_accounts=["batch"],
-                                         service_account_selector="pull-secrets=inject")))
+    selected = play(
+        (
+            "pull secret",
+            args(
+                kubeconfig,
+                namespaces=["sel1", "sel2"],
+                service_accounts=["batch"],
+                service_account_selector="pull-secrets=inject",
+            ),
+        )
+    )
     results = four_runs(playbook, selected)
     assert results[1]["namespaces"][0]["service_accounts"] == {"batch": "missing", "web": "patched"}
     assert results[1]["namespaces"][1]["service_accounts"] == {"api": "patched", "batch": "patched"}
@@ -215,12 +297,28 @@ def test_all_service_accounts_and_label_selector(kube_api, kubeconfig, kubectl, 
     assert results[3]["totals"]["service_accounts_unchanged"] == 6
     # the unchanged re-run: per namespace one secret read and one service account list, nothing else
     assert results[3]["api_requests"] == 4
-    for ns, sa in (("sel1", "default"), ("sel1", "builder"), ("sel1", "web"), ("sel2", "default"),
-                   ("sel2", "api"), ("sel2", "batch")):
+    for ns, sa in (
+        ("sel1", "default"),
+        ("sel1", "builder"),
+        ("sel1", "web"),
+        ("sel2", "default"),
+        ("sel2", "api"),
+        ("sel2", "batch"),
+    ):
         assert kubectl.pull_secret_names(ns, sa) == ["regcred"], (ns, sa)
 
-    absent = play(("pull secret", {"name": "regcred", "kubeconfig": str(kubeconfig), "namespaces": ["sel1", "sel2"],
-                                   "all_service_accounts": True, "state": "absent"}))
+    absent = play(
+        (
+            "pull secret",
+            {
+                "name": "regcred",
+                "kubeconfig": str(kubeconfig),
+                "namespaces": ["sel1", "sel2"],
+                "all_service_accounts": True,
+                "state": "absent",
+            },
+        )
+    )
     results = four_runs(playbook, absent)
     assert results[1]["totals"]["service_accounts_patched"] == 6
     assert all(kubectl.pull_secret_names(ns, sa) == [] for ns, sa in (("sel1", "web"), ("sel2", "batch")))
@@ -228,34 +326,62 @@ def test_all_service_accounts_and_label_selector(kube_api, kubeconfig, kubectl, 
 
 def test_concurrent_writer_between_read_and_write_is_survived(kube_api, kubeconfig, kubectl, playbook):
     make_namespaces(kubectl, "race")
-    kubectl("create", "secret", "docker-registry", "regcred", "-n", "race", "--docker-server=ghcr.io",
-            "--docker-username=someone", "--docker-password=theirs-123")
+    kubectl(
+        "create",
+        "secret",
+        "docker-registry",
+        "regcred",
+        "-n",
+        "race",
+        "--docker-server=ghcr.io",
+        "--docker-username=someone",
+        "--docker-password=theirs-123",
+    )
     # right after the module reads the service account / the secret, another writer changes them
-    sa_hook = kube_api.add_hook({"verb": "get", "resource": "serviceaccounts", "namespace": "race", "name": "default"},
-                                "merge_patch", patch={"imagePullSecrets": [{"name": "added-by-controller"}]})
-    secret_hook = kube_api.add_hook({"verb": "get", "resource": "secrets", "namespace": "race", "name": "regcred"},
-                                    "merge_patch", patch={"metadata": {"labels": {"touched": "yes"}}})
-    run = playbook(play(("pull secret", args(kubeconfig, namespaces=["race"], merge=True,
-                                             service_accounts=["default"]))))
+    sa_hook = kube_api.add_hook(
+        {"verb": "get", "resource": "serviceaccounts", "namespace": "race", "name": "default"},
+        "merge_patch",
+        patch={"imagePullSecrets": [{"name": "added-by-controller"}]},
+    )
+    secret_hook = kube_api.add_hook(
+        {"verb": "get", "resource": "secrets", "namespace": "race", "name": "regcred"},
+        "merge_patch",
+        patch={"metadata": {"labels": {"touched": "yes"}}},
+    )
+    run = playbook(play(("pull secret", args(kubeconfig, namespaces=["race"], merge=True, service_accounts=["default"]))))
     assert run.rc == 0, run.output
     assert sa_hook["fired"] == 1 and secret_hook["fired"] == 1
     res = run.result("pull secret")
-    assert res["namespaces"][0]["secret"] == "updated" and res["namespaces"][0]["service_accounts"] == {
-        "default": "patched"}
+    assert res["namespaces"][0]["secret"] == "updated" and res["namespaces"][0]["service_accounts"] == {"default": "patched"}
     stats = kube_api.stats()["by_resource"]
     assert stats["patch serviceaccounts"] == 2 and stats["patch secrets"] == 2  # 409 Conflict, then success
     assert kubectl.pull_secret_names("race") == ["added-by-controller", "regcred"]
     secret = kubectl.json("get", "secret", "regcred", "-n", "race")
     assert secret["metadata"]["labels"] == {"touched": "yes"}
     assert sorted(kubectl.pull_secret("race", "regcred")["auths"]) == [
-        "ghcr.io", "https://index.docker.io/v1/", "registry.example.com:5000"]
+        "ghcr.io",
+        "https://index.docker.io/v1/",
+        "registry.example.com:5000",
+    ]
 
 
 def test_namespace_that_disappears_mid_run_is_reported(kube_api, kubeconfig, kubectl, playbook):
     make_namespaces(kubectl, "n1", "n2", "n3", "n4")
     hook = kube_api.add_hook({"verb": "get", "resource": "secrets", "namespace": "n2"}, "delete_namespace")
-    run = playbook(play(("pull secret", args(kubeconfig, all_namespaces=True, service_accounts=["default"],
-                                             exclude_namespaces=["kube-*", "default", "crauth-*"], parallel=2))))
+    run = playbook(
+        play(
+            (
+                "pull secret",
+                args(
+                    kubeconfig,
+                    all_namespaces=True,
+                    service_accounts=["default"],
+                    exclude_namespaces=["kube-*", "default", "crauth-*"],
+                    parallel=2,
+                ),
+            )
+        )
+    )
     assert run.rc == 0, run.output
     assert hook["fired"] == 1 and hook["status"] == 200  # the real delete: n2 is Terminating now
     res = run.result("pull secret")
@@ -273,11 +399,18 @@ def test_forbidden_namespace_fails_clearly_after_the_others(kube_cluster, kube_a
     # a deployer RBAC lets manage secrets in ok1 and ok2 only (real RBAC: the 403 is the server's)
     deployer = kube_cluster.identity(tmp_path / "deployer", role=None)
     try:
-        deployer.grant([{"apiGroups": [""], "resources": ["namespaces", "serviceaccounts", "secrets"],
-                         "verbs": ["get", "list"]}])
+        deployer.grant([{"apiGroups": [""], "resources": ["namespaces", "serviceaccounts", "secrets"], "verbs": ["get", "list"]}])
         for ns in ("ok1", "ok2"):
-            deployer.grant([{"apiGroups": [""], "resources": ["secrets", "serviceaccounts"],
-                             "verbs": ["get", "list", "create", "update", "patch"]}], namespace=ns)
+            deployer.grant(
+                [
+                    {
+                        "apiGroups": [""],
+                        "resources": ["secrets", "serviceaccounts"],
+                        "verbs": ["get", "list", "create", "update", "patch"],
+                    }
+                ],
+                namespace=ns,
+            )
         _forbidden_namespace_run(deployer.kubeconfig, kubectl, playbook)
     finally:
         deployer.close()
@@ -292,15 +425,16 @@ def _forbidden_namespace_run(kubeconfig, kubectl, playbook):
     res = run.result("pull secret")
     assert res["failed"] and res["failed_namespaces"] == ["denied"]
     assert "failed in 1 of 3 namespaces" in res["msg"] and "namespace denied" in res["msg"]
-    assert "cannot create resource \"secrets\"" in res["msg"] and "RBAC" in res["msg"]
+    assert 'cannot create resource "secrets"' in res["msg"] and "RBAC" in res["msg"]
     assert_no_secret(run.output)
     assert kubectl("get", "secret", "regcred", "-n", "ok1", "-o", "name").stdout.strip() == "secret/regcred"
     assert kubectl("get", "secret", "regcred", "-n", "ok2", "-o", "name").stdout.strip() == "secret/regcred"
 
 
 def test_selector_all_namespaces_and_exclude(kube_api, kubeconfig, kubectl, playbook):
-    make_namespaces(kubectl, "p1", "p2", "d1",
-                    labels={"p1": {"env": "prod"}, "p2": {"env": "prod", "pull": "off"}, "d1": {"env": "dev"}})
+    make_namespaces(
+        kubectl, "p1", "p2", "d1", labels={"p1": {"env": "prod"}, "p2": {"env": "prod", "pull": "off"}, "d1": {"env": "dev"}}
+    )
     sel = playbook(play(("pull secret", args(kubeconfig, namespace_selector="env in (prod),pull!=off"))))
     assert sel.rc == 0, sel.output
     assert [n["namespace"] for n in sel.result("pull secret")["namespaces"]] == ["p1"]
@@ -321,11 +455,14 @@ def test_type_clash_is_reported_and_nothing_replaced(kube_api, kubeconfig, kubec
     assert kubectl.json("get", "secret", "regcred", "-n", "clash")["type"] == "Opaque"
 
 
-@pytest.mark.parametrize("bad, expect", [
-    ({"name": "Bad_Name"}, "is not a valid Secret name"),
-    ({"namespaces": ["UPPER"]}, "is not a valid namespace name"),
-    ({"registries": [{"server": "https://exa mple.com", "username": "u", "password": PASSWORD}]}, "registries"),
-])
+@pytest.mark.parametrize(
+    "bad, expect",
+    [
+        ({"name": "Bad_Name"}, "is not a valid Secret name"),
+        ({"namespaces": ["UPPER"]}, "is not a valid namespace name"),
+        ({"registries": [{"server": "https://exa mple.com", "username": "u", "password": PASSWORD}]}, "registries"),
+    ],
+)
 def test_bad_input_fails_and_changes_nothing(kube_api, kubeconfig, kubectl, playbook, bad, expect):
     make_namespaces(kubectl, "bad")
     kube_api.reset_stats()
@@ -338,8 +475,14 @@ def test_bad_input_fails_and_changes_nothing(kube_api, kubeconfig, kubectl, play
 
 
 def test_unreachable_api(tmp_path, playbook):
-    run = playbook(play(("pull secret", {"name": "regcred", "host": f"http://127.0.0.1:{free_port()}",
-                                         "namespaces": ["a"], "registries": REGISTRIES})))
+    run = playbook(
+        play(
+            (
+                "pull secret",
+                {"name": "regcred", "host": f"http://127.0.0.1:{free_port()}", "namespaces": ["a"], "registries": REGISTRIES},
+            )
+        )
+    )
     assert run.rc != 0
     msg = run.result("pull secret")["msg"]
     assert "cannot reach the Kubernetes API at http://127.0.0.1:" in msg and "connection refused" in msg
@@ -348,13 +491,22 @@ def test_unreachable_api(tmp_path, playbook):
 def test_bad_kubeconfig_is_named_without_its_content(tmp_path, playbook):
     broken = tmp_path / "broken-kubeconfig"
     broken.write_text("apiVersion: v1\nusers:\n- name: u\n  user:\n    token: leaked-token-123\n   bad: [indent\n")
-    run = playbook(play(("pull secret", {"name": "regcred", "kubeconfig": str(broken), "namespaces": ["a"],
-                                         "registries": REGISTRIES})), verbosity=4, json_output=False)
+    run = playbook(
+        play(("pull secret", {"name": "regcred", "kubeconfig": str(broken), "namespaces": ["a"], "registries": REGISTRIES})),
+        verbosity=4,
+        json_output=False,
+    )
     assert run.rc != 0
     assert f"cannot use the kubeconfig {broken}: not valid YAML" in run.output
     assert "leaked-token-123" not in run.output
-    missing = playbook(play(("pull secret", {"name": "regcred", "kubeconfig": str(tmp_path / "nope"),
-                                             "namespaces": ["a"], "registries": REGISTRIES})))
+    missing = playbook(
+        play(
+            (
+                "pull secret",
+                {"name": "regcred", "kubeconfig": str(tmp_path / "nope"), "namespaces": ["a"], "registries": REGISTRIES},
+            )
+        )
+    )
     assert "does not exist" in missing.result("pull secret")["msg"]
 
 
@@ -367,8 +519,14 @@ def test_unknown_context(kubeconfig, playbook):
 
 def test_host_and_api_key_reach_the_server(kube_api, kubectl, tmp_path, playbook):
     make_namespaces(kubectl, "tok")
-    good = {"name": "regcred", "host": kube_api.url, "api_key": kube_api.token, "ca_cert": str(kube_api.ca_cert),
-            "namespaces": ["tok"], "registries": REGISTRIES}
+    good = {
+        "name": "regcred",
+        "host": kube_api.url,
+        "api_key": kube_api.token,
+        "ca_cert": str(kube_api.ca_cert),
+        "namespaces": ["tok"],
+        "registries": REGISTRIES,
+    }
     run = playbook(play(("pull secret", good)), verbosity=4, json_output=False)
     assert run.rc == 0, run.output
     assert kube_api.token not in run.output
@@ -390,16 +548,22 @@ def test_vvvv_output_has_no_secret(kube_api, kubeconfig, kubectl, playbook):
         assert run.rc == 0, run.output
         assert "<ESTABLISH LOCAL CONNECTION" in run.output or "ESTABLISH" in run.output
         assert_no_secret(run.output)
-        encoded = kubectl.json("get", "secret", "regcred", "-n", "loud")["data"][".dockerconfigjson"] if not check \
-            else None
+        encoded = kubectl.json("get", "secret", "regcred", "-n", "loud")["data"][".dockerconfigjson"] if not check else None
         if encoded:
             assert encoded not in run.output
 
 
 # ---------------------------------------------------------------- config_file
 def _docker(config_dir, *argv, env=None, input=None):
-    return subprocess.run(["docker", "--config", str(config_dir), *argv], capture_output=True, text=True,
-                          input=input, env=env, timeout=60, check=False)
+    return subprocess.run(
+        ["docker", "--config", str(config_dir), *argv],
+        capture_output=True,
+        text=True,
+        input=input,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_config_file_inline_auths(kube_api, kubeconfig, kubectl, playbook, tmp_path):
@@ -413,14 +577,17 @@ def test_config_file_inline_auths(kube_api, kubeconfig, kubectl, playbook, tmp_p
     auths = kubectl.pull_secret("cf", "regcred")["auths"]
     assert list(auths) == ["registry.example.com:5000"]
     assert (auths["registry.example.com:5000"]["username"], auths["registry.example.com:5000"]["password"]) == (
-        "ci-bot", PASSWORD)
+        "ci-bot",
+        PASSWORD,
+    )
 
 
 def test_config_file_with_creds_store_needs_resolve_helpers(kube_api, kubeconfig, kubectl, playbook, tmp_path):
     make_namespaces(kubectl, "desk")
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {}, "registry.example.com": {}},
-                               "credsStore": "desktop"}))
+    cfg.write_text(
+        json.dumps({"auths": {"https://index.docker.io/v1/": {}, "registry.example.com": {}}, "credsStore": "desktop"})
+    )
     a = {"name": "regcred", "kubeconfig": str(kubeconfig), "namespaces": ["desk"], "config_file": str(cfg)}
     run = playbook(play(("pull secret", a)))
     assert run.rc != 0
@@ -441,26 +608,34 @@ def test_config_file_resolved_through_real_pass_helper(kube_api, kubeconfig, kub
     env = make_pass_store(tmp_path / "pass")
     try:
         full_env = dict(__import__("os").environ, **env)
-        stored = subprocess.run(["docker-credential-pass", "store"], input=json.dumps(
-            {"ServerURL": "registry.example.com:5000", "Username": "ci-bot", "Secret": PASSWORD}),
-            env=full_env, capture_output=True, text=True, timeout=60, check=False)
+        stored = subprocess.run(
+            ["docker-credential-pass", "store"],
+            input=json.dumps({"ServerURL": "registry.example.com:5000", "Username": "ci-bot", "Secret": PASSWORD}),
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert stored.returncode == 0, stored.stderr
         cfg = tmp_path / "config.json"
-        cfg.write_text(json.dumps({"auths": {"registry.example.com:5000": {}}, "credsStore": "pass",
-                                   "credHelpers": {}}))
-        a = {"name": "regcred", "kubeconfig": str(kubeconfig), "namespaces": ["pass"], "config_file": str(cfg),
-             "resolve_helpers": True}
+        cfg.write_text(json.dumps({"auths": {"registry.example.com:5000": {}}, "credsStore": "pass", "credHelpers": {}}))
+        a = {
+            "name": "regcred",
+            "kubeconfig": str(kubeconfig),
+            "namespaces": ["pass"],
+            "config_file": str(cfg),
+            "resolve_helpers": True,
+        }
         results = four_runs(playbook, play(("pull secret", a)), env=env)
         assert results[1]["registries"] == ["registry.example.com:5000"]
         entry = kubectl.pull_secret("pass", "regcred")["auths"]["registry.example.com:5000"]
         assert (entry["username"], entry["password"]) == ("ci-bot", PASSWORD)
         # a registry the helper does not know is named, and nothing changes
-        cfg.write_text(json.dumps({"auths": {"registry.example.com:5000": {}, "other.example.com": {}},
-                                   "credsStore": "pass"}))
+        cfg.write_text(json.dumps({"auths": {"registry.example.com:5000": {}, "other.example.com": {}}, "credsStore": "pass"}))
         run = playbook(play(("pull secret", a)), env=env)
         assert run.rc != 0
-        assert "docker-credential-pass has no credentials for registry other.example.com" in \
-            run.result("pull secret")["msg"]
+        assert "docker-credential-pass has no credentials for registry other.example.com" in run.result("pull secret")["msg"]
         assert_no_secret(run.output)
     finally:
         stop_agent(env)
@@ -477,11 +652,13 @@ def test_expiry_annotation_and_refresh_before(kube_api, kubeconfig, kubectl, pla
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
 
     def run_with(token, expires_at, static=PASSWORD, **kw):
-        regs = [{"server": "registry.example.com:5000", "username": "ci-bot", "password": static},
-                {"registry": "minted.example.com", "username": "oauth2accesstoken", "password": token,
-                 "expires_at": expires_at}]
-        spec = args(kubeconfig, registries=regs, namespace_selector="expiry-test=on",
-                    namespace_field_selector="metadata.name!=exp3", **kw)
+        regs = [
+            {"server": "registry.example.com:5000", "username": "ci-bot", "password": static},
+            {"registry": "minted.example.com", "username": "oauth2accesstoken", "password": token, "expires_at": expires_at},
+        ]
+        spec = args(
+            kubeconfig, registries=regs, namespace_selector="expiry-test=on", namespace_field_selector="metadata.name!=exp3", **kw
+        )
         run = playbook(play(("pull secret", spec)), diff=True)
         assert run.rc == 0, run.output
         for secret in (token, "tok-one-VALUE", "tok-two-VALUE"):
@@ -490,9 +667,13 @@ def test_expiry_annotation_and_refresh_before(kube_api, kubeconfig, kubectl, pla
 
     def state(ns):
         obj = kubectl.json("get", "secret", "regcred", "-n", ns)
-        return (obj["metadata"]["resourceVersion"], obj["metadata"].get("annotations", {}).get(ann_key),
-                kubectl.pull_secret(ns, "regcred")["auths"]["minted.example.com"]["password"]
-                if "minted.example.com" in kubectl.pull_secret(ns, "regcred")["auths"] else None)
+        return (
+            obj["metadata"]["resourceVersion"],
+            obj["metadata"].get("annotations", {}).get(ann_key),
+            kubectl.pull_secret(ns, "regcred")["auths"]["minted.example.com"]["password"]
+            if "minted.example.com" in kubectl.pull_secret(ns, "regcred")["auths"]
+            else None,
+        )
 
     first_expiry = at(3600)
     res = run_with("tok-one-VALUE", first_expiry, refresh_before=600)

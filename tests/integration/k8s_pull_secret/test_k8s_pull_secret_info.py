@@ -22,8 +22,12 @@ def jwt(claims: dict) -> str:
 
 
 def play(task: str, args: dict) -> str:
-    return json.dumps([{"hosts": "localhost", "gather_facts": False,
-                        "tasks": [{"name": "it", f"cloud_registry.auth.{task}": args}]}]) + "\n"
+    return (
+        json.dumps(
+            [{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "it", f"cloud_registry.auth.{task}": args}]}]
+        )
+        + "\n"
+    )
 
 
 def test_secrets_users_expiry_and_gaps(kube_api, kubeconfig, kubectl, playbook):
@@ -32,19 +36,39 @@ def test_secrets_users_expiry_and_gaps(kube_api, kubeconfig, kubectl, playbook):
     kubectl.create_namespaces(*names, labels=dict((n, {label: "on"}) for n in names))
     password = "info-" + secrets.token_hex(10)
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2 * 86400))
-    made = playbook(play("k8s_pull_secret", {
-        "name": "regcred", "kubeconfig": str(kubeconfig), "namespaces": names[:2], "service_accounts": ["default"],
-        "registries": [{"server": "registry.example.com", "username": "ci", "password": password,
-                        "expires_at": expires}]}))
+    made = playbook(
+        play(
+            "k8s_pull_secret",
+            {
+                "name": "regcred",
+                "kubeconfig": str(kubeconfig),
+                "namespaces": names[:2],
+                "service_accounts": ["default"],
+                "registries": [{"server": "registry.example.com", "username": "ci", "password": password, "expires_at": expires}],
+            },
+        )
+    )
     assert made.rc == 0, made.output
     expired_token = jwt({"exp": int(time.time()) - 60})
-    kubectl("create", "secret", "docker-registry", "other", "-n", names[2], "--docker-server=acr.example.io",
-            "--docker-username=00000000-0000-0000-0000-000000000000", f"--docker-password={expired_token}")
+    kubectl(
+        "create",
+        "secret",
+        "docker-registry",
+        "other",
+        "-n",
+        names[2],
+        "--docker-server=acr.example.io",
+        "--docker-username=00000000-0000-0000-0000-000000000000",
+        f"--docker-password={expired_token}",
+    )
     kubectl("create", "serviceaccount", "builder", "-n", names[0])
 
-    run = playbook(play("k8s_pull_secret_info", {
-        "kubeconfig": str(kubeconfig), "name": "regcred", "namespace_selector": f"{label}=on",
-        "expiring_within": 3 * 86400}))
+    run = playbook(
+        play(
+            "k8s_pull_secret_info",
+            {"kubeconfig": str(kubeconfig), "name": "regcred", "namespace_selector": f"{label}=on", "expiring_within": 3 * 86400},
+        )
+    )
     assert run.rc == 0, run.output
     res = run.result("it")
     assert not res["changed"]

@@ -33,16 +33,15 @@ def clusters(tmp_path, kube_cluster, west_cluster):
     try:
         out = []
         for i, ident in enumerate(idents):
-            kc = write_kubeconfig(tmp_path / f"kc{i}.json", ident.url, ident.token, context=f"cluster-{i}",
-                                  ca_cert=ident.ca_cert)
+            kc = write_kubeconfig(tmp_path / f"kc{i}.json", ident.url, ident.token, context=f"cluster-{i}", ca_cert=ident.ca_cert)
             out.append((ident, kc, ident.kubectl))
         # cluster 0: two listed namespaces; cluster 1: chosen by label, plus one that is not
         out[0][2].create_namespaces("shop", "blog")
-        out[1][2].create_namespaces("web", "batch", "sandbox",
-                                    labels={"web": {"env": "prod"}, "batch": {"env": "prod"}, "sandbox": {"env": "dev"}})
+        out[1][2].create_namespaces(
+            "web", "batch", "sandbox", labels={"web": {"env": "prod"}, "batch": {"env": "prod"}, "sandbox": {"env": "dev"}}
+        )
         out[1][2]("create", "serviceaccount", "builder", "-n", "web")
-        out[1][2]("patch", "sa", "builder", "-n", "web", "--type=merge", "-p",
-                  '{"imagePullSecrets":[{"name":"keep-me"}]}')
+        out[1][2]("patch", "sa", "builder", "-n", "web", "--type=merge", "-p", '{"imagePullSecrets":[{"name":"keep-me"}]}')
         yield out
     finally:
         for ident in idents:
@@ -54,11 +53,15 @@ def role_vars(clusters, **kw):
     v = {
         "k8s_pull_secrets_clusters": [
             {"name": "east", "kubeconfig": str(clusters[0][1]), "namespaces": ["shop", "blog"]},
-            {"name": "west", "kubeconfig": str(clusters[1][1]), "context": "cluster-1",
-             "namespace_selector": "env=prod", "service_accounts": ["default", "builder"]},
+            {
+                "name": "west",
+                "kubeconfig": str(clusters[1][1]),
+                "context": "cluster-1",
+                "namespace_selector": "env=prod",
+                "service_accounts": ["default", "builder"],
+            },
         ],
-        "k8s_pull_secrets_registries": [{"server": "registry.example.com", "username": "deploy",
-                                         "password": PASSWORD}],
+        "k8s_pull_secrets_registries": [{"server": "registry.example.com", "username": "deploy", "password": PASSWORD}],
     }
     v.update(kw)
     return v
@@ -93,8 +96,16 @@ def test_role_two_clusters_four_runs(clusters, playbook):
 def test_role_with_minted_acr_tokens(clusters, playbook):
     az = AzureStandIn(ACR, TENANT, {CLIENT: CLIENT_SECRET}).start()
     try:
-        token = {"provider": "azure", "registry": ACR, "tenant_id": TENANT, "client_id": CLIENT,
-                 "client_secret": CLIENT_SECRET, "authority_host": az.url, "endpoint_url": az.url, "allow_http": True}
+        token = {
+            "provider": "azure",
+            "registry": ACR,
+            "tenant_id": TENANT,
+            "client_id": CLIENT,
+            "client_secret": CLIENT_SECRET,
+            "authority_host": az.url,
+            "endpoint_url": az.url,
+            "allow_http": True,
+        }
         extra = role_vars(clusters, k8s_pull_secrets_tokens=[token])
         run = playbook(PLAYBOOK, extra_vars=extra, verbosity=4, json_output=False)
         assert run.rc == 0, run.output
@@ -114,16 +125,20 @@ def test_role_with_minted_acr_tokens(clusters, playbook):
             assert f"the secrets expire at {ann['cloud-registry.auth/expires-at']}" in run.output
 
         # limited to one cluster and one namespace (what the Event-Driven Ansible playbook does)
-        before = {ns: kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
-                  for (_a, _k, kc), ns in zip(clusters, ("shop", "web"))}
+        before = {
+            ns: kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
+            for (_a, _k, kc), ns in zip(clusters, ("shop", "web"))
+        }
         clusters[1][2]("delete", "secret", "regcred", "-n", "batch")
         limited = dict(extra, k8s_pull_secrets_limit_clusters=["west"], k8s_pull_secrets_limit_namespaces=["batch"])
         run = playbook(PLAYBOOK, extra_vars=limited)
         assert run.rc == 0, run.output
         assert "east: not in k8s_pull_secrets_limit_clusters" in run.output
         assert clusters[1][2].pull_secret("batch", "regcred")["auths"][ACR]["password"] in az.issued_refresh_tokens
-        after = {ns: kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
-                 for (_a, _k, kc), ns in zip(clusters, ("shop", "web"))}
+        after = {
+            ns: kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
+            for (_a, _k, kc), ns in zip(clusters, ("shop", "web"))
+        }
         assert after == before  # the other cluster and the other namespaces were not touched
     finally:
         az.stop()
@@ -135,8 +150,7 @@ def test_one_failing_cluster_does_not_stop_the_other(clusters, playbook):
         dead = s.getsockname()[1]
     extra = role_vars(clusters)
     extra["k8s_pull_secrets_clusters"] = [
-        {"name": "dead", "host": f"http://127.0.0.1:{dead}", "api_key": "cluster-api-key-SECRET-9",
-         "namespaces": ["x"]},
+        {"name": "dead", "host": f"http://127.0.0.1:{dead}", "api_key": "cluster-api-key-SECRET-9", "namespaces": ["x"]},
         extra["k8s_pull_secrets_clusters"][0],
     ]
     run = playbook(PLAYBOOK, extra_vars=extra, verbosity=2, json_output=False)
@@ -174,8 +188,9 @@ def test_cluster_entries_keep_group_module_defaults(clusters, playbook):
 
 
 def test_role_rejects_missing_input(clusters, playbook):
-    run = playbook(PLAYBOOK, extra_vars={"k8s_pull_secrets_clusters": [{"kubeconfig": str(clusters[0][1]),
-                                                                        "namespaces": ["shop"]}]})
+    run = playbook(
+        PLAYBOOK, extra_vars={"k8s_pull_secrets_clusters": [{"kubeconfig": str(clusters[0][1]), "namespaces": ["shop"]}]}
+    )
     assert run.rc != 0
     assert "k8s_pull_secrets_registries and/or k8s_pull_secrets_tokens" in run.output
 
@@ -201,23 +216,39 @@ def test_scheduled_runs_refresh_only_when_due(clusters, playbook, tmp_path):
     at once; a run inside the refresh window replaces the tokens everywhere."""
     az = AzureStandIn(ACR, TENANT, {CLIENT: CLIENT_SECRET}).start()
     try:
-        token = {"provider": "azure", "registry": ACR, "tenant_id": TENANT, "client_id": CLIENT,
-                 "client_secret": CLIENT_SECRET, "authority_host": az.url, "endpoint_url": az.url, "allow_http": True}
+        token = {
+            "provider": "azure",
+            "registry": ACR,
+            "tenant_id": TENANT,
+            "client_id": CLIENT,
+            "client_secret": CLIENT_SECRET,
+            "authority_host": az.url,
+            "endpoint_url": az.url,
+            "allow_http": True,
+        }
         # the scheduled path schedules itself: a systemd timer on the runner, 600 s before the earliest expiry
         timer_vars = {"playbook": str(PLAYBOOK), "unit_dir": str(tmp_path / "units"), "playbook_args": ["-e", "@vars.json"]}
-        extra = role_vars(clusters, k8s_pull_secrets_tokens=[token], k8s_pull_secrets_refresh_before=600,
-                          k8s_pull_secrets_refresh_timer=timer_vars)
+        extra = role_vars(
+            clusters,
+            k8s_pull_secrets_tokens=[token],
+            k8s_pull_secrets_refresh_before=600,
+            k8s_pull_secrets_refresh_timer=timer_vars,
+        )
         timer = tmp_path / "units" / "cloud-registry-auth-pull-secrets.timer"
 
         def secrets():
-            return {(i, ns): kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
-                    for i, (_a, _k, kc) in enumerate(clusters) for ns in (("shop", "blog"), ("web", "batch"))[i]}
+            return {
+                (i, ns): kc.json("get", "secret", "regcred", "-n", ns)["metadata"]["resourceVersion"]
+                for i, (_a, _k, kc) in enumerate(clusters)
+                for ns in (("shop", "blog"), ("web", "batch"))[i]
+            }
 
         first = playbook(PLAYBOOK, extra_vars=extra)
         assert first.rc == 0, first.output
         written = secrets()
         expiry = clusters[0][2].json("get", "secret", "regcred", "-n", "shop")["metadata"]["annotations"][
-            "cloud-registry.auth/expires-at"]
+            "cloud-registry.auth/expires-at"
+        ]
         assert f"the secrets expire at {expiry}: next refresh due at " in first.output
         assert _timer_at(timer) == _epoch(expiry) - 600
         service = (tmp_path / "units" / "cloud-registry-auth-pull-secrets.service").read_text()
@@ -232,14 +263,20 @@ def test_scheduled_runs_refresh_only_when_due(clusters, playbook, tmp_path):
         back = playbook(PLAYBOOK, extra_vars=extra)
         assert back.rc == 0, back.output
         assert clusters[1][2].pull_secret("batch", "regcred")["auths"][ACR]["password"] == az.issued_refresh_tokens[-1]
-        assert {k: v for k, v in secrets().items() if k != (1, "batch")} == \
-            {k: v for k, v in written.items() if k != (1, "batch")}
+        assert {k: v for k, v in secrets().items() if k != (1, "batch")} == {
+            k: v for k, v in written.items() if k != (1, "batch")
+        }
 
-        due = playbook(PLAYBOOK, extra_vars=dict(extra, k8s_pull_secrets_refresh_before=4 * 3600,
-                                                 k8s_pull_secrets_refresh_timer=dict(timer_vars, before=600)))
+        due = playbook(
+            PLAYBOOK,
+            extra_vars=dict(
+                extra, k8s_pull_secrets_refresh_before=4 * 3600, k8s_pull_secrets_refresh_timer=dict(timer_vars, before=600)
+            ),
+        )
         assert due.rc == 0, due.output
         renewed = clusters[0][2].json("get", "secret", "regcred", "-n", "shop")["metadata"]["annotations"][
-            "cloud-registry.auth/expires-at"]
+            "cloud-registry.auth/expires-at"
+        ]
         assert renewed > expiry and _timer_at(timer) == _epoch(renewed) - 600  # the timer followed the tokens
         newest = az.issued_refresh_tokens[-1]
         for i, (_a, _k, kc) in enumerate(clusters):

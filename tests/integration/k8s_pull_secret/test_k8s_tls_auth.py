@@ -125,8 +125,9 @@ def pki(tmp_path, kube_cluster) -> KubePKI:
 def tls_api(kube_cluster, kube_api):
     kube_cluster.admin.create_namespaces(*NAMESPACES)
     for user in (DEPLOYER, "kubectl-user"):
-        kube_cluster.admin("create", "clusterrolebinding", f"crauth-{user}", "--clusterrole=cluster-admin",
-                           f"--user={user}", check=False)
+        kube_cluster.admin(
+            "create", "clusterrolebinding", f"crauth-{user}", "--clusterrole=cluster-admin", f"--user={user}", check=False
+        )
     try:
         yield TlsApi(kube_cluster, kube_api)
     finally:
@@ -144,8 +145,9 @@ def deployer(pki):
 def admin_kubectl(tmp_path, pki, tls_api) -> Kubectl:
     """The real kubectl as a cluster admin (client certificate), to read results back."""
     cert, key = pki.issue_client("kubernetes-admin", ["system:masters"])
-    kc = write_kubeconfig(tmp_path / "admin.kubeconfig", tls_api.url, token=None, ca_cert=pki.ca_cert,
-                          client_cert=cert, client_key=key)
+    kc = write_kubeconfig(
+        tmp_path / "admin.kubeconfig", tls_api.url, token=None, ca_cert=pki.ca_cert, client_cert=cert, client_key=key
+    )
     home = tmp_path / "kubectl-admin"
     home.mkdir()
     return Kubectl(kc, home)
@@ -163,8 +165,8 @@ def tinyproxy(tmp_path, tls_api):
     log = workdir / "tinyproxy.log"
     conf = workdir / "tinyproxy.conf"
     conf.write_text(
-        f"Port {port}\nListen 127.0.0.1\nTimeout 60\nLogFile \"{log}\"\nLogLevel Info\n"
-        f"PidFile \"{workdir / 'tinyproxy.pid'}\"\nMaxClients 20\nAllow 127.0.0.1\n"
+        f'Port {port}\nListen 127.0.0.1\nTimeout 60\nLogFile "{log}"\nLogLevel Info\n'
+        f'PidFile "{workdir / "tinyproxy.pid"}"\nMaxClients 20\nAllow 127.0.0.1\n'
         f"ConnectPort {tls_api.port}\nBasicAuth {PROXY_USER} {PROXY_PASSWORD}\nDisableViaHeader Yes\n"
     )
     proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -197,25 +199,46 @@ def connects(proxy) -> list[str]:
 @pytest.mark.parametrize("embed", [False, True], ids=["file-paths", "embedded-data"])
 def test_kubectl_against_tls_standin(tmp_path, pki, tls_api, embed):
     cert, key = pki.issue_client("kubectl-user", ["system:masters"])
-    kc = write_kubeconfig(tmp_path / "kc.json", tls_api.url, token=None, ca_cert=pki.ca_cert,
-                          client_cert=cert, client_key=key, embed=embed)
+    kc = write_kubeconfig(
+        tmp_path / "kc.json", tls_api.url, token=None, ca_cert=pki.ca_cert, client_cert=cert, client_key=key, embed=embed
+    )
     home = tmp_path / "home"
     home.mkdir()
     kubectl = Kubectl(kc, home)
     assert {"namespace/team-a", "namespace/team-b"} <= set(kubectl("get", "namespaces", "-o", "name").stdout.split())
-    kubectl("create", "secret", "docker-registry", "from-kubectl", "-n", "team-a", "--docker-server=r.example",
-            "--docker-username=u", "--docker-password=p")
+    kubectl(
+        "create",
+        "secret",
+        "docker-registry",
+        "from-kubectl",
+        "-n",
+        "team-a",
+        "--docker-server=r.example",
+        "--docker-username=u",
+        "--docker-password=p",
+    )
     assert kubectl.pull_secret("team-a", "from-kubectl")["auths"]["r.example"]["username"] == "u"
     assert tls_api.stats()["users"] == {"kubectl-user": tls_api.stats()["requests"]}
     # a certificate of another CA authenticates nobody: 401, as kube-apiserver answers
     foreign = KubePKI(tmp_path / "foreign").issue_client("kubectl-user", ["system:masters"])
-    bad = Kubectl(write_kubeconfig(tmp_path / "bad.json", tls_api.url, token=None, ca_cert=pki.ca_cert,
-                                   client_cert=foreign[0], client_key=foreign[1], embed=embed), home)
+    bad = Kubectl(
+        write_kubeconfig(
+            tmp_path / "bad.json",
+            tls_api.url,
+            token=None,
+            ca_cert=pki.ca_cert,
+            client_cert=foreign[0],
+            client_key=foreign[1],
+            embed=embed,
+        ),
+        home,
+    )
     proc = bad("get", "namespaces", check=False)
     assert proc.returncode != 0 and "Unauthorized" in proc.stderr
     # without the cluster CA kubectl does not trust the server
-    untrusting = Kubectl(write_kubeconfig(tmp_path / "noca.json", tls_api.url, token=None, client_cert=cert,
-                                          client_key=key, embed=embed), home)
+    untrusting = Kubectl(
+        write_kubeconfig(tmp_path / "noca.json", tls_api.url, token=None, client_cert=cert, client_key=key, embed=embed), home
+    )
     proc = untrusting("get", "namespaces", check=False)
     assert proc.returncode != 0 and "certificate" in proc.stderr and "x509" in proc.stderr
 
@@ -279,8 +302,9 @@ def test_client_certificate_over_ipv6_loopback(tmp_path, pki, tls_api, deployer,
     try:
         url = f"https://[::1]:{relay.getsockname()[1]}"
         cert, key = deployer
-        run = playbook(play(base_args(namespaces=["team-a"], host=url, ca_cert=str(pki.ca_cert),
-                                      client_cert=str(cert), client_key=str(key))))
+        run = playbook(
+            play(base_args(namespaces=["team-a"], host=url, ca_cert=str(pki.ca_cert), client_cert=str(cert), client_key=str(key)))
+        )
         assert run.rc == 0, run.output
         assert run.result("pull secret")["totals"]["created"] == 1
         assert tls_api.get("secrets", "team-a", "regcred")["type"] == "kubernetes.io/dockerconfigjson"
@@ -297,13 +321,11 @@ def tls_kubeconfig(pki, api, cert, key, dead_port) -> dict:
         "kind": "Config",
         "clusters": [
             {"name": "dead", "cluster": {"server": f"https://127.0.0.1:{dead_port}"}},
-            {"name": "standin-tls", "cluster": {"server": api.url,
-                                                "certificate-authority-data": KubePKI.data(pki.ca_cert)}},
+            {"name": "standin-tls", "cluster": {"server": api.url, "certificate-authority-data": KubePKI.data(pki.ca_cert)}},
         ],
         "users": [
             {"name": "nobody", "user": {"token": "not-the-token"}},
-            {"name": "deployer", "user": {"client-certificate-data": KubePKI.data(cert),
-                                          "client-key-data": KubePKI.data(key)}},
+            {"name": "deployer", "user": {"client-certificate-data": KubePKI.data(cert), "client-key-data": KubePKI.data(key)}},
         ],
         "contexts": [
             {"name": "default", "context": {"cluster": "dead", "user": "nobody"}},
@@ -332,8 +354,10 @@ def test_kubeconfig_embedded_data_and_context(tmp_path, pki, tls_api, deployer, 
     # the same kubeconfig works for the real kubectl
     home = tmp_path / "kubectl-kc"
     home.mkdir()
-    assert Kubectl(path, home)("--context", "standin-tls", "get", "secret", "regcred", "-n", "team-b",
-                               "-o", "name").stdout.strip() == "secret/regcred"
+    assert (
+        Kubectl(path, home)("--context", "standin-tls", "get", "secret", "regcred", "-n", "team-b", "-o", "name").stdout.strip()
+        == "secret/regcred"
+    )
     verbose = playbook(text, verbosity=4, json_output=False)
     assert verbose.rc == 0, verbose.output
     assert_no_material(verbose.output, "not-the-token", keys=(key,))
@@ -346,8 +370,12 @@ def test_bearer_token_over_tls(tmp_path, pki, tls_api, admin_kubectl, playbook, 
         text, env = play(base_args(host=tls_api.url, ca_cert=str(pki.ca_cert), api_key=tls_api.token)), None
     else:
         text = play(base_args())
-        env = {"K8S_AUTH_HOST": tls_api.url, "K8S_AUTH_SSL_CA_CERT": str(pki.ca_cert),
-               "K8S_AUTH_API_KEY": tls_api.token, "K8S_AUTH_VERIFY_SSL": "true"}
+        env = {
+            "K8S_AUTH_HOST": tls_api.url,
+            "K8S_AUTH_SSL_CA_CERT": str(pki.ca_cert),
+            "K8S_AUTH_API_KEY": tls_api.token,
+            "K8S_AUTH_VERIFY_SSL": "true",
+        }
     four_runs(playbook, text, env=env)
     assert_written(admin_kubectl)
     assert tls_api.stats()["users"][tls_api.token_user] >= 8  # the token's user
@@ -398,8 +426,9 @@ def test_tls_server_name(tmp_path, kube_cluster, tls_api, playbook):
 # ---------------------------------------------------------------- (e) wrong client certificate
 def test_client_certificate_of_another_ca_is_401(tmp_path, pki, tls_api, admin_kubectl, playbook):
     cert, key = KubePKI(tmp_path / "foreign").issue_client(DEPLOYER, ["system:masters"])
-    run = playbook(play(base_args(host=tls_api.url, ca_cert=str(pki.ca_cert), client_cert=str(cert),
-                                  client_key=str(key))), check=False)
+    run = playbook(
+        play(base_args(host=tls_api.url, ca_cert=str(pki.ca_cert), client_cert=str(cert), client_key=str(key))), check=False
+    )
     msg = run.result("pull secret")["msg"]
     assert run.rc != 0
     assert "401" in msg and tls_api.url in msg and "client_cert" in msg and "client CA" in msg
@@ -417,8 +446,7 @@ def test_client_certificate_of_another_ca_is_401(tmp_path, pki, tls_api, admin_k
 def test_client_certificate_without_rbac_is_403(tmp_path, pki, tls_api, admin_kubectl, playbook):
     cert, key = pki.issue_client("intruder")
     # no RoleBinding names "intruder": the real RBAC answers 403
-    run = playbook(play(base_args(host=tls_api.url, ca_cert=str(pki.ca_cert), client_cert=str(cert),
-                                  client_key=str(key))))
+    run = playbook(play(base_args(host=tls_api.url, ca_cert=str(pki.ca_cert), client_cert=str(cert), client_key=str(key))))
     result = run.result("pull secret")
     assert run.rc != 0 and result["failed_namespaces"] == NAMESPACES
     assert "403" in result["msg"] and 'User "intruder"' in result["msg"] and tls_api.url in result["msg"]
@@ -428,8 +456,7 @@ def test_client_certificate_without_rbac_is_403(tmp_path, pki, tls_api, admin_ku
 def test_client_key_that_does_not_match(tmp_path, pki, tls_api, deployer, admin_kubectl, playbook):
     cert, dummy = deployer
     other_key = pki.issue_client("someone-else")[1]
-    run = playbook(play(base_args(host=tls_api.url, ca_cert=str(pki.ca_cert), client_cert=str(cert),
-                                  client_key=str(other_key))))
+    run = playbook(play(base_args(host=tls_api.url, ca_cert=str(pki.ca_cert), client_cert=str(cert), client_key=str(other_key))))
     msg = run.result("pull secret")["msg"]
     assert run.rc != 0 and "the key does not belong to the certificate" in msg
     assert str(cert) in msg and str(other_key) in msg
@@ -456,8 +483,13 @@ def test_proxy_tinyproxy(tmp_path, pki, tls_api, deployer, admin_kubectl, tinypr
     assert len(tunnels) >= 4 and all(t.startswith(f"CONNECT 127.0.0.1:{tls_api.port} HTTP/") for t in tunnels), tunnels
     verbose = playbook(play(base_args(**common)), verbosity=4, json_output=False, env=env)
     assert verbose.rc == 0, verbose.output
-    assert_no_material(verbose.output, PROXY_PASSWORD, f"{PROXY_USER}:{PROXY_PASSWORD}",
-                       base64.b64encode(f"{PROXY_USER}:{PROXY_PASSWORD}".encode()).decode(), keys=(key,))
+    assert_no_material(
+        verbose.output,
+        PROXY_PASSWORD,
+        f"{PROXY_USER}:{PROXY_PASSWORD}",
+        base64.b64encode(f"{PROXY_USER}:{PROXY_PASSWORD}".encode()).decode(),
+        keys=(key,),
+    )
     # no_proxy exempts the API server: no new tunnel
     before = len(connects(tinyproxy))
     run = playbook(play(base_args(no_proxy="127.0.0.1", **common)))
@@ -484,12 +516,12 @@ def test_proxy_refusals_change_nothing(tmp_path, pki, tls_api, admin_kubectl, ti
     assert_nothing_written(tls_api, admin_kubectl)
     # the real kubectl through the same proxy (kubeconfig proxy-url with credentials)
     kc = json.loads(admin_kubectl.kubeconfig.read_text())
-    kc["clusters"][0]["cluster"]["proxy-url"] = tinyproxy["url"].replace(
-        "http://", f"http://{PROXY_USER}:{PROXY_PASSWORD}@")
+    kc["clusters"][0]["cluster"]["proxy-url"] = tinyproxy["url"].replace("http://", f"http://{PROXY_USER}:{PROXY_PASSWORD}@")
     via = tmp_path / "via-proxy.kubeconfig"
     via.write_text(json.dumps(kc))
     assert {"namespace/team-a", "namespace/team-b"} <= set(
-        Kubectl(via, admin_kubectl.cache)("get", "namespaces", "-o", "name").stdout.split())
+        Kubectl(via, admin_kubectl.cache)("get", "namespaces", "-o", "name").stdout.split()
+    )
     assert len(connects(tinyproxy)) > 2
 
 
@@ -497,12 +529,12 @@ def test_kubeconfig_proxy_url_is_used(tmp_path, pki, tls_api, deployer, admin_ku
     """The kubeconfig cluster's proxy-url (with user:password@) reaches the proxy like the option does."""
     cert, key = deployer
     kc = tls_kubeconfig(pki, tls_api, cert, key, free_port())
-    kc["clusters"][1]["cluster"]["proxy-url"] = tinyproxy["url"].replace(
-        "http://", f"http://{PROXY_USER}:{PROXY_PASSWORD}@")
+    kc["clusters"][1]["cluster"]["proxy-url"] = tinyproxy["url"].replace("http://", f"http://{PROXY_USER}:{PROXY_PASSWORD}@")
     path = tmp_path / "proxied.kubeconfig"
     path.write_text(json.dumps(kc))
-    run = playbook(play(base_args(kubeconfig=str(path), context="standin-tls")),
-                   env={"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+    run = playbook(
+        play(base_args(kubeconfig=str(path), context="standin-tls")), env={"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    )
     assert run.rc == 0, run.output
     assert_written(admin_kubectl)
     assert connects(tinyproxy) and all(str(tls_api.port) in t for t in connects(tinyproxy))
@@ -514,14 +546,25 @@ ROLE_PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "k8s_pull_se
 
 def test_role_cluster_entry_with_tls_and_proxy(tmp_path, pki, tls_api, deployer, admin_kubectl, tinyproxy, playbook):
     cert, key = deployer
-    cluster = {"name": "tls-cluster", "host": tls_api.url, "ca_cert": str(pki.ca_cert), "client_cert": str(cert),
-               "client_key": str(key), "tls_server_name": "kubernetes.default.svc", "proxy": tinyproxy["url"],
-               "proxy_headers": {"proxy_basic_auth": f"{PROXY_USER}:{PROXY_PASSWORD}"},
-               "namespaces": NAMESPACES}
-    extra = {"k8s_pull_secrets_clusters": [cluster], "k8s_pull_secrets_registries": [REGISTRY],
-             "k8s_pull_secrets_service_accounts": ["default"]}
-    run = playbook(ROLE_PLAYBOOK, extra_vars=extra, verbosity=3, json_output=False,
-                   env={"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+    cluster = {
+        "name": "tls-cluster",
+        "host": tls_api.url,
+        "ca_cert": str(pki.ca_cert),
+        "client_cert": str(cert),
+        "client_key": str(key),
+        "tls_server_name": "kubernetes.default.svc",
+        "proxy": tinyproxy["url"],
+        "proxy_headers": {"proxy_basic_auth": f"{PROXY_USER}:{PROXY_PASSWORD}"},
+        "namespaces": NAMESPACES,
+    }
+    extra = {
+        "k8s_pull_secrets_clusters": [cluster],
+        "k8s_pull_secrets_registries": [REGISTRY],
+        "k8s_pull_secrets_service_accounts": ["default"],
+    }
+    run = playbook(
+        ROLE_PLAYBOOK, extra_vars=extra, verbosity=3, json_output=False, env={"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    )
     assert run.rc == 0, run.output
     assert_written(admin_kubectl)
     assert tls_api.stats()["users"][DEPLOYER] >= 2

@@ -18,9 +18,17 @@ def _client(api, pool=8):
 
 
 def spec(**kw):
-    base = {"name": "regcred", "state": "present", "registries": [
-        {"server": "registry.example.com", "username": "u", "password": SECRET}], "service_accounts": ["default"],
-        "parallel": 8, "labels": {}, "annotations": {}, "merge": False, "exclude_namespaces": []}
+    base = {
+        "name": "regcred",
+        "state": "present",
+        "registries": [{"server": "registry.example.com", "username": "u", "password": SECRET}],
+        "service_accounts": ["default"],
+        "parallel": 8,
+        "labels": {},
+        "annotations": {},
+        "merge": False,
+        "exclude_namespaces": [],
+    }
     base.update(kw)
     return base
 
@@ -80,13 +88,23 @@ def test_conflict_retries_are_bounded(kube_api):
 def test_labels_and_annotations_merge_with_existing(kube_api):
     api = kube_api
     api.kubectl.create_namespaces("l", wait_sa=False)
-    api.kubectl("create", "-f", "-", input=json.dumps({
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "regcred", "namespace": "l", "labels": {"keep": "me"}, "annotations": {"note": "x"}},
-        "type": "kubernetes.io/dockerconfigjson",
-        "data": {".dockerconfigjson": base64.b64encode(b'{"auths":{}}').decode()}}))
-    res = reconcile_pull_secret(_client(kube_api), spec(namespaces=["l"], labels={"team": "a"},
-                                                        annotations={"owner": "ops"}, service_accounts=[]))
+    api.kubectl(
+        "create",
+        "-f",
+        "-",
+        input=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "regcred", "namespace": "l", "labels": {"keep": "me"}, "annotations": {"note": "x"}},
+                "type": "kubernetes.io/dockerconfigjson",
+                "data": {".dockerconfigjson": base64.b64encode(b'{"auths":{}}').decode()},
+            }
+        ),
+    )
+    res = reconcile_pull_secret(
+        _client(kube_api), spec(namespaces=["l"], labels={"team": "a"}, annotations={"owner": "ops"}, service_accounts=[])
+    )
     assert res["namespaces"][0]["secret"] == "updated"
     meta = api.get("secrets", "l", "regcred")["metadata"]
     assert meta["labels"] == {"keep": "me", "team": "a"}

@@ -40,8 +40,18 @@ ROLE_PLAY = """
 
 
 def k8s_play(args: dict) -> str:
-    return json.dumps([{"hosts": "localhost", "gather_facts": False,
-                        "tasks": [{"name": "pull secret", "cloud_registry.auth.k8s_pull_secret": args}]}]) + "\n"
+    return (
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [{"name": "pull secret", "cloud_registry.auth.k8s_pull_secret": args}],
+                }
+            ]
+        )
+        + "\n"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -52,25 +62,38 @@ def node(kube_cluster, kube_node, htpasswd_registry, token_registry, tmp_path_fa
     for reg in (htpasswd_registry, token_registry):
         images[reg.auth] = push_image(reg, "demo/runnable", "1", reg.username, reg.password, work, runnable=True)
         trust_registry(kube_node, reg.host, reg.ca_path)
-    yield {"cluster": kube_cluster, "env": kube_node, "images": images,
-           "regs": {"htpasswd": htpasswd_registry, "token": token_registry}}
+    yield {
+        "cluster": kube_cluster,
+        "env": kube_node,
+        "images": images,
+        "regs": {"htpasswd": htpasswd_registry, "token": token_registry},
+    }
     for reg in (htpasswd_registry, token_registry):
         hosts = Path(kube_node["NODE_CERTS_DIR"]) / reg.host / "hosts.toml"
         hosts.unlink(missing_ok=True)
 
 
-def run_pod(cluster, ns: str, image: str, name: str | None = None, timeout: float = 240,
-            service_account: str | None = None) -> tuple[str, str]:
+def run_pod(
+    cluster, ns: str, image: str, name: str | None = None, timeout: float = 240, service_account: str | None = None
+) -> tuple[str, str]:
     """Start a pod on the node; ('Running', '') or ('Failed', reason) once the kubelet decided.
 
     restartPolicy OnFailure: under load runc here sometimes fails a container start once
     ("can't get final child's PID from pipe"); the kubelet then starts it again, as it
     would on any node. A pull that fails is still reported at once."""
     name = name or "p-" + secrets.token_hex(3)
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
-           "spec": {"nodeName": cluster.node["NODE_NAME"], "hostNetwork": True, "restartPolicy": "OnFailure",
-                    "terminationGracePeriodSeconds": 0,
-                    "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "nodeName": cluster.node["NODE_NAME"],
+            "hostNetwork": True,
+            "restartPolicy": "OnFailure",
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "c", "image": image, "imagePullPolicy": "Always"}],
+        },
+    }
     if service_account:
         pod["spec"]["serviceAccountName"] = service_account
     cluster.admin("create", "-f", "-", input=json.dumps(pod))
@@ -105,10 +128,17 @@ def test_a_pull_secret_on_the_service_account(node, kube_api, playbook, auth):
     ns = _namespace(cluster, f"pull-a-{auth}")
     bare = _namespace(cluster, f"bare-a-{auth}")
     assert run_pod(cluster, bare, image)[0] == "Failed"  # no credentials: the registry refuses
-    run = playbook(k8s_play({"name": "regcred", "kubeconfig": str(kube_api.kubeconfig), "namespaces": [ns],
-                             "service_accounts": ["default"],
-                             "registries": [{"server": reg.host, "username": reg.username,
-                                             "password": reg.password}]}))
+    run = playbook(
+        k8s_play(
+            {
+                "name": "regcred",
+                "kubeconfig": str(kube_api.kubeconfig),
+                "namespaces": [ns],
+                "service_accounts": ["default"],
+                "registries": [{"server": reg.host, "username": reg.username, "password": reg.password}],
+            }
+        )
+    )
     assert run.rc == 0, run.output
     state = run_pod(cluster, ns, image)
     assert state == ("Running", ""), state
@@ -121,15 +151,16 @@ def test_a_namespace_created_under_the_rulebook_pulls(node, tmp_path):
     cluster, reg, image = node["cluster"], node["regs"]["token"], node["images"]["token"]
     label = "crauth-eda-pod-" + secrets.token_hex(3)
     settings = settings_file(
-        tmp_path / "pull-secrets.yml", k8s_pull_secrets_name="eda-pull",
+        tmp_path / "pull-secrets.yml",
+        k8s_pull_secrets_name="eda-pull",
         k8s_pull_secrets_clusters=[{"name": "main", "kubeconfig": str(cluster.admin_kubeconfig)}],
         k8s_pull_secrets_namespace_selector=f"{label}=on",
-        k8s_pull_secrets_registries=[{"server": reg.host, "username": reg.username, "password": reg.password}])
+        k8s_pull_secrets_registries=[{"server": reg.host, "username": reg.username, "password": reg.password}],
+    )
     rulebook = Rulebook(tmp_path, settings)
     rulebook.start()
     try:
-        wait_for(lambda: rulebook.alive() and "'type': 'SYNC'" in rulebook.output(), "the rulebook's first sync",
-                 timeout=120)
+        wait_for(lambda: rulebook.alive() and "'type': 'SYNC'" in rulebook.output(), "the rulebook's first sync", timeout=120)
         ns = "eda-pod-pull"
         cluster.admin("create", "namespace", ns)
         cluster.admin("label", "namespace", ns, f"{label}=on")
@@ -147,13 +178,30 @@ def test_a_pull_secret_built_from_a_config_file(node, kube_api, playbook, tmp_pa
     cluster = node["cluster"]
     cfg = tmp_path / "docker" / "config.json"
     ns = _namespace(cluster, "pull-a-config-file")
-    secret = k8s_play({"name": "regcred", "kubeconfig": str(kube_api.kubeconfig), "namespaces": [ns],
-                       "service_accounts": ["default"], "config_file": str(cfg)})
+    secret = k8s_play(
+        {
+            "name": "regcred",
+            "kubeconfig": str(kube_api.kubeconfig),
+            "namespaces": [ns],
+            "service_accounts": ["default"],
+            "config_file": str(cfg),
+        }
+    )
     for identity_token in (True, False):
-        tasks = [{"name": f"login {a}", "cloud_registry.auth.registry_login": {
-            "registry": node["regs"][a].host, "username": node["regs"][a].username,
-            "password": node["regs"][a].password, "config_path": str(cfg), "ca_cert": str(node["regs"][a].ca_path),
-            "identity_token": identity_token}} for a in ("htpasswd", "token")]
+        tasks = [
+            {
+                "name": f"login {a}",
+                "cloud_registry.auth.registry_login": {
+                    "registry": node["regs"][a].host,
+                    "username": node["regs"][a].username,
+                    "password": node["regs"][a].password,
+                    "config_path": str(cfg),
+                    "ca_cert": str(node["regs"][a].ca_path),
+                    "identity_token": identity_token,
+                },
+            }
+            for a in ("htpasswd", "token")
+        ]
         login = playbook(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]) + "\n")
         assert login.rc == 0, login.output
         run = playbook(secret)
@@ -174,12 +222,16 @@ def kubelet_config(node):
 
 
 def _node_vars(node, **kw):
-    v = {"node_auth_logins": [{"registry": node["regs"][a].host, "username": node["regs"][a].username,
-                               "password": node["regs"][a].password} for a in ("htpasswd", "token")],
-         "node_auth_ca_cert": str(node["regs"]["htpasswd"].ca_path),
-         "node_auth_kubelet_config_path": node["env"]["NODE_KUBELET_CONFIG_JSON"],
-         "node_auth_containers_auth": False,
-         "node_auth_restart_services": False}
+    v = {
+        "node_auth_logins": [
+            {"registry": node["regs"][a].host, "username": node["regs"][a].username, "password": node["regs"][a].password}
+            for a in ("htpasswd", "token")
+        ],
+        "node_auth_ca_cert": str(node["regs"]["htpasswd"].ca_path),
+        "node_auth_kubelet_config_path": node["env"]["NODE_KUBELET_CONFIG_JSON"],
+        "node_auth_containers_auth": False,
+        "node_auth_restart_services": False,
+    }
     v.update(kw)
     return v
 
@@ -196,11 +248,13 @@ def test_b_kubelet_config_json_from_node_auth(node, kubelet_config, playbook):
     # the token registry returns identity tokens, which the kubelet ignores: the password is stored
     assert "identitytoken" not in token_entry
     assert base64.b64decode(token_entry["auth"]).decode() == (
-        f"{node['regs']['token'].username}:{node['regs']['token'].password}")
+        f"{node['regs']['token'].username}:{node['regs']['token'].password}"
+    )
     # the kubelet caches what it read of config.json for 5 minutes: the role restarts it
     # (its handler; node_auth_restart_services is off here, so the test does what it would)
-    applied = run.result("cloud_registry.auth.node_auth : Write the node's registry auth "
-                         "(kubelet, CRI-O/podman, containerd, credential providers)")
+    applied = run.result(
+        "cloud_registry.auth.node_auth : Write the node's registry auth (kubelet, CRI-O/podman, containerd, credential providers)"
+    )
     assert applied["changed"] is True and applied["restart_kubelet"] is True  # what the handler acts on
     cluster.restart_kubelet()
     for auth in ("htpasswd", "token"):
@@ -229,12 +283,17 @@ def test_c_credential_provider_from_node_auth_run_by_the_kubelet(node, playbook,
     src = tmp_path / "local-provider"
     src.write_text(PROVIDER % {"host": reg.host, "user": reg.username, "password": reg.password})
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
-    providers = [{"name": "local-provider", "src": str(src), "sha256": digest, "match_images": [reg.host],
-                  "default_cache_duration": "1s"}]
-    v = _node_vars(node, node_auth_logins=[], node_auth_kubelet_config=False,
-                   node_auth_credential_providers=providers,
-                   node_auth_credential_provider_config_path=env["NODE_PROVIDER_CONFIG"],
-                   node_auth_credential_provider_bin_dir=env["NODE_PROVIDER_BIN_DIR"])
+    providers = [
+        {"name": "local-provider", "src": str(src), "sha256": digest, "match_images": [reg.host], "default_cache_duration": "1s"}
+    ]
+    v = _node_vars(
+        node,
+        node_auth_logins=[],
+        node_auth_kubelet_config=False,
+        node_auth_credential_providers=providers,
+        node_auth_credential_provider_config_path=env["NODE_PROVIDER_CONFIG"],
+        node_auth_credential_provider_bin_dir=env["NODE_PROVIDER_BIN_DIR"],
+    )
     # a wrong sha256 of the local binary fails before anything is written
     bad = dict(v, node_auth_credential_providers=[dict(providers[0], sha256="0" * 64)])
     refused = playbook(ROLE_PLAY, extra_vars=bad)
@@ -270,34 +329,59 @@ def test_c_credential_provider_gets_the_pods_service_account_token(node, playboo
     ns = _namespace(cluster, "pull-sa")
     src = tmp_path / "sa-provider"
     src.write_text(PROVIDER % {"host": reg.host, "user": reg.username, "password": reg.password})
-    providers = [{"name": "sa-provider", "src": str(src), "match_images": [reg.host], "default_cache_duration": "1s",
-                  "token_attributes": {"audience": AUDIENCE, "cache_type": "Token",
-                                       "required_annotation_keys": [ROLE_KEY]}}]
-    v = _node_vars(node, node_auth_logins=[], node_auth_kubelet_config=False,
-                   node_auth_credential_providers=providers,
-                   node_auth_credential_provider_config_path=env["NODE_PROVIDER_CONFIG"],
-                   node_auth_credential_provider_bin_dir=env["NODE_PROVIDER_BIN_DIR"])
+    providers = [
+        {
+            "name": "sa-provider",
+            "src": str(src),
+            "match_images": [reg.host],
+            "default_cache_duration": "1s",
+            "token_attributes": {"audience": AUDIENCE, "cache_type": "Token", "required_annotation_keys": [ROLE_KEY]},
+        }
+    ]
+    v = _node_vars(
+        node,
+        node_auth_logins=[],
+        node_auth_kubelet_config=False,
+        node_auth_credential_providers=providers,
+        node_auth_credential_provider_config_path=env["NODE_PROVIDER_CONFIG"],
+        node_auth_credential_provider_bin_dir=env["NODE_PROVIDER_BIN_DIR"],
+    )
     # what the kubelet would refuse (and then not start) is refused before anything is written
-    bad = dict(v, node_auth_credential_providers=[dict(providers[0], token_attributes=dict(
-        providers[0]["token_attributes"], require_service_account=False))])
+    bad = dict(
+        v,
+        node_auth_credential_providers=[
+            dict(providers[0], token_attributes=dict(providers[0]["token_attributes"], require_service_account=False))
+        ],
+    )
     refused = playbook(ROLE_PLAY, extra_vars=bad)
     assert refused.rc != 0 and "require_service_account true when required_annotation_keys" in refused.output
     assert not Path(env["NODE_PROVIDER_CONFIG"]).exists()
     # the nodes may request tokens for this audience (NodeRestriction): what the README shows
-    rbac = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-             "metadata": {"name": "crauth-provider-audience"},
-             "rules": [{"apiGroups": [""], "resources": [AUDIENCE],
-                        "verbs": ["request-serviceaccounts-token-audience"]}]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-             "metadata": {"name": "crauth-provider-audience"},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                         "name": "crauth-provider-audience"},
-             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}]}]
+    rbac = [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "crauth-provider-audience"},
+            "rules": [{"apiGroups": [""], "resources": [AUDIENCE], "verbs": ["request-serviceaccounts-token-audience"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "crauth-provider-audience"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "crauth-provider-audience"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}],
+        },
+    ]
     cluster.admin("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": rbac}))
     for sa, notes in (("puller", {ROLE_KEY: "pull-demo"}), ("plain", {})):
-        cluster.admin("create", "-f", "-", input=json.dumps(
-            {"apiVersion": "v1", "kind": "ServiceAccount",
-             "metadata": {"name": sa, "namespace": ns, "annotations": notes}}))
+        cluster.admin(
+            "create",
+            "-f",
+            "-",
+            input=json.dumps(
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns, "annotations": notes}}
+            ),
+        )
     run = playbook(ROLE_PLAY, extra_vars=v)
     assert run.rc == 0, run.output
     config = Path(env["NODE_PROVIDER_CONFIG"]).read_text()
@@ -329,9 +413,13 @@ def test_containerd_hosts_toml_from_node_auth_with_crictl(node, playbook):
     for image in images.values():
         cluster.crictl("rmi", image)
         assert cluster.crictl("pull", image).returncode != 0  # no credentials anywhere yet
-    v = _node_vars(node, node_auth_kubelet_config=False, node_auth_containerd="hosts",
-                   node_auth_containerd_certs_dir=env["NODE_CERTS_DIR"],
-                   node_auth_containerd_ca_file=str(node["regs"]["htpasswd"].ca_path))
+    v = _node_vars(
+        node,
+        node_auth_kubelet_config=False,
+        node_auth_containerd="hosts",
+        node_auth_containerd_certs_dir=env["NODE_CERTS_DIR"],
+        node_auth_containerd_ca_file=str(node["regs"]["htpasswd"].ca_path),
+    )
     try:
         run = playbook(ROLE_PLAY, extra_vars=v, json_output=False)
         assert run.rc == 0, run.output
@@ -361,9 +449,13 @@ def test_containerd_cri_auth_from_node_auth_with_crictl(node, playbook):
     for image in images.values():
         cluster.crictl("rmi", image)
         assert cluster.crictl("pull", image).returncode != 0
-    v = _node_vars(node, node_auth_kubelet_config=False, node_auth_containerd="cri_auth",
-                   node_auth_containerd_config_path=str(config),
-                   node_auth_containerd_dropin=env["NODE_CONTAINERD_DROPIN"])
+    v = _node_vars(
+        node,
+        node_auth_kubelet_config=False,
+        node_auth_containerd="cri_auth",
+        node_auth_containerd_config_path=str(config),
+        node_auth_containerd_dropin=env["NODE_CONTAINERD_DROPIN"],
+    )
     try:
         run = playbook(ROLE_PLAY, extra_vars=v, json_output=False)
         assert run.rc == 0, run.output

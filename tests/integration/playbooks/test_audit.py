@@ -36,18 +36,22 @@ def test_audit_report_of_a_fleet_and_a_cluster(tmp_path, playbook, htpasswd_regi
     lines = ["[docker_hosts]"]
     for i, cfg in enumerate(configs):
         users = json.dumps([{"name": "root", "config_path": str(cfg)}]).replace(" ", "")
-        lines.append(f"h{i} ansible_connection=local ansible_python_interpreter={sys.executable} "
-                     f"docker_auth_users='{users}'")
-    lines.append(f"gone ansible_host=127.0.0.1 ansible_port={free_port()} ansible_connection=ssh "
-                 "ansible_ssh_common_args='-o ConnectTimeout=5 -o BatchMode=yes'")
+        lines.append(f"h{i} ansible_connection=local ansible_python_interpreter={sys.executable} docker_auth_users='{users}'")
+    lines.append(
+        f"gone ansible_host=127.0.0.1 ansible_port={free_port()} ansible_connection=ssh "
+        "ansible_ssh_common_args='-o ConnectTimeout=5 -o BatchMode=yes'"
+    )
     inventory = tmp_path / "inventory.ini"
     inventory.write_text("\n".join(lines) + "\n")
     fleet = dict(
-        cloud_registry_become=False, docker_auth_ca_cert=str(reg.ca_path),
+        cloud_registry_become=False,
+        docker_auth_ca_cert=str(reg.ca_path),
         docker_auth_logins=[{"registry": reg.host, "username": reg.username, "password": reg.password}],
-        docker_auth_cred_helpers={"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"})
-    written = playbook("cloud_registry.auth.configure_hosts", inventory=inventory, extra_vars=dict(
-        fleet, target_hosts="h0,h1,h2"))
+        docker_auth_cred_helpers={"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"},
+    )
+    written = playbook(
+        "cloud_registry.auth.configure_hosts", inventory=inventory, extra_vars=dict(fleet, target_hosts="h0,h1,h2")
+    )
     assert written.rc == 0, written.output
 
     # by hand, after the role: h1 logged in as someone else, h2 got a token that has expired
@@ -62,20 +66,46 @@ def test_audit_report_of_a_fleet_and_a_cluster(tmp_path, playbook, htpasswd_regi
     label = "crauth-audit-" + secrets.token_hex(3)
     spaces = [f"{label}-a", f"{label}-b"]
     kubectl.create_namespaces(*spaces, labels=dict((n, {label: "on"}) for n in spaces))
-    made = playbook(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [{
-        "cloud_registry.auth.k8s_pull_secret": {
-            "name": "regcred", "kubeconfig": str(kube_api.kubeconfig), "namespaces": spaces[:1],
-            "service_accounts": ["default"],
-            "registries": [{"server": reg.host, "username": reg.username, "password": reg.password}]}}]}]) + "\n")
+    made = playbook(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "cloud_registry.auth.k8s_pull_secret": {
+                                "name": "regcred",
+                                "kubeconfig": str(kube_api.kubeconfig),
+                                "namespaces": spaces[:1],
+                                "service_accounts": ["default"],
+                                "registries": [{"server": reg.host, "username": reg.username, "password": reg.password}],
+                            }
+                        }
+                    ],
+                }
+            ]
+        )
+        + "\n"
+    )
     assert made.rc == 0, made.output
 
     report_dir = tmp_path / "report"
     report_dir.mkdir()
     before = [c.read_bytes() for c in configs]
-    run = playbook("cloud_registry.auth.audit", inventory=inventory, json_output=False, extra_vars=dict(
-        fleet, audit_report_dir=str(report_dir), audit_verify=True, audit_hosts="docker_hosts",
-        k8s_pull_secrets_clusters=[{"name": "main", "kubeconfig": str(kube_api.kubeconfig)}],
-        k8s_pull_secrets_namespace_selector=f"{label}=on"))
+    run = playbook(
+        "cloud_registry.auth.audit",
+        inventory=inventory,
+        json_output=False,
+        extra_vars=dict(
+            fleet,
+            audit_report_dir=str(report_dir),
+            audit_verify=True,
+            audit_hosts="docker_hosts",
+            k8s_pull_secrets_clusters=[{"name": "main", "kubeconfig": str(kube_api.kubeconfig)}],
+            k8s_pull_secrets_namespace_selector=f"{label}=on",
+        ),
+    )
     assert run.rc == 0, run.output[-4000:]
     assert [c.read_bytes() for c in configs] == before  # an audit changes nothing
 

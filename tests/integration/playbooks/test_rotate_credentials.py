@@ -37,9 +37,7 @@ def _inventory(tmp_path: Path) -> tuple[Path, list[Path]]:
     lines = ["[docker_hosts]"]
     for i, cfg in enumerate(configs):
         users = json.dumps([{"name": "root", "config_path": str(cfg)}]).replace(" ", "")
-        lines.append(
-            f"h{i} ansible_connection=local ansible_python_interpreter={sys.executable} docker_auth_users='{users}'"
-        )
+        lines.append(f"h{i} ansible_connection=local ansible_python_interpreter={sys.executable} docker_auth_users='{users}'")
     inv = tmp_path / "inventory.ini"
     inv.write_text("\n".join(lines) + "\n")
     return inv, configs
@@ -77,9 +75,7 @@ def test_rotation_in_batches_and_rejected_rotation(tmp_path, playbook, registry)
     wrong = playbook(
         "cloud_registry.auth.rotate_credentials",
         inventory=inv,
-        extra_vars=dict(
-            base, docker_auth_logins=[{"registry": registry.host, "username": "bob", "password": "bad-" + NEW}]
-        ),
+        extra_vars=dict(base, docker_auth_logins=[{"registry": registry.host, "username": "bob", "password": "bad-" + NEW}]),
     )
     assert wrong.rc != 0
     assert [c.read_bytes() for c in configs] == snapshot
@@ -107,8 +103,11 @@ def test_rotate_serial_from_inventory_group_vars_is_honoured(tmp_path, playbook,
     inv, configs = _inventory(tmp_path)
     if where == "group_vars":
         inv.write_text(inv.read_text() + "\n[docker_hosts:vars]\nrotate_serial=2\n")
-    extra = {"cloud_registry_become": False, "docker_auth_ca_cert": str(registry.ca_path),
-             "docker_auth_logins": [{"registry": registry.host, "username": "alice", "password": OLD}]}
+    extra = {
+        "cloud_registry_become": False,
+        "docker_auth_ca_cert": str(registry.ca_path),
+        "docker_auth_logins": [{"registry": registry.host, "username": "alice", "password": OLD}],
+    }
     if where == "extra_vars":
         extra["rotate_serial"] = 1
     run = playbook("cloud_registry.auth.rotate_credentials", inventory=inv, extra_vars=extra, json_output=False)
@@ -122,11 +121,14 @@ def test_node_auth_serial_from_group_vars(tmp_path, playbook):
     lines = ["[k8s_nodes]"] + [
         f"{h} ansible_connection=local ansible_python_interpreter={sys.executable} "
         f"node_auth_kubelet_config_path={tmp_path / h / 'config.json'} "
-        f"node_auth_containers_auth_path={tmp_path / h / 'auth.json'}" for h in hosts]
+        f"node_auth_containers_auth_path={tmp_path / h / 'auth.json'}"
+        for h in hosts
+    ]
     lines += ["", "[k8s_nodes:vars]", "node_auth_serial=1", "node_auth_restart_services=false"]
     inv = tmp_path / "nodes.ini"
     inv.write_text("\n".join(lines) + "\n")
-    run = playbook("cloud_registry.auth.configure_nodes", inventory=inv, extra_vars={"cloud_registry_become": False},
-                   json_output=False)
+    run = playbook(
+        "cloud_registry.auth.configure_nodes", inventory=inv, extra_vars={"cloud_registry_become": False}, json_output=False
+    )
     assert run.rc == 0, run.output
     assert run.output.count("PLAY [Configure registry credentials on Kubernetes nodes]") == 3

@@ -31,7 +31,7 @@ def play(tmp_path, state="present", at="2030-03-17T20:00:00Z", playbook="site.ym
 
 def exec_start(service):
     line = [ln for ln in service.read_text().splitlines() if ln.startswith("ExecStart=")][0]
-    return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(line[len("ExecStart="):])]
+    return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(line[len("ExecStart=") :])]
 
 
 def test_playbook_command_check_diff_idempotent_and_absent(playbook, tmp_path):
@@ -50,12 +50,21 @@ def test_playbook_command_check_diff_idempotent_and_absent(playbook, tmp_path):
     res = first.result("timer")
     assert res["changed"] and res["fires_at"] == "2030-03-17T19:55:00Z" and res["systemd"] is False
     argv = exec_start(units / "cra-refresh.service")
-    assert argv[0].endswith("/ansible-playbook") and argv[1:] == ["-i", str(inventory), "-e", "@vars.json",
-                                                                  str(tmp_path / "site.yml")]
+    assert argv[0].endswith("/ansible-playbook") and argv[1:] == [
+        "-i",
+        str(inventory),
+        "-e",
+        "@vars.json",
+        str(tmp_path / "site.yml"),
+    ]
     service = (units / "cra-refresh.service").read_text()
     assert "WorkingDirectory=%s\n" % tmp_path in service
-    verify = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "cra-refresh.service"),
-                             str(units / "cra-refresh.timer")], capture_output=True, text=True, check=False)
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(units / "cra-refresh.service"), str(units / "cra-refresh.timer")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
 
     again = playbook(play(tmp_path), inventory=inventory)

@@ -32,14 +32,24 @@ def ecr_token(expiration: float) -> str:
 
 
 def docker(config_dir: Path, *args, stdin=None, env=None):
-    return subprocess.run(["docker", *args], env=dict(os.environ, **(env or {}), DOCKER_CONFIG=str(config_dir)),
-                          input=stdin,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        ["docker", *args],
+        env=dict(os.environ, **(env or {}), DOCKER_CONFIG=str(config_dir)),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def play(args: dict) -> str:
-    return json.dumps([{"hosts": "all", "gather_facts": False,
-                        "tasks": [{"name": "info", "cloud_registry.auth.registry_auth_info": args}]}]) + "\n"
+    return (
+        json.dumps(
+            [{"hosts": "all", "gather_facts": False, "tasks": [{"name": "info", "cloud_registry.auth.registry_auth_info": args}]}]
+        )
+        + "\n"
+    )
 
 
 @pytest.fixture
@@ -49,8 +59,15 @@ def fleet_file(tmp_path, htpasswd_registry, token_registry):
     cfg_dir.mkdir()
     # a config with credHelpers: the CLI keeps logins inline (it picks a default credsStore only for a new config)
     (cfg_dir / "config.json").write_text(json.dumps({"credHelpers": {"ghcr.io": "cra-not-installed"}}))
-    login = docker(cfg_dir, "login", "-u", htpasswd_registry.username, "--password-stdin", htpasswd_registry.host,
-                   stdin=htpasswd_registry.password)
+    login = docker(
+        cfg_dir,
+        "login",
+        "-u",
+        htpasswd_registry.username,
+        "--password-stdin",
+        htpasswd_registry.host,
+        stdin=htpasswd_registry.password,
+    )
     assert login.returncode == 0, login.stderr
     cfg = cfg_dir / "config.json"
     data = json.loads(cfg.read_text())
@@ -61,13 +78,14 @@ def fleet_file(tmp_path, htpasswd_registry, token_registry):
         "expired": jwt({"sub": "ci", "exp": int(now - 3600)}),
         "ecr": ecr_token(now + 2 * 86400),
     }
-    data["auths"].update({
-        token_registry.host: {"auth": base64.b64encode(f"{token_registry.username}:{secrets['wrong']}".encode()).decode()},
-        "docker.io": {"auth": base64.b64encode(f"hubuser:{secrets['hub']}".encode()).decode()},
-        "expired.example.com": {"auth": base64.b64encode(b"ci:").decode(), "identitytoken": secrets["expired"]},
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com": {
-            "auth": base64.b64encode(f"AWS:{secrets['ecr']}".encode()).decode()},
-    })
+    data["auths"].update(
+        {
+            token_registry.host: {"auth": base64.b64encode(f"{token_registry.username}:{secrets['wrong']}".encode()).decode()},
+            "docker.io": {"auth": base64.b64encode(f"hubuser:{secrets['hub']}".encode()).decode()},
+            "expired.example.com": {"auth": base64.b64encode(b"ci:").decode(), "identitytoken": secrets["expired"]},
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com": {"auth": base64.b64encode(f"AWS:{secrets['ecr']}".encode()).decode()},
+        }
+    )
     assert data["credHelpers"] == {"ghcr.io": "cra-not-installed"}
     data["credHelpers"]["https://gcr.io"] = "gcloud"
     cfg.write_text(json.dumps(data, indent=2))
@@ -79,19 +97,24 @@ def by_key(result) -> dict:
     return {e["key"]: e for e in result["entries"]}
 
 
-def test_states_reasons_and_one_verification_per_credential(
-        playbook, tmp_path, fleet_file, htpasswd_registry, token_registry):
+def test_states_reasons_and_one_verification_per_credential(playbook, tmp_path, fleet_file, htpasswd_registry, token_registry):
     cfg, secrets = fleet_file
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("".join(f"h{i} ansible_connection=local\n" for i in range(3)))
     pings = htpasswd_registry.verifications()
     tokens = token_registry.verifications()
     before = cfg.read_bytes()
-    args = {"files": [{"path": str(cfg)}], "verify": True, "ca_cert": str(htpasswd_registry.ca_path),
-            "expiring_within": 3 * 86400,
-            "expected": [{"path": str(cfg), "registry": htpasswd_registry.host, "username": htpasswd_registry.username},
-                         {"path": str(cfg), "registry": "quay.io", "username": "robot"},
-                         {"path": str(cfg), "registry": "ghcr.io", "helper": "gcloud"}]}
+    args = {
+        "files": [{"path": str(cfg)}],
+        "verify": True,
+        "ca_cert": str(htpasswd_registry.ca_path),
+        "expiring_within": 3 * 86400,
+        "expected": [
+            {"path": str(cfg), "registry": htpasswd_registry.host, "username": htpasswd_registry.username},
+            {"path": str(cfg), "registry": "quay.io", "username": "robot"},
+            {"path": str(cfg), "registry": "ghcr.io", "helper": "gcloud"},
+        ],
+    }
     run = playbook(play(args), inventory=inventory, forks=3)
     assert run.rc == 0, run.output
     results = run.tasks["info"]
@@ -106,7 +129,11 @@ def test_states_reasons_and_one_verification_per_credential(
     entries = by_key(res)
     good = entries[htpasswd_registry.host]
     assert (good["state"], good["verified"], good["username"], good["kind"]) == (
-        "valid", True, htpasswd_registry.username, "password")
+        "valid",
+        True,
+        htpasswd_registry.username,
+        "password",
+    )
     refused = entries[token_registry.host]
     assert refused["state"] == "invalid" and refused["verified"] is False and "401" in refused["verify_error"]
     hub = entries["docker.io"]
@@ -137,16 +164,16 @@ def test_ignored_is_what_the_docker_cli_does(playbook, tmp_path, token_registry)
     cfg = cfg_dir / "config.json"
     cfg.write_text(json.dumps({"auths": {"other.example.com": {"auth": "dTpw"}}}))
     pass_env = make_pass_store(tmp_path / "pass")
-    login = docker(cfg_dir, "login", "-u", token_registry.username, "--password-stdin", token_registry.host,
-                   stdin=token_registry.password)
+    login = docker(
+        cfg_dir, "login", "-u", token_registry.username, "--password-stdin", token_registry.host, stdin=token_registry.password
+    )
     assert login.returncode == 0, login.stderr
     data = json.loads(cfg.read_text())
     assert docker(cfg_dir, "manifest", "inspect", token_registry.image).returncode == 0
 
     def inspect(helper):
         cfg.write_text(json.dumps(dict(data, credHelpers={token_registry.host: helper})))
-        run = playbook(play({"files": [{"path": str(cfg)}]}), inventory="localhost ansible_connection=local\n",
-                       env=pass_env)
+        run = playbook(play({"files": [{"path": str(cfg)}]}), inventory="localhost ansible_connection=local\n", env=pass_env)
         assert run.rc == 0, run.output
         entries = run.tasks["info"]["localhost"]["entries"]
         [inline] = [e for e in entries if e["stored"] == "inline" and e["key"] == token_registry.host]
@@ -167,8 +194,11 @@ def test_ignored_is_what_the_docker_cli_does(playbook, tmp_path, token_registry)
     # list_helpers asks the real docker-credential-pass (list: registries and user names, no secret): nothing kept
     # for the registry -> empty; after a real `docker login` into it, the entry carries the helper's user name
     def listed():
-        run = playbook(play({"files": [{"path": str(cfg)}], "list_helpers": True}),
-                       inventory="localhost ansible_connection=local\n", env=pass_env)
+        run = playbook(
+            play({"files": [{"path": str(cfg)}], "list_helpers": True}),
+            inventory="localhost ansible_connection=local\n",
+            env=pass_env,
+        )
         assert run.rc == 0, run.output
         [entry] = [e for e in run.tasks["info"]["localhost"]["entries"] if e["stored"] == "helper"]
         assert token_registry.password not in run.output
@@ -176,8 +206,16 @@ def test_ignored_is_what_the_docker_cli_does(playbook, tmp_path, token_registry)
 
     entry = listed()
     assert entry["state"] == "empty" and "docker-credential-pass keeps no login for" in entry["reason"]
-    stored = docker(cfg_dir, "login", "-u", token_registry.username, "--password-stdin", token_registry.host,
-                    stdin=token_registry.password, env=pass_env)
+    stored = docker(
+        cfg_dir,
+        "login",
+        "-u",
+        token_registry.username,
+        "--password-stdin",
+        token_registry.host,
+        stdin=token_registry.password,
+        env=pass_env,
+    )
     assert stored.returncode == 0, stored.stderr
     assert token_registry.password not in cfg.read_text()  # it went to pass
     entry = listed()
@@ -191,16 +229,28 @@ def test_users_homes_bad_files_and_no_secret_with_debug(playbook, tmp_path, htpa
     home = tmp_path / "home"
     (home / ".docker").mkdir(parents=True)
     good = home / ".docker" / "config.json"
-    good.write_text(json.dumps({"auths": {htpasswd_registry.host: {"auth": base64.b64encode(
-        f"{htpasswd_registry.username}:{htpasswd_registry.password}".encode()).decode()}}}))
+    good.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    htpasswd_registry.host: {
+                        "auth": base64.b64encode(f"{htpasswd_registry.username}:{htpasswd_registry.password}".encode()).decode()
+                    }
+                }
+            }
+        )
+    )
     good.chmod(0o600)
     broken = tmp_path / "broken.json"
     broken.write_text('{"auths": {')
-    args = {"files": [{"path": str(good)}, {"path": str(broken), "format": "containers"},
-                      {"path": str(tmp_path / "absent.json")}],
-            "verify": True, "ca_cert": str(htpasswd_registry.ca_path)}
-    run = playbook(play(args), inventory="localhost ansible_connection=local\n", verbosity=4, json_output=False,
-                   env={"ANSIBLE_DEBUG": "1"})
+    args = {
+        "files": [{"path": str(good)}, {"path": str(broken), "format": "containers"}, {"path": str(tmp_path / "absent.json")}],
+        "verify": True,
+        "ca_cert": str(htpasswd_registry.ca_path),
+    }
+    run = playbook(
+        play(args), inventory="localhost ansible_connection=local\n", verbosity=4, json_output=False, env={"ANSIBLE_DEBUG": "1"}
+    )
     assert run.rc == 0, run.output[-3000:]
     assert htpasswd_registry.password not in run.output
     quiet = playbook(play(args), inventory="localhost ansible_connection=local\n")
@@ -214,8 +264,9 @@ def test_users_homes_bad_files_and_no_secret_with_debug(playbook, tmp_path, htpa
 
 
 def test_bad_input_names_the_option(playbook):
-    run = playbook(play({"files": [{"path": "/tmp/x.json", "format": "podman"}]}),
-                   inventory="localhost ansible_connection=local\n")
+    run = playbook(
+        play({"files": [{"path": "/tmp/x.json", "format": "podman"}]}), inventory="localhost ansible_connection=local\n"
+    )
     assert run.rc != 0
     assert "format" in run.output and "podman" in run.output
     refused = playbook(play({"_wrap_key": "x"}), inventory="localhost ansible_connection=local\n")
@@ -230,12 +281,22 @@ def test_registry_login_expires_at_is_reported_as_recorded(playbook, tmp_path, h
     reg = htpasswd_registry
 
     def login(expires_at):
-        task = {"name": "login", "cloud_registry.auth.registry_login": {
-            "registry": reg.host, "username": reg.username, "password": reg.password, "config_path": str(cfg),
-            "ca_cert": str(reg.ca_path), "expires_at": expires_at}}
+        task = {
+            "name": "login",
+            "cloud_registry.auth.registry_login": {
+                "registry": reg.host,
+                "username": reg.username,
+                "password": reg.password,
+                "config_path": str(cfg),
+                "ca_cert": str(reg.ca_path),
+                "expires_at": expires_at,
+            },
+        }
         info = {"name": "info", "cloud_registry.auth.registry_auth_info": {"files": [{"path": str(cfg)}]}}
-        return playbook(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [task, info]}]) + "\n",
-                        inventory="localhost ansible_connection=local\n")
+        return playbook(
+            json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [task, info]}]) + "\n",
+            inventory="localhost ansible_connection=local\n",
+        )
 
     run = login("2031-01-01T00:00:00Z")
     assert run.rc == 0, run.output

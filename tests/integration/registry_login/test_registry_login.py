@@ -19,10 +19,12 @@ from support.pass_store import make_pass_store, stop_agent
 
 
 def play(args: dict, name: str = "login", hosts: str = "all") -> str:
-    return json.dumps(
-        [{"hosts": hosts, "gather_facts": False,
-          "tasks": [{"name": name, "cloud_registry.auth.registry_login": args}]}]
-    ) + "\n"
+    return (
+        json.dumps(
+            [{"hosts": hosts, "gather_facts": False, "tasks": [{"name": name, "cloud_registry.auth.registry_login": args}]}]
+        )
+        + "\n"
+    )
 
 
 def four_runs(playbook, pb, **kw):
@@ -42,8 +44,13 @@ def changed(runs, task="login", host="localhost"):
 
 
 def base_args(reg, cfg: Path, **extra) -> dict:
-    args = {"registry": reg.host, "username": reg.username, "password": reg.password,
-            "config_path": str(cfg), "ca_cert": str(reg.ca_path)}
+    args = {
+        "registry": reg.host,
+        "username": reg.username,
+        "password": reg.password,
+        "config_path": str(cfg),
+        "ca_cert": str(reg.ca_path),
+    }
     args.update(extra)
     return args
 
@@ -57,14 +64,18 @@ def docker_pull(image: str, config_dir: Path) -> subprocess.CompletedProcess:
 
 def manifest_inspect(image: str, config_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, DOCKER_CONFIG=str(config_dir))
-    return subprocess.run(["docker", "manifest", "inspect", image], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        ["docker", "manifest", "inspect", image], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def skopeo_inspect(reg, authfile: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["skopeo", "inspect", "--authfile", str(authfile), "--cert-dir", str(reg.cert_dir), f"docker://{reg.image}"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -156,15 +167,19 @@ def test_logout_removes_legacy_keys_and_keeps_the_rest(playbook, tmp_path, htpas
     reg = htpasswd_registry
     cfg = tmp_path / "config.json"
     token = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
-    cfg.write_text(json.dumps({
-        "auths": {
-            f"https://{reg.host}/v1/": {"auth": token},
-            f"http://{reg.host}": {"auth": token},
-            reg.host: {"auth": token},
-            "keep.example": {"auth": "a2VlcDprZWVw"},
-        },
-        "credHelpers": {"gcr.io": "gcloud"},
-    }))
+    cfg.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    f"https://{reg.host}/v1/": {"auth": token},
+                    f"http://{reg.host}": {"auth": token},
+                    reg.host: {"auth": token},
+                    "keep.example": {"auth": "a2VlcDprZWVw"},
+                },
+                "credHelpers": {"gcr.io": "gcloud"},
+            }
+        )
+    )
     cfg.chmod(0o640)
     runs = four_runs(playbook, play({"registry": f"https://{reg.host}/", "state": "absent", "config_path": str(cfg)}))
     assert changed(runs) == [True, True, False, False]
@@ -191,20 +206,40 @@ def test_store_pass_with_real_helper(playbook, tmp_path, htpasswd_registry, toke
         assert reg.host not in data.get("auths", {})
         assert reg.password not in cfg.read_text()
         full_env = dict(os.environ, **env)
-        got = subprocess.run(["docker-credential-pass", "get"], input=reg.host, env=full_env, capture_output=True,
-                             text=True, timeout=60, check=False)
+        got = subprocess.run(
+            ["docker-credential-pass", "get"],
+            input=reg.host,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert got.returncode == 0, got.stdout
         assert json.loads(got.stdout)["Secret"] == reg.password
         # the docker CLI asks the helper: pull works through pass
-        pull = subprocess.run(["docker", "pull", "-q", reg.image], env=dict(full_env, DOCKER_CONFIG=str(cfg.parent)),
-                              capture_output=True, text=True, timeout=120, check=False)
+        pull = subprocess.run(
+            ["docker", "pull", "-q", reg.image],
+            env=dict(full_env, DOCKER_CONFIG=str(cfg.parent)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         subprocess.run(["docker", "rmi", "-f", reg.image], capture_output=True, timeout=60, check=False)
         assert pull.returncode == 0, pull.stderr
         # logout erases it from pass, 4 runs
         out = four_runs(playbook, play({"registry": reg.host, "state": "absent", "config_path": str(cfg)}), env=env)
         assert changed(out) == [True, True, False, False]
-        gone = subprocess.run(["docker-credential-pass", "get"], input=reg.host, env=full_env, capture_output=True,
-                              text=True, timeout=60, check=False)
+        gone = subprocess.run(
+            ["docker-credential-pass", "get"],
+            input=reg.host,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         # pass 0.6.x words "not found" its own ways: an error, or empty credentials once its store is empty
         if gone.returncode == 0:
             assert json.loads(gone.stdout)["Secret"] == ""
@@ -224,12 +259,25 @@ def test_store_pass_with_real_helper(playbook, tmp_path, htpasswd_registry, toke
         assert first.result("login")["store"] == "pass" and first.result("login")["changed"] is True
         assert second.result("login")["changed"] is False
         assert json.loads(tcfg.read_text()) == {"credsStore": "pass"}
-        got = subprocess.run(["docker-credential-pass", "get"], input=treg.host, env=full_env, capture_output=True,
-                             text=True, timeout=60, check=False)
+        got = subprocess.run(
+            ["docker-credential-pass", "get"],
+            input=treg.host,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert json.loads(got.stdout)["Username"] == "<token>"
         assert treg.token_service.refresh_user(json.loads(got.stdout)["Secret"]) == treg.username
-        pull = subprocess.run(["docker", "pull", "-q", treg.image], env=dict(full_env, DOCKER_CONFIG=str(tcfg.parent)),
-                              capture_output=True, text=True, timeout=120, check=False)
+        pull = subprocess.run(
+            ["docker", "pull", "-q", treg.image],
+            env=dict(full_env, DOCKER_CONFIG=str(tcfg.parent)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         subprocess.run(["docker", "rmi", "-f", treg.image], capture_output=True, timeout=60, check=False)
         assert pull.returncode == 0, pull.stderr
     finally:

@@ -33,10 +33,12 @@ ORIGINAL = {
 
 
 def play(args: dict, name: str = "login", hosts: str = "all") -> str:
-    return json.dumps(
-        [{"hosts": hosts, "gather_facts": False,
-          "tasks": [{"name": name, "cloud_registry.auth.registry_login": args}]}]
-    ) + "\n"
+    return (
+        json.dumps(
+            [{"hosts": hosts, "gather_facts": False, "tasks": [{"name": name, "cloud_registry.auth.registry_login": args}]}]
+        )
+        + "\n"
+    )
 
 
 def fleet(tmp_path: Path, n: int, prefix: str = "h") -> Path:
@@ -71,8 +73,19 @@ def test_wrong_password_fails_every_host_once_and_changes_nothing(playbook, tmp_
     before = {i: seed(tmp_path / f"h{i}" / "config.json") for i in range(4)}
     start = reg.token_service.stats()["verifications"]
     wrong = "wrong-" + reg.password
-    run = playbook(play({"registry": reg.host, "username": reg.username, "password": wrong,
-                         "config_path": "{{ cfg }}", "ca_cert": str(reg.ca_path)}), inventory=inv, forks=4)
+    run = playbook(
+        play(
+            {
+                "registry": reg.host,
+                "username": reg.username,
+                "password": wrong,
+                "config_path": "{{ cfg }}",
+                "ca_cert": str(reg.ca_path),
+            }
+        ),
+        inventory=inv,
+        forks=4,
+    )
     assert run.rc != 0
     msgs = failures(run)
     assert set(msgs) == {f"h{i}" for i in range(4)}
@@ -90,8 +103,11 @@ def test_unreachable_registry(playbook, tmp_path):
     cfg = tmp_path / "config.json"
     raw = seed(cfg)
     port = free_port()
-    run = playbook(play({"registry": f"127.0.0.1:{port}", "username": "u", "password": "p-unreachable",
-                         "config_path": str(cfg), "timeout": 5}))
+    run = playbook(
+        play(
+            {"registry": f"127.0.0.1:{port}", "username": "u", "password": "p-unreachable", "config_path": str(cfg), "timeout": 5}
+        )
+    )
     assert run.rc != 0
     msg = run.result("login")["msg"]
     assert f"https://127.0.0.1:{port}/v2/" in msg and "cannot reach" in msg
@@ -122,8 +138,7 @@ def test_a_failing_or_stuck_plain_http_registry_is_reported_as_what_it_did(playb
     stuck.bind(("127.0.0.1", 0))
     stuck.listen(16)  # accepts (the kernel does), never answers
     try:
-        args = {"username": "u", "password": "p-broken", "config_path": str(cfg), "timeout": 2,
-                "verify_from": verify_from}
+        args = {"username": "u", "password": "p-broken", "config_path": str(cfg), "timeout": 2, "verify_from": verify_from}
         run = playbook(play(dict(args, registry=f"127.0.0.1:{broken.server_address[1]}")))
         msg = run.result("login")["msg"]
         assert run.rc != 0 and "answered HTTP 500: storage driver: disk full" in msg, msg
@@ -144,8 +159,17 @@ def test_bad_ca(playbook, tmp_path, htpasswd_registry):
     other = make_ca(tmp_path / "other-ca", name="some-other-ca")
     cfg = tmp_path / "config.json"
     raw = seed(cfg)
-    run = playbook(play({"registry": reg.host, "username": reg.username, "password": reg.password,
-                         "config_path": str(cfg), "ca_cert": str(other.cert_path)}))
+    run = playbook(
+        play(
+            {
+                "registry": reg.host,
+                "username": reg.username,
+                "password": reg.password,
+                "config_path": str(cfg),
+                "ca_cert": str(other.cert_path),
+            }
+        )
+    )
     assert run.rc != 0
     msg = run.result("login")["msg"]
     assert "could not be verified" in msg and str(other.cert_path) in msg and reg.host in msg
@@ -160,8 +184,13 @@ def test_bad_ca(playbook, tmp_path, htpasswd_registry):
 def test_bad_input_changes_nothing(playbook, tmp_path, htpasswd_registry, case):
     reg = htpasswd_registry
     cfg = tmp_path / "config.json"
-    args = {"registry": reg.host, "username": reg.username, "password": reg.password,
-            "config_path": str(cfg), "ca_cert": str(reg.ca_path)}
+    args = {
+        "registry": reg.host,
+        "username": reg.username,
+        "password": reg.password,
+        "config_path": str(cfg),
+        "ca_cert": str(reg.ca_path),
+    }
     expect = []
     if case == "malformed_json":
         raw = seed(cfg, b'{"auths": {"x": {"auth": "eDp5"}},,}')
@@ -214,8 +243,10 @@ WRITER = textwrap.dedent(
 
 def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path):
     cfg = tmp_path / "config.json"
-    big = {"auths": {f"r{i}.example.test": {"auth": base64.b64encode(f"u{i}:p{i}".encode()).decode()}
-                     for i in range(20000)}, "psFormat": "keep"}
+    big = {
+        "auths": {f"r{i}.example.test": {"auth": base64.b64encode(f"u{i}:p{i}".encode()).decode()} for i in range(20000)},
+        "psFormat": "keep",
+    }
     cfg.write_text(json.dumps(big))
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
@@ -224,8 +255,7 @@ def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path):
     kills = 0
     writes = 0
     for _unused in range(12):
-        proc = subprocess.Popen([sys.executable, str(script), str(COLLECTIONS), str(cfg)],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, str(script), str(COLLECTIONS), str(cfg)], stdout=subprocess.PIPE, text=True)
         proc.stdout.readline()  # one write completed: the next ones are under way
         time.sleep(rng.random() * 0.3)  # kill somewhere inside a later write
         proc.send_signal(signal.SIGKILL)
@@ -247,9 +277,19 @@ def test_twenty_concurrent_runs_on_one_file_lose_nothing(playbook, tmp_path):
     seed(cfg)
     inv = tmp_path / "twenty.ini"
     inv.write_text("[fleet]\n" + "".join(f"w{i} ansible_connection=local\n" for i in range(20)))
-    run = playbook(play({"registry": "reg{{ inventory_hostname[1:] }}.example.test:5000", "username": "u",
-                         "password": "p-{{ inventory_hostname }}", "verify": False, "config_path": str(cfg)}),
-                   inventory=inv, forks=20)
+    run = playbook(
+        play(
+            {
+                "registry": "reg{{ inventory_hostname[1:] }}.example.test:5000",
+                "username": "u",
+                "password": "p-{{ inventory_hostname }}",
+                "verify": False,
+                "config_path": str(cfg),
+            }
+        ),
+        inventory=inv,
+        forks=20,
+    )
     assert run.rc == 0, run.output
     data = json.loads(cfg.read_text())
     for i in range(20):
@@ -268,26 +308,46 @@ def test_no_secret_in_vvvv_output(playbook, tmp_path, htpasswd_registry, token_r
     pw_file.write_text(token_registry.password + "\n")
     wrong = "wrong-" + htpasswd_registry.password
     tasks = []
-    for reg, extra in ((htpasswd_registry, {"password": htpasswd_registry.password}),
-                       (token_registry, {"password_file": str(pw_file)}),
-                       (htpasswd_registry, {"password": htpasswd_registry.password, "format": "containers",
-                                            "verify_from": "host"})):
-        args = {"registry": reg.host, "username": reg.username, "config_path": str(tmp_path / "c" / "config.json"),
-                "ca_cert": str(reg.ca_path)}
+    for reg, extra in (
+        (htpasswd_registry, {"password": htpasswd_registry.password}),
+        (token_registry, {"password_file": str(pw_file)}),
+        (htpasswd_registry, {"password": htpasswd_registry.password, "format": "containers", "verify_from": "host"}),
+    ):
+        args = {
+            "registry": reg.host,
+            "username": reg.username,
+            "config_path": str(tmp_path / "c" / "config.json"),
+            "ca_cert": str(reg.ca_path),
+        }
         if extra.get("format"):
             args["config_path"] = str(tmp_path / "c" / "auth.json")
         args.update(extra)
         tasks.append({"name": f"login {len(tasks)}", "cloud_registry.auth.registry_login": args})
-    tasks.append({"name": "wrong", "ignore_errors": True, "cloud_registry.auth.registry_login": {
-        "registry": htpasswd_registry.host, "username": "alice", "password": wrong,
-        "config_path": str(tmp_path / "c" / "config.json"), "ca_cert": str(htpasswd_registry.ca_path)}})
+    tasks.append(
+        {
+            "name": "wrong",
+            "ignore_errors": True,
+            "cloud_registry.auth.registry_login": {
+                "registry": htpasswd_registry.host,
+                "username": "alice",
+                "password": wrong,
+                "config_path": str(tmp_path / "c" / "config.json"),
+                "ca_cert": str(htpasswd_registry.ca_path),
+            },
+        }
+    )
     pb = json.dumps([{"hosts": "all", "gather_facts": False, "tasks": tasks}]) + "\n"
-    runs = [playbook(pb, verbosity=4, diff=True, json_output=False),
-            playbook(pb, verbosity=4, diff=True, check=True, json_output=False)]
+    runs = [
+        playbook(pb, verbosity=4, diff=True, json_output=False),
+        playbook(pb, verbosity=4, diff=True, check=True, json_output=False),
+    ]
     written = (tmp_path / "c" / "config.json").read_text()
     token = json.loads(written)["auths"][token_registry.host]["identitytoken"]
     secrets_ = {
-        htpasswd_registry.password, token_registry.password, wrong, token,
+        htpasswd_registry.password,
+        token_registry.password,
+        wrong,
+        token,
         base64.b64encode(f"alice:{htpasswd_registry.password}".encode()).decode(),
         base64.b64encode(f"alice:{token_registry.password}".encode()).decode(),
     }
@@ -307,9 +367,18 @@ def test_one_verification_per_credential_whatever_the_hosts(playbook, tmp_path, 
     inv = fleet(tmp_path, 24)
     tasks = []
     for reg in (htpasswd_registry, token_registry):
-        tasks.append({"name": f"login {reg.auth}", "cloud_registry.auth.registry_login": {
-            "registry": reg.host, "username": reg.username, "password": reg.password,
-            "config_path": "{{ cfg }}", "ca_cert": str(reg.ca_path)}})
+        tasks.append(
+            {
+                "name": f"login {reg.auth}",
+                "cloud_registry.auth.registry_login": {
+                    "registry": reg.host,
+                    "username": reg.username,
+                    "password": reg.password,
+                    "config_path": "{{ cfg }}",
+                    "ca_cert": str(reg.ca_path),
+                },
+            }
+        )
     pb = json.dumps([{"hosts": "all", "gather_facts": False, "tasks": tasks}]) + "\n"
     h0, t0 = htpasswd_registry.verifications(), token_registry.verifications()
     run = playbook(pb, inventory=inv, forks=8)
@@ -318,8 +387,10 @@ def test_one_verification_per_credential_whatever_the_hosts(playbook, tmp_path, 
     assert htpasswd_registry.verifications() - h0 == 1
     assert token_registry.verifications() - t0 == 1
     # all hosts got the same identity token from that one verification
-    tokens = {json.loads((tmp_path / f"h{i}" / "config.json").read_text())["auths"][token_registry.host]["identitytoken"]
-              for i in range(24)}
+    tokens = {
+        json.loads((tmp_path / f"h{i}" / "config.json").read_text())["auths"][token_registry.host]["identitytoken"]
+        for i in range(24)
+    }
     assert len(tokens) == 1
     # a second run: still one verification; each host checks the token it keeps from
     # there (the token never travels back to the controller): one refresh-token check a host
@@ -330,9 +401,16 @@ def test_one_verification_per_credential_whatever_the_hosts(playbook, tmp_path, 
     assert token_registry.token_service.stats()["refreshes"] - r0 == 24
     # the counter is real: verify_from=host makes every host verify
     inv5 = fleet(tmp_path, 5, prefix="v")
-    host_pb = play({"registry": htpasswd_registry.host, "username": htpasswd_registry.username,
-                    "password": htpasswd_registry.password, "config_path": "{{ cfg }}",
-                    "ca_cert": str(htpasswd_registry.ca_path), "verify_from": "host"})
+    host_pb = play(
+        {
+            "registry": htpasswd_registry.host,
+            "username": htpasswd_registry.username,
+            "password": htpasswd_registry.password,
+            "config_path": "{{ cfg }}",
+            "ca_cert": str(htpasswd_registry.ca_path),
+            "verify_from": "host",
+        }
+    )
     h1 = htpasswd_registry.verifications()
     assert playbook(host_pb, inventory=inv5, forks=5).rc == 0
     assert htpasswd_registry.verifications() - h1 == 5
@@ -343,9 +421,18 @@ def test_run_cache_leaves_no_plain_secret(playbook, tmp_path, token_registry):
     tmpdir = tmp_path / "ctrl-tmp"
     tmpdir.mkdir()
     reg = token_registry
-    run = playbook(play({"registry": reg.host, "username": reg.username, "password": reg.password,
-                         "config_path": str(tmp_path / "config.json"), "ca_cert": str(reg.ca_path)}),
-                   env={"TMPDIR": str(tmpdir)})
+    run = playbook(
+        play(
+            {
+                "registry": reg.host,
+                "username": reg.username,
+                "password": reg.password,
+                "config_path": str(tmp_path / "config.json"),
+                "ca_cert": str(reg.ca_path),
+            }
+        ),
+        env={"TMPDIR": str(tmpdir)},
+    )
     assert run.rc == 0, run.output
     token = json.loads((tmp_path / "config.json").read_text())["auths"][reg.host]["identitytoken"]
     base = tmpdir / f"cloud_registry_auth-{os.getuid()}"
@@ -365,12 +452,18 @@ def test_spellings_of_one_registry_share_one_verification(playbook, tmp_path, ht
     reg = htpasswd_registry
     spellings = [reg.host, f"https://{reg.host}/", f"{reg.host.upper()}/v2/", f"https://{reg.host}"]
     lines = ["[all]"] + [
-        f"s{i} ansible_connection=local cfg={tmp_path / f's{i}' / 'config.json'} spelled='{s}'"
-        for i, s in enumerate(spellings)
+        f"s{i} ansible_connection=local cfg={tmp_path / f's{i}' / 'config.json'} spelled='{s}'" for i, s in enumerate(spellings)
     ]
     (tmp_path / "spell.ini").write_text("\n".join(lines) + "\n")
-    pb = play({"registry": "{{ spelled }}", "username": reg.username, "password": reg.password,
-               "config_path": "{{ cfg }}", "ca_cert": str(reg.ca_path)})
+    pb = play(
+        {
+            "registry": "{{ spelled }}",
+            "username": reg.username,
+            "password": reg.password,
+            "config_path": "{{ cfg }}",
+            "ca_cert": str(reg.ca_path),
+        }
+    )
     before = reg.verifications()
     run = playbook(pb, inventory=tmp_path / "spell.ini", forks=4)
     assert run.rc == 0, run.output

@@ -39,17 +39,23 @@ def az():
 
 
 def azure_lookup(**extra) -> str:
-    args = {"provider": "azure", "registry": REGISTRY, "tenant_id": TENANT, "client_id": CLIENT,
-            "client_secret": "{{ az_secret }}", "authority_host": "{{ az_url }}", "endpoint_url": "{{ az_url }}",
-            "allow_http": True}
+    args = {
+        "provider": "azure",
+        "registry": REGISTRY,
+        "tenant_id": TENANT,
+        "client_id": CLIENT,
+        "client_secret": "{{ az_secret }}",
+        "authority_host": "{{ az_url }}",
+        "endpoint_url": "{{ az_url }}",
+        "allow_http": True,
+    }
     args.update(extra)
     parts = []
     for k, v in args.items():
         if isinstance(v, str) and v.startswith("{{"):
             parts.append("%s=%s" % (k, v[2:-2].strip()))
         else:
-            parts.append("%s=%s" % (k, str(v).lower() if isinstance(v, bool) else
-                                    ("'%s'" % v if isinstance(v, str) else v)))
+            parts.append("%s=%s" % (k, str(v).lower() if isinstance(v, bool) else ("'%s'" % v if isinstance(v, str) else v)))
     return "lookup('cloud_registry.auth.registry_token', %s)" % ", ".join(parts)
 
 
@@ -59,8 +65,7 @@ def az_vars(az) -> dict:
 
 def fleet_inventory(tmp_path: Path, n: int) -> Path:
     inv = tmp_path / "fleet.ini"
-    inv.write_text("[fleet]\n" + "".join("h%03d\n" % i for i in range(n))
-                   + "[fleet:vars]\nansible_connection=local\n")
+    inv.write_text("[fleet]\n" + "".join("h%03d\n" % i for i in range(n)) + "[fleet:vars]\nansible_connection=local\n")
     return inv
 
 
@@ -99,8 +104,13 @@ def test_200_hosts_forks_20_mint_exactly_once(playbook, tmp_path, az):
               - tok.expires_at is match('^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]{8}Z$')
           no_log: true
     """ % (azure_lookup(), ACR_USER, REGISTRY)
-    run = playbook(pb, inventory=inv, forks=20, extra_vars=az_vars(az),
-                   env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")})
+    run = playbook(
+        pb,
+        inventory=inv,
+        forks=20,
+        extra_vars=az_vars(az),
+        env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")},
+    )
     assert run.rc == 0, run.output[-3000:]
     stats = run.stats()
     assert len(stats) == 200 and all(s["ok"] == 2 and s["failures"] == 0 for s in stats.values())
@@ -213,13 +223,17 @@ def test_wrong_secret_fails_every_host_with_one_request(playbook, tmp_path, az):
           ansible.builtin.set_fact:
             tok: "{{ %s }}"
     """ % azure_lookup(client_secret="wrong-secret-VALUE-123")
-    run = playbook(pb, inventory=fleet_inventory(tmp_path, 20), forks=10, extra_vars=az_vars(az),
-                   env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "rc")})
+    run = playbook(
+        pb,
+        inventory=fleet_inventory(tmp_path, 20),
+        forks=10,
+        extra_vars=az_vars(az),
+        env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "rc")},
+    )
     assert run.rc != 0
     results = run.tasks["mint"]
     assert len(results) == 20 and all(r.get("failed") for r in results.values())
-    assert all("HTTP 401" in r["msg"] and "check tenant_id, client_id and client_secret" in r["msg"]
-               for r in results.values())
+    assert all("HTTP 401" in r["msg"] and "check tenant_id, client_id and client_secret" in r["msg"] for r in results.values())
     assert az.stats() == {"aad": 1, "exchange": 0, "managed": 0, "failures": 1}  # not 20 attempts with a wrong secret
     assert_no_secret(run.output, [SECRET, "wrong-secret-VALUE-123"])
 
@@ -274,15 +288,22 @@ def test_bad_input_gives_clear_errors(playbook, tmp_path, az):
           ansible.builtin.debug:
             msg: "{{ lookup('cloud_registry.auth.registry_token', provider='azure', regsitry='x') }}"
           ignore_errors: true
-    """ % (azure_lookup(client_secret="not-the-secret-XYZ"),
-           azure_lookup(endpoint_url="http://127.0.0.1:%d" % dead_port, aad_access_token="aad-token-ABC-123"))
-    env = {"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_CONFIG_FILE": str(tmp_path / "none"),
-           "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")}
+    """ % (
+        azure_lookup(client_secret="not-the-secret-XYZ"),
+        azure_lookup(endpoint_url="http://127.0.0.1:%d" % dead_port, aad_access_token="aad-token-ABC-123"),
+    )
+    env = {
+        "AWS_REGION": "",
+        "AWS_DEFAULT_REGION": "",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache"),
+    }
     run = playbook(pb, extra_vars=az_vars(az), env=env)
-    msgs = {t: run.result(t)["msg"] for t in ("unknown provider", "ecr without region", "wrong secret",
-                                              "unreachable", "misspelt option")}
-    assert "unknown provider 'quay-magic'; use one of: acr, alibaba, azure, ecr, gcp, oauth2" in msgs[
-        "unknown provider"]
+    msgs = {
+        t: run.result(t)["msg"]
+        for t in ("unknown provider", "ecr without region", "wrong secret", "unreachable", "misspelt option")
+    }
+    assert "unknown provider 'quay-magic'; use one of: acr, alibaba, azure, ecr, gcp, oauth2" in msgs["unknown provider"]
     assert "provider=ecr: no AWS region; set the region option" in msgs["ecr without region"]
     assert "provider=azure" in msgs["wrong secret"] and "HTTP 401" in msgs["wrong secret"]
     assert "check tenant_id, client_id and client_secret" in msgs["wrong secret"]
@@ -305,8 +326,9 @@ def test_acr_shaped_end_to_end_with_real_registry_and_vvvv(playbook, tmp_path, a
         # push a tiny image with a refresh token minted directly from the stand-in
         from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import azure
 
-        seed = azure.mint({"registry": REGISTRY, "aad_access_token": az.issue_aad_token(), "endpoint_url": az.url,
-                           "allow_http": True})
+        seed = azure.mint(
+            {"registry": REGISTRY, "aad_access_token": az.issue_aad_token(), "endpoint_url": az.url, "allow_http": True}
+        )
         image = push_image(reg, "team/app", "1", ACR_USER, seed.password, tmp_path / "push")
         cfg = tmp_path / "docker" / "config.json"
         pb = """
@@ -323,9 +345,13 @@ def test_acr_shaped_end_to_end_with_real_registry_and_vvvv(playbook, tmp_path, a
               vars:
                 cred: "{{ %s }}"
         """ % azure_lookup()
-        run = playbook(pb, extra_vars=dict(az_vars(az), reg_host=reg.host, cfg=str(cfg), ca=str(reg.ca_path)),
-                       verbosity=4, json_output=False,
-                       env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")})
+        run = playbook(
+            pb,
+            extra_vars=dict(az_vars(az), reg_host=reg.host, cfg=str(cfg), ca=str(reg.ca_path)),
+            verbosity=4,
+            json_output=False,
+            env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")},
+        )
         assert run.rc == 0, run.output[-4000:]
         assert "registry_token: provider=azure identity=" in run.output  # our -vvv line is there ...
         minted = [t for t in az.issued_refresh_tokens if t != seed.password]
@@ -333,8 +359,13 @@ def test_acr_shaped_end_to_end_with_real_registry_and_vvvv(playbook, tmp_path, a
         assert_no_secret(run.output, [SECRET, seed.password, *minted])  # ... and no secret at all
         auth = json.loads(cfg.read_text())["auths"][reg.host]
         assert auth  # written (a helper or inline, per registry_login)
-        proc = subprocess.run(["skopeo", "inspect", "--authfile", str(cfg), "--cert-dir", str(reg.cert_dir),
-                               "docker://%s" % image], capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            ["skopeo", "inspect", "--authfile", str(cfg), "--cert-dir", str(reg.cert_dir), "docker://%s" % image],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["Name"].endswith("team/app")
     finally:
@@ -366,9 +397,11 @@ def test_oauth2_against_the_real_registry(playbook, tmp_path, token_registry):
             msg: "{{ tags.json.tags }}"
     """
     before = reg.token_service.stats()["verifications"]
-    run = playbook(pb, extra_vars={"reg_url": reg.url, "user": reg.username, "pw": reg.password,
-                                   "ca": str(reg.ca_path)},
-                   env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")})
+    run = playbook(
+        pb,
+        extra_vars={"reg_url": reg.url, "user": reg.username, "pw": reg.password, "ca": str(reg.ca_path)},
+        env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")},
+    )
     assert run.rc == 0, run.output[-3000:]
     assert run.result("tags")["msg"] == ["1"]
     assert reg.token_service.stats()["verifications"] == before + 1
@@ -383,10 +416,13 @@ def test_oauth2_against_the_real_registry(playbook, tmp_path, token_registry):
 
     reg.token_service.issue = recording_issue
     try:
-        loud = playbook(pb, verbosity=4, json_output=False,
-                        extra_vars={"reg_url": reg.url, "user": reg.username, "pw": reg.password,
-                                    "ca": str(reg.ca_path)},
-                        env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache-loud")})
+        loud = playbook(
+            pb,
+            verbosity=4,
+            json_output=False,
+            extra_vars={"reg_url": reg.url, "user": reg.username, "pw": reg.password, "ca": str(reg.ca_path)},
+            env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache-loud")},
+        )
     finally:
         del reg.token_service.issue
     assert loud.rc == 0, loud.output[-3000:]
@@ -430,16 +466,26 @@ def test_ecr_through_moto_server(playbook, tmp_path, monkeypatch):
           run_once: true
     """
     try:
-        run = playbook(pb, inventory=fleet_inventory(tmp_path, 12), forks=6, extra_vars={"url": url},
-                       env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")})
+        run = playbook(
+            pb,
+            inventory=fleet_inventory(tmp_path, 12),
+            forks=6,
+            extra_vars={"url": url},
+            env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")},
+        )
         assert run.rc == 0, run.output[-3000:]
         assert run.result("registry", "h000")["msg"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com AWS"
         assert len(calls) == 1
         # moto's unpatched 2015 expiry: refused with a clear error, never returned
         monkeypatch.setenv("_KEEP_MOTO_EXPIRY", "1")
-        run = playbook(pb.replace("moto-secret-KEY", "moto-secret-KEY2"), inventory=fleet_inventory(tmp_path, 1),
-                       extra_vars={"url": url}, env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "rc2")},
-                       json_output=False, verbosity=4)
+        run = playbook(
+            pb.replace("moto-secret-KEY", "moto-secret-KEY2"),
+            inventory=fleet_inventory(tmp_path, 1),
+            extra_vars={"url": url},
+            env={"CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "rc2")},
+            json_output=False,
+            verbosity=4,
+        )
         assert run.rc != 0
         assert "provider=ecr: the provider returned a credential that already expired at 2015-01-01" in run.output
         assert_no_secret(run.output, ["moto-secret-KEY", "123456789012-auth-token"])
@@ -448,14 +494,18 @@ def test_ecr_through_moto_server(playbook, tmp_path, monkeypatch):
 
 
 def test_alibaba_enterprise_from_the_credentials_file(playbook, tmp_path):
-    ali = AlibabaStandIn(keys={"LTAIfile": ("file-secret-VALUE-42", None)}, region="cn-hangzhou",
-                         instances=[{"InstanceId": "cri-x", "InstanceName": "corp",
-                                     "Domains": ["corp-registry.cn-hangzhou.cr.aliyuncs.com"]}]).start()
+    ali = AlibabaStandIn(
+        keys={"LTAIfile": ("file-secret-VALUE-42", None)},
+        region="cn-hangzhou",
+        instances=[{"InstanceId": "cri-x", "InstanceName": "corp", "Domains": ["corp-registry.cn-hangzhou.cr.aliyuncs.com"]}],
+    ).start()
     try:
         creds = tmp_path / "alicreds"
-        creds.write_text("[default]\ntype = access_key\naccess_key_id = nope\naccess_key_secret = nope\n"
-                         "[deploy]\ntype = access_key\naccess_key_id = LTAIfile\n"
-                         "access_key_secret = file-secret-VALUE-42\n")
+        creds.write_text(
+            "[default]\ntype = access_key\naccess_key_id = nope\naccess_key_secret = nope\n"
+            "[deploy]\ntype = access_key\naccess_key_id = LTAIfile\n"
+            "access_key_secret = file-secret-VALUE-42\n"
+        )
         pb = """
         - hosts: fleet
           gather_facts: false
@@ -470,18 +520,29 @@ def test_alibaba_enterprise_from_the_credentials_file(playbook, tmp_path):
                 msg: "{{ tok.username }}@{{ tok.registry }}"
               run_once: true
         """
-        run = playbook(pb, inventory=fleet_inventory(tmp_path, 10), forks=5, extra_vars={"url": ali.url},
-                       env={"ALIBABA_CLOUD_CREDENTIALS_FILE": str(creds),
-                            "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")})
+        run = playbook(
+            pb,
+            inventory=fleet_inventory(tmp_path, 10),
+            forks=5,
+            extra_vars={"url": ali.url},
+            env={"ALIBABA_CLOUD_CREDENTIALS_FILE": str(creds), "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache")},
+        )
         assert run.rc == 0, run.output[-3000:]
         assert run.result("user", "h000")["msg"] == "cr_temp_user@corp-registry.cn-hangzhou.cr.aliyuncs.com"
         assert ali.stats()["GetAuthorizationToken"] == 1 and ali.stats()["failures"] == 0
         assert_no_secret(run.output, ["file-secret-VALUE-42", *ali.issued_tokens])
         # the same play with -vvvv and the default callback (what a person sees): no secret either
-        loud = playbook(pb, inventory=fleet_inventory(tmp_path, 3), verbosity=4, json_output=False,
-                        extra_vars={"url": ali.url},
-                        env={"ALIBABA_CLOUD_CREDENTIALS_FILE": str(creds),
-                             "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache-loud")})
+        loud = playbook(
+            pb,
+            inventory=fleet_inventory(tmp_path, 3),
+            verbosity=4,
+            json_output=False,
+            extra_vars={"url": ali.url},
+            env={
+                "ALIBABA_CLOUD_CREDENTIALS_FILE": str(creds),
+                "CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR": str(tmp_path / "runcache-loud"),
+            },
+        )
         assert loud.rc == 0, loud.output[-3000:]
         assert "cr_temp_user@corp-registry.cn-hangzhou.cr.aliyuncs.com" in loud.output
         assert "registry_token: provider=alibaba identity=" in loud.output

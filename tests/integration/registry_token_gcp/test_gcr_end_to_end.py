@@ -427,8 +427,9 @@ def _fire(service_path):
     for line in Path(_unit_value(text, "EnvironmentFile")[0]).read_text().splitlines():
         key, _sep, value = line.partition("=")
         env[key] = value
-    return subprocess.run(argv, cwd=_unit_value(text, "WorkingDirectory")[0], env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        argv, cwd=_unit_value(text, "WorkingDirectory")[0], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def _epoch(text, fmt="%Y-%m-%dT%H:%M:%SZ"):
@@ -453,15 +454,22 @@ def test_docker_auth_refresh_timer_renews_a_short_lived_login(playbook, google, 
     cfg, units = tmp_path / "docker" / "config.json", tmp_path / "units"
     envfile = tmp_path / "refresh.env"
     # what the runner's unit needs: the collection, the controller's Python, no metadata probe off loopback
-    env = {"ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"), "GCE_METADATA_HOST": google.host_port,
-           "GCE_METADATA_IP": google.host_port, "NO_GCE_CHECK": "True", "HOME": os.environ.get("HOME", "/root"),
-           "ANSIBLE_COLLECTIONS_PATH": str(Path(__file__).resolve().parents[3] / ".tmp" / "collections"),
-           "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-           "ANSIBLE_LOCALHOST_WARNING": "false"}
+    env = {
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+        "GCE_METADATA_HOST": google.host_port,
+        "GCE_METADATA_IP": google.host_port,
+        "NO_GCE_CHECK": "True",
+        "HOME": os.environ.get("HOME", "/root"),
+        "ANSIBLE_COLLECTIONS_PATH": str(Path(__file__).resolve().parents[3] / ".tmp" / "collections"),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+    }
     envfile.write_text("".join("%s=%s\n" % (k, env[k]) for k in sorted(env)))
     site = tmp_path / "site.yml"
-    site.write_text(REFRESH_SITE.format(key=google.key_path, registry=gcr.host, config=cfg, ca=gcr.ca_path,
-                                        units=units, envfile=envfile))
+    site.write_text(
+        REFRESH_SITE.format(key=google.key_path, registry=gcr.host, config=cfg, ca=gcr.ca_path, units=units, envfile=envfile)
+    )
     timer, service = units / "cloud-registry-auth-docker-logins.timer", units / "cloud-registry-auth-docker-logins.service"
     lifetime = google.token_lifetime
     gcr.token_service.issue_refresh_tokens = False  # as GCR: the access token itself is the stored credential
@@ -480,13 +488,13 @@ def test_docker_auth_refresh_timer_renews_a_short_lived_login(playbook, google, 
         assert _on_calendar_epoch(timer) == _epoch(expires) - 600
         token1 = json.loads(cfg.read_text())["auths"][gcr.host]
         assert "identitytoken" not in token1
-        secrets = [v for v in token1.values() if len(v) > 8] + [
-            base64.b64decode(token1["auth"]).decode().split(":", 1)[1]]
+        secrets = [v for v in token1.values() if len(v) > 8] + [base64.b64decode(token1["auth"]).decode().split(":", 1)[1]]
         for unit in (timer, service):
             text = unit.read_text()
             assert not [s for s in secrets if s and s in text]
-        verify = subprocess.run(["systemd-analyze", "verify", "--man=no", str(service), str(timer)],
-                                capture_output=True, text=True, check=False)
+        verify = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", str(service), str(timer)], capture_output=True, text=True, check=False
+        )
         assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
 
         # what the timer runs, 10 minutes before the expiry (here: now), with a longer-lived token to come

@@ -68,9 +68,7 @@ def standalone(tmp_path_factory):
 
 def test_key_file_token_uri_points_at_the_stand_in(standalone):
     assert standalone["key"]["token_uri"] == standalone["url"] + "/token"
-    info = requests.get(
-        standalone["url"] + "/tokeninfo", params={"access_token": standalone["token"]}, timeout=10
-    ).json()
+    info = requests.get(standalone["url"] + "/tokeninfo", params={"access_token": standalone["token"]}, timeout=10).json()
     assert info["email"] == SA and int(info["expires_in"]) > 3000
 
 
@@ -99,10 +97,7 @@ def test_assertion_signed_by_another_key_is_refused(standalone):
 def test_metadata_header_rules(standalone):
     url = standalone["url"] + "/computeMetadata/v1/instance/service-accounts/default/token"
     assert requests.get(url, timeout=10).status_code == 403
-    assert (
-        requests.get(url, headers={"Metadata-Flavor": "Google", "X-Forwarded-For": "1.2.3.4"}, timeout=10).status_code
-        == 403
-    )
+    assert requests.get(url, headers={"Metadata-Flavor": "Google", "X-Forwarded-For": "1.2.3.4"}, timeout=10).status_code == 403
     resp = requests.get(url, headers={"Metadata-Flavor": "Google"}, timeout=10)
     assert resp.status_code == 200 and resp.headers["Metadata-Flavor"] == "Google"
     assert resp.json()["token_type"] == "Bearer"
@@ -113,9 +108,7 @@ def test_api_status_codes(standalone):
     assert requests.get(url + "/v1/projects/standalone", timeout=10).status_code == 401
     assert s.get(url + "/v1/projects/standalone", timeout=10).json()["projectNumber"] == "555"
     sec = url + "/v1/projects/standalone/secrets"
-    assert (
-        s.post(sec, params={"secretId": "s1"}, json={"replication": {"automatic": {}}}, timeout=10).status_code == 200
-    )
+    assert s.post(sec, params={"secretId": "s1"}, json={"replication": {"automatic": {}}}, timeout=10).status_code == 200
     dup = s.post(sec, params={"secretId": "s1"}, json={"replication": {"automatic": {}}}, timeout=10)
     assert dup.status_code == 409 and dup.json()["error"]["status"] == "ALREADY_EXISTS"
     bad = s.post(
@@ -138,9 +131,7 @@ def test_api_status_codes(standalone):
             }
         ],
     )
-    assert (
-        s.post(sec + "/s1:setIamPolicy", json={"policy": cond}, timeout=10).status_code == 400
-    )  # version 1 + condition
+    assert s.post(sec + "/s1:setIamPolicy", json={"policy": cond}, timeout=10).status_code == 400  # version 1 + condition
     assert s.get(sec + "/missing", timeout=10).status_code == 404
     repos = url + "/v1/projects/standalone/locations/europe/repositories"
     op = s.post(

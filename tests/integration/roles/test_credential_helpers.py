@@ -65,9 +65,7 @@ def mirror(tmp_path):
     (gcr_dir / gcr_name).write_bytes(gcr)
     acr = _targz(
         {
-            "docker-credential-acr-helper": HELPER_SCRIPT.format(
-                name="docker-credential-acr-helper", version=ACR_VERSION
-            ),
+            "docker-credential-acr-helper": HELPER_SCRIPT.format(name="docker-credential-acr-helper", version=ACR_VERSION),
             "README.md": "acr helper\n",
         }
     )
@@ -334,8 +332,9 @@ def test_release_override_replaces_builtin_keys(tmp_path, playbook, mirror):
     ev = _vars(tmp_path, mirror, credential_helpers_install=["gcr"], credential_helpers_releases=rel)
     r = playbook(PLAY, extra_vars=ev)
     assert r.rc == 0, r.output
-    out = subprocess.run([str(tmp_path / "bin" / "docker-credential-gcr"), "version"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(tmp_path / "bin" / "docker-credential-gcr"), "version"], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == f"docker-credential-gcr {GCR_VERSION}"
     # a version given without its own pin does not inherit the built-in 2.1.30 pins
     rel = {"gcr": {"version": "9.9.9", "sha256": {}}}

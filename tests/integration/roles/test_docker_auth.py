@@ -70,7 +70,8 @@ def _as(user, *cmd):
         ["runuser", "-u", user.pw_name, "--", "env", f"HOME={user.pw_dir}", *cmd],
         capture_output=True,
         text=True,
-        timeout=120, check=False,
+        timeout=120,
+        check=False,
     )
 
 
@@ -256,10 +257,14 @@ def test_no_sudo_nologin_user_helper_runs_as_the_user(tmp_path, playbook, regist
     nolog, plain = nologin_with_pass, users[0]
     ev = {
         "docker_auth_users": [
-            {"name": nolog.pw_name,
-             "logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "pass"}]},
-            {"name": plain.pw_name,
-             "logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "file"}]},
+            {
+                "name": nolog.pw_name,
+                "logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "pass"}],
+            },
+            {
+                "name": plain.pw_name,
+                "logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "file"}],
+            },
         ],
         "docker_auth_cred_helpers": {"europe-west1-docker.pkg.dev": "gcloud"},
         "docker_auth_ca_cert": str(registry.ca_path),
@@ -277,7 +282,12 @@ def test_no_sudo_nologin_user_helper_runs_as_the_user(tmp_path, playbook, regist
     assert cfg_path.stat().st_uid == nolog.pw_uid
     got = subprocess.run(
         ["runuser", "-u", nolog.pw_name, "--", "env", f"HOME={nolog.pw_dir}", "docker-credential-pass", "get"],
-        input=registry.host, capture_output=True, text=True, timeout=60, check=False)
+        input=registry.host,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert got.returncode == 0, got.stdout + got.stderr
     assert json.loads(got.stdout) == {"ServerURL": registry.host, "Username": "alice", "Secret": PASSWORD}
     # the store's files belong to the user, not to root (the helper really ran as the user)
@@ -305,9 +315,15 @@ def test_provision_pass_for_a_headless_service_user(tmp_path, playbook, registry
     docker_auth_provision_pass the role makes the user's key and store first (check mode creates nothing), then
     the real docker-credential-pass of that user holds the login; a second run changes nothing."""
     user = service_user
-    ev = {"docker_auth_users": [{"name": user.pw_name, "logins": [
-        {"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "pass"}]}],
-        "docker_auth_ca_cert": str(registry.ca_path)}
+    ev = {
+        "docker_auth_users": [
+            {
+                "name": user.pw_name,
+                "logins": [{"registry": registry.host, "username": "alice", "password": PASSWORD, "store": "pass"}],
+            }
+        ],
+        "docker_auth_ca_cert": str(registry.ca_path),
+    }
     bare = playbook(PLAY, extra_vars=ev)
     assert bare.rc != 0 and "docker-credential-pass" in bare.output and PASSWORD not in bare.output
     store = Path(user.pw_dir) / ".password-store"
@@ -325,7 +341,12 @@ def test_provision_pass_for_a_headless_service_user(tmp_path, playbook, registry
     assert (store / ".gpg-id").stat().st_uid == user.pw_uid
     got = subprocess.run(
         ["runuser", "-u", user.pw_name, "--", "env", f"HOME={user.pw_dir}", "docker-credential-pass", "get"],
-        input=registry.host, capture_output=True, text=True, timeout=60, check=False)
+        input=registry.host,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert got.returncode == 0, got.stdout + got.stderr
     assert json.loads(got.stdout)["Secret"] == PASSWORD
     cfg = json.loads((Path(user.pw_dir) / ".docker" / "config.json").read_text())

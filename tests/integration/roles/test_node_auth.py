@@ -138,8 +138,9 @@ def test_bad_provider_changes_nothing(tmp_path, playbook, registry, bad, words):
 def test_config_toml_that_defines_the_auth_itself_changes_nothing(tmp_path, playbook, registry):
     ctd = tmp_path / "containerd" / "config.toml"
     ctd.parent.mkdir()
-    ctd.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."%s".auth]\n'
-                   '  username = "someone"\n' % registry.host)
+    ctd.write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."%s".auth]\n  username = "someone"\n' % registry.host
+    )
     before = ctd.read_bytes()
     r = playbook(PLAY, extra_vars=_vars(tmp_path, registry, node_auth_credential_providers=[]))
     assert r.rc != 0
@@ -154,10 +155,13 @@ def test_an_imports_line_is_kept_and_an_old_dropin_is_emptied(tmp_path, playbook
     dropin = tmp_path / "containerd" / "conf.d" / "cra.toml"
     dropin.parent.mkdir(parents=True)
     # what earlier versions wrote: a CRI section of its own, which replaced the main one's
-    dropin.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."x".auth]\n'
-                      '  username = "u"\n  password = "old"\n')
-    ctd.write_text('imports = ["%s"]\nversion = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n'
-                   '  config_path = "/etc/containerd/certs.d"\n' % dropin)
+    dropin.write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."x".auth]\n  username = "u"\n  password = "old"\n'
+    )
+    ctd.write_text(
+        'imports = ["%s"]\nversion = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n'
+        '  config_path = "/etc/containerd/certs.d"\n' % dropin
+    )
     r = playbook(PLAY, extra_vars=_vars(tmp_path, registry, node_auth_credential_providers=[]))
     assert r.rc == 0, r.output
     main = tomllib.loads(ctd.read_text())

@@ -128,10 +128,10 @@ class Informer:
         self.on_listed(self, "initial" if first else "relist")
 
     def watch_once(self):
-        query = dict(self.query, resourceVersion=self.version, allowWatchBookmarks="true",
-                     timeoutSeconds=str(self.watch_timeout))
-        with contextlib.closing(self.client.watch(self.path, query, accept=META_WATCH,
-                                                  read_timeout=self.watch_timeout + 30)) as events:
+        query = dict(self.query, resourceVersion=self.version, allowWatchBookmarks="true", timeoutSeconds=str(self.watch_timeout))
+        with contextlib.closing(
+            self.client.watch(self.path, query, accept=META_WATCH, read_timeout=self.watch_timeout + 30)
+        ) as events:
             for ev in events:
                 if self.stop.is_set():
                     return
@@ -174,8 +174,9 @@ class Informer:
                     LOG.info("%s %s: 410 Gone; listing again", self.where, self.kind)
                     self.version = None
                     continue
-                LOG.warning("%s %s: %s; retrying in %.1fs (from resourceVersion %s)",
-                            self.where, self.kind, exc, backoff, self.version)
+                LOG.warning(
+                    "%s %s: %s; retrying in %.1fs (from resourceVersion %s)", self.where, self.kind, exc, backoff, self.version
+                )
                 self.resumes += 1
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -192,7 +193,7 @@ class ClusterWatch:
         self.kube, self.args, self.emit, self.stop = kube, args, emit, stop
         auth = dict((k, entry[k]) for k in kube.AUTH_KEYS if entry.get(k) is not None)  # k8s_pull_secret's options
         self.client = kube.KubeClient.from_auth(auth, pool_size=4)
-        self.name = (entry.get("name") or entry.get("context") or entry.get("host") or self.client.cluster)
+        self.name = entry.get("name") or entry.get("context") or entry.get("host") or self.client.cluster
         self.wanted = set(args["events"])
         self.names = list(entry.get("namespaces") or args.get("namespaces") or [])
         self.exclude = list(entry.get("exclude_namespaces") or args.get("exclude_namespaces") or [])
@@ -210,15 +211,36 @@ class ClusterWatch:
             ns_query["labelSelector"] = kube._selector(ns_selector)
         if ns_fields:
             ns_query["fieldSelector"] = kube._selector(ns_fields)
-        self.informers = [Informer(self.client, "Namespace", "/api/v1/namespaces", ns_query,
-                                   self.changed, self.listed, stop, args["watch_timeout"])]
-        self.informers.append(Informer(self.client, "ServiceAccount", "/api/v1/serviceaccounts",
-                                       {"labelSelector": kube._selector(sa_selector)} if sa_selector else {},
-                                       self.changed, self.listed, stop, args["watch_timeout"]))
+        self.informers = [
+            Informer(
+                self.client, "Namespace", "/api/v1/namespaces", ns_query, self.changed, self.listed, stop, args["watch_timeout"]
+            )
+        ]
+        self.informers.append(
+            Informer(
+                self.client,
+                "ServiceAccount",
+                "/api/v1/serviceaccounts",
+                {"labelSelector": kube._selector(sa_selector)} if sa_selector else {},
+                self.changed,
+                self.listed,
+                stop,
+                args["watch_timeout"],
+            )
+        )
         if self.secret_name:
-            self.informers.append(Informer(self.client, "Secret", "/api/v1/secrets",
-                                           {"fieldSelector": "metadata.name=%s" % self.secret_name},
-                                           self.changed, self.listed, stop, args["watch_timeout"]))
+            self.informers.append(
+                Informer(
+                    self.client,
+                    "Secret",
+                    "/api/v1/secrets",
+                    {"fieldSelector": "metadata.name=%s" % self.secret_name},
+                    self.changed,
+                    self.listed,
+                    stop,
+                    args["watch_timeout"],
+                )
+            )
         self.synced = set()
         for informer in self.informers:
             informer.where = self.name
@@ -247,9 +269,16 @@ class ClusterWatch:
                 return
         elif self.names and ns not in self.names or any(fnmatch.fnmatchcase(ns, p) for p in self.exclude):
             return
-        event = {"type": etype, "kind": kind, "cluster": self.name, "name": meta["name"], "namespace": ns,
-                 "labels": dict(meta.get("labels") or {}), "resource_version": meta.get("resourceVersion"),
-                 "namespaces": [ns]}
+        event = {
+            "type": etype,
+            "kind": kind,
+            "cluster": self.name,
+            "name": meta["name"],
+            "namespace": ns,
+            "labels": dict(meta.get("labels") or {}),
+            "resource_version": meta.get("resourceVersion"),
+            "namespaces": [ns],
+        }
         window = self.args["batch_window"]
         if window <= 0:
             self.emit(event)
@@ -317,15 +346,20 @@ class ClusterWatch:
         horizon = time.time() + self.args["refresh_before"]
         due = dict((ns, at) for ns, at in self.expiries().items() if at <= horizon)
         if due:
-            self.emit({"type": "REFRESH", "cluster": self.name, "namespaces": sorted(due),
-                       "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(min(due.values())))})
+            self.emit(
+                {
+                    "type": "REFRESH",
+                    "cluster": self.name,
+                    "namespaces": sorted(due),
+                    "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(min(due.values()))),
+                }
+            )
             # a refresh that did not move the expiry is asked for again after a pause, not in a loop
             time.sleep(min(60.0, max(self.args["refresh_before"] / 10.0, 1.0)))
         self.schedule_refresh()
 
     def start(self):
-        threads = [threading.Thread(target=i.run, name="%s-%s" % (self.name, i.kind), daemon=True)
-                   for i in self.informers]
+        threads = [threading.Thread(target=i.run, name="%s-%s" % (self.name, i.kind), daemon=True) for i in self.informers]
         threads.append(threading.Thread(target=self.resync, name="%s-resync" % self.name, daemon=True))
         for t in threads:
             t.start()
@@ -362,8 +396,9 @@ def resolve_args(args: dict[str, Any]) -> dict[str, Any]:
         "namespace_field_selector": pick("namespace_field_selector"),
         "namespaces": pick("namespaces", []),
         "exclude_namespaces": pick("exclude_namespaces", []),
-        "service_account_selector": None if settings.get("k8s_pull_secrets_all_service_accounts")
-        and not args.get("service_account_selector") else pick("service_account_selector"),
+        "service_account_selector": None
+        if settings.get("k8s_pull_secrets_all_service_accounts") and not args.get("service_account_selector")
+        else pick("service_account_selector"),
         "secret_name": args.get("secret_name") or settings.get("k8s_pull_secrets_name"),
         "expiry_annotation": pick("expiry_annotation", "cloud-registry.auth/expires-at"),
         "events": list(args.get("events") or DEFAULT_EVENTS),
@@ -375,8 +410,9 @@ def resolve_args(args: dict[str, Any]) -> dict[str, Any]:
     for item in out["events"]:
         kind, _, etype = str(item).partition(":")
         if kind not in ("Namespace", "ServiceAccount", "Secret") or etype not in ("ADDED", "MODIFIED", "DELETED"):
-            raise ValueError("events: %r is not Kind:TYPE (Namespace, ServiceAccount or Secret; ADDED, MODIFIED "
-                             "or DELETED)" % (item,))
+            raise ValueError(
+                "events: %r is not Kind:TYPE (Namespace, ServiceAccount or Secret; ADDED, MODIFIED or DELETED)" % (item,)
+            )
     if not isinstance(out["clusters"], list) or not all(isinstance(c, dict) for c in out["clusters"]):
         raise ValueError("clusters: expected a list of cluster entries (kubeconfig, context, host, ...)")
     return out

@@ -4,6 +4,7 @@ credential is accepted by the registry, sending what containerd would send.
 
 usage: check_containerd.py MODE HOST CA_FILE   (MODE: cri_auth | hosts)
 """
+
 import base64
 import ssl
 import sys

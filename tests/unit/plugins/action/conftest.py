@@ -70,13 +70,22 @@ def run_action(_plugins):
         play_context.check_mode = check
         play_context.diff = diff
         connection = plugin_loader.connection_loader.get("local", play_context, os.devnull)
-        variables = {"inventory_hostname": "localhost", "ansible_python_interpreter": sys.executable,
-                     "ansible_playbook_python": sys.executable}
+        variables = {
+            "inventory_hostname": "localhost",
+            "ansible_python_interpreter": sys.executable,
+            "ansible_playbook_python": sys.executable,
+        }
         variables.update(task_vars)
         templar = Templar(loader=loader, variables=variables)
-        action = plugin_loader.action_loader.get(task.action, task=task, connection=connection,
-                                                 play_context=play_context, loader=loader, templar=templar,
-                                                 shared_loader_obj=plugin_loader)
+        action = plugin_loader.action_loader.get(
+            task.action,
+            task=task,
+            connection=connection,
+            play_context=play_context,
+            loader=loader,
+            templar=templar,
+            shared_loader_obj=plugin_loader,
+        )
         seen = {}
         execute = action._execute_module
 
@@ -127,8 +136,11 @@ class BasicRegistry(HttpStandIn):
                     user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
                     if registry.users.get(user) == password:
                         return self.send_json(200, {})
-                return self.send_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
-                                      {"WWW-Authenticate": 'Basic realm="registry"'})
+                return self.send_json(
+                    401,
+                    {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
+                    {"WWW-Authenticate": 'Basic realm="registry"'},
+                )
 
         return Handler
 

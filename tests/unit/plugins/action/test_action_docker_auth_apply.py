@@ -19,9 +19,14 @@ def _args(registry, tmp_path, host, **login):
     return {
         "logins": [entry],
         "cred_helpers": {"gcr.io": "gcloud"},
-        "users": [{"name": me, "config_path": str(tmp_path / host / "alice.json")},
-                  {"name": other, "config_path": str(tmp_path / host / "bob.json"),
-                   "logins": [dict(entry, registry="127.0.0.1:1", verify=False)]}],
+        "users": [
+            {"name": me, "config_path": str(tmp_path / host / "alice.json")},
+            {
+                "name": other,
+                "config_path": str(tmp_path / host / "bob.json"),
+                "logins": [dict(entry, registry="127.0.0.1:1", verify=False)],
+            },
+        ],
     }
 
 
@@ -49,9 +54,11 @@ def test_a_rejected_password_writes_nothing_for_any_user(run_action, basic_regis
 
 
 def test_internal_login_keys_and_a_missing_username_are_refused(run_action, basic_registry, tmp_path):
-    for login, message in (({"_identity_token": "forged"}, "_identity_token is internal to " + MODULE),
-                           ({"_verified_scheme": "basic"}, "_verified_scheme is internal to " + MODULE),
-                           ({"username": None}, "login to %s: username is required" % basic_registry.host_port)):
+    for login, message in (
+        ({"_identity_token": "forged"}, "_identity_token is internal to " + MODULE),
+        ({"_verified_scheme": "basic"}, "_verified_scheme is internal to " + MODULE),
+        ({"username": None}, "login to %s: username is required" % basic_registry.host_port),
+    ):
         run = run_action(MODULE, _args(basic_registry, tmp_path, "h1", **login))
         assert run.result["failed"] is True and message in run.result["msg"], run.result
         assert run.module_args is None

@@ -26,8 +26,9 @@ class Refusing(HttpStandIn):
             def do_GET(self):  # noqa: N802 - http.server API
                 outer.authorizations.append(self.headers.get("Authorization"))
                 self.read_body()
-                self.send_json(403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
-                                               "message": "The caller does not have permission"}})
+                self.send_json(
+                    403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "The caller does not have permission"}}
+                )
 
             do_POST = do_PATCH = do_GET  # noqa: N815
 
@@ -36,10 +37,19 @@ class Refusing(HttpStandIn):
 
 def test_the_value_and_the_token_go_by_file(run_action):
     with Refusing() as google:
-        run = run_action(MODULE, {"project": "my-project", "project_number": "123456", "secret_id": "dockerhub",
-                                  "secret_value": VALUE, "access_token": TOKEN,
-                                  "secretmanager_endpoint": google.url, "resourcemanager_endpoint": google.url,
-                                  "artifactregistry_endpoint": google.url})
+        run = run_action(
+            MODULE,
+            {
+                "project": "my-project",
+                "project_number": "123456",
+                "secret_id": "dockerhub",
+                "secret_value": VALUE,
+                "access_token": TOKEN,
+                "secretmanager_endpoint": google.url,
+                "resourcemanager_endpoint": google.url,
+                "artifactregistry_endpoint": google.url,
+            },
+        )
     for secret in (VALUE, TOKEN):
         assert secret not in json.dumps(run.module_args) and secret in run.secrets
         assert secret not in json.dumps(run.result, default=str)

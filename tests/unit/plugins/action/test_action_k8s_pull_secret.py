@@ -10,23 +10,39 @@ import json
 from support.ports import free_port
 
 MODULE = "cloud_registry.auth.k8s_pull_secret"
-SECRETS = {"registry": "registry-Passw0rd-k8s", "api_key": "api-key-VALUE-k8s", "proxy": "proxy-Passw0rd-k8s",
-           "basic": "basic-Passw0rd-k8s", "token": "kubeconfig-token-VALUE", "key": "a2V5LWRhdGEtVkFMVUU="}
+SECRETS = {
+    "registry": "registry-Passw0rd-k8s",
+    "api_key": "api-key-VALUE-k8s",
+    "proxy": "proxy-Passw0rd-k8s",
+    "basic": "basic-Passw0rd-k8s",
+    "token": "kubeconfig-token-VALUE",
+    "key": "a2V5LWRhdGEtVkFMVUU=",
+}
 
 
 def _kubeconfig(server):
-    return {"apiVersion": "v1", "kind": "Config", "current-context": "c",
-            "clusters": [{"name": "k", "cluster": {"server": server}}],
-            "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
-            "users": [{"name": "u", "user": {"token": SECRETS["token"], "client-key-data": SECRETS["key"]}}]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "c",
+        "clusters": [{"name": "k", "cluster": {"server": server}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+        "users": [{"name": "u", "user": {"token": SECRETS["token"], "client-key-data": SECRETS["key"]}}],
+    }
 
 
 def test_every_secret_goes_by_file_and_none_comes_back(run_action):
     server = "http://127.0.0.1:%d" % free_port()  # nothing listens there
-    args = {"name": "regcred", "namespaces": ["shop"], "kubeconfig": _kubeconfig(server),
-            "api_key": SECRETS["api_key"], "proxy": "http://squid:%s@127.0.0.1:%d" % (SECRETS["proxy"], free_port()),
-            "no_proxy": "127.0.0.1", "proxy_headers": {"proxy_basic_auth": "squid:" + SECRETS["basic"]},
-            "registries": [{"server": "registry.example.com", "username": "deploy", "password": SECRETS["registry"]}]}
+    args = {
+        "name": "regcred",
+        "namespaces": ["shop"],
+        "kubeconfig": _kubeconfig(server),
+        "api_key": SECRETS["api_key"],
+        "proxy": "http://squid:%s@127.0.0.1:%d" % (SECRETS["proxy"], free_port()),
+        "no_proxy": "127.0.0.1",
+        "proxy_headers": {"proxy_basic_auth": "squid:" + SECRETS["basic"]},
+        "registries": [{"server": "registry.example.com", "username": "deploy", "password": SECRETS["registry"]}],
+    }
     run = run_action(MODULE, args)
     sent = json.dumps(run.module_args)
     for name, secret in SECRETS.items():

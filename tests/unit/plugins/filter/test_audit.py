@@ -9,24 +9,51 @@ from ansible_collections.cloud_registry.auth.plugins.filter import audit
 
 
 def entry(registry, state, **kw):
-    base = {"registry": registry, "state": state, "user": "root", "path": "/root/.docker/config.json",
-            "stored": "inline", "username": "u", "kind": "password", "expires_at": None, "reason": None}
+    base = {
+        "registry": registry,
+        "state": state,
+        "user": "root",
+        "path": "/root/.docker/config.json",
+        "stored": "inline",
+        "username": "u",
+        "kind": "password",
+        "expires_at": None,
+        "reason": None,
+    }
     base.update(kw)
     return base
 
 
 HOSTS = {
-    "web<1>": {"entries": [entry("r.example.com", "valid"), entry("r.example.com", "expired", user="app")],
-               "files": [{"problems": ["/x has mode 0644"], "error": None}], "drift": []},
-    "db": {"entries": [entry("q.example.com", "present")], "files": [],
-           "drift": [{"problem": "q.example.com of root: logged in as a|b, wants c"}]},
+    "web<1>": {
+        "entries": [entry("r.example.com", "valid"), entry("r.example.com", "expired", user="app")],
+        "files": [{"problems": ["/x has mode 0644"], "error": None}],
+        "drift": [],
+    },
+    "db": {
+        "entries": [entry("q.example.com", "present")],
+        "files": [],
+        "drift": [{"problem": "q.example.com of root: logged in as a|b, wants c"}],
+    },
     "down": {"unreachable": True, "msg": "ssh refused"},
 }
-CLUSTERS = [{"item": {"name": "prod"}, "namespaces": [
-    {"namespace": "a", "secrets": [{"name": "regcred", "state": "expiring", "expires_at": "2027-01-01T00:00:00Z",
-                                    "used_by": ["default"]}], "missing": False, "service_accounts_without": []},
-    {"namespace": "b", "secrets": [], "missing": True, "service_accounts_without": ["default"]}]},
-    {"item": {"context": "stage"}, "failed": True, "msg": "cannot reach"}]
+CLUSTERS = [
+    {
+        "item": {"name": "prod"},
+        "namespaces": [
+            {
+                "namespace": "a",
+                "secrets": [
+                    {"name": "regcred", "state": "expiring", "expires_at": "2027-01-01T00:00:00Z", "used_by": ["default"]}
+                ],
+                "missing": False,
+                "service_accounts_without": [],
+            },
+            {"namespace": "b", "secrets": [], "missing": True, "service_accounts_without": ["default"]},
+        ],
+    },
+    {"item": {"context": "stage"}, "failed": True, "msg": "cannot reach"},
+]
 
 
 def test_model_worst_state_per_cell_and_sections():
@@ -63,11 +90,18 @@ def test_targets_and_expected():
     t = audit.audit_targets([{"name": "root"}, {"name": "ci", "config_path": "/srv/ci/config.json"}, "app"])
     assert t["users"] == ["root", "app"]
     assert t["files"] == [{"path": "/srv/ci/config.json", "format": "docker", "owner": "ci"}]
-    expected = audit.audit_expected(t["where"][:2], [
-        {"registry": "r.example.com", "username": "u"},
-        {"registry": "s.example.com", "username": "v", "store": "pass"},
-        {"registry": "t.example.com", "username": "w", "state": "absent"}], {"gcr.io": "gcloud"})
-    assert expected == [{"user": "root", "registry": "r.example.com", "username": "u"},
-                        {"user": "root", "registry": "gcr.io", "helper": "gcloud"},
-                        {"path": "/srv/ci/config.json", "registry": "r.example.com", "username": "u"},
-                        {"path": "/srv/ci/config.json", "registry": "gcr.io", "helper": "gcloud"}]
+    expected = audit.audit_expected(
+        t["where"][:2],
+        [
+            {"registry": "r.example.com", "username": "u"},
+            {"registry": "s.example.com", "username": "v", "store": "pass"},
+            {"registry": "t.example.com", "username": "w", "state": "absent"},
+        ],
+        {"gcr.io": "gcloud"},
+    )
+    assert expected == [
+        {"user": "root", "registry": "r.example.com", "username": "u"},
+        {"user": "root", "registry": "gcr.io", "helper": "gcloud"},
+        {"path": "/srv/ci/config.json", "registry": "r.example.com", "username": "u"},
+        {"path": "/srv/ci/config.json", "registry": "gcr.io", "helper": "gcloud"},
+    ]

@@ -35,16 +35,30 @@ def az():
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
-    for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST",
-                "CLOUD_REGISTRY_TOKEN_MIN_TTL", "CLOUD_REGISTRY_TOKEN_CACHE_DIR", "CLOUD_REGISTRY_TOKEN_PROVIDER"):
+    for var in (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_AUTHORITY_HOST",
+        "CLOUD_REGISTRY_TOKEN_MIN_TTL",
+        "CLOUD_REGISTRY_TOKEN_CACHE_DIR",
+        "CLOUD_REGISTRY_TOKEN_PROVIDER",
+    ):
         monkeypatch.delenv(var, raising=False)
     # each test gets its own run cache (a test is "one run")
     monkeypatch.setenv("CLOUD_REGISTRY_TOKEN_RUN_CACHE_DIR", str(tmp_path / "run"))
 
 
 def kw(az, **extra):
-    opts = {"registry": REGISTRY, "tenant_id": TENANT, "client_id": CLIENT, "client_secret": SECRET,
-            "authority_host": az.url, "endpoint_url": az.url, "allow_http": True}
+    opts = {
+        "registry": REGISTRY,
+        "tenant_id": TENANT,
+        "client_id": CLIENT,
+        "client_secret": SECRET,
+        "authority_host": az.url,
+        "endpoint_url": az.url,
+        "allow_http": True,
+    }
     opts.update(extra)
     return opts
 
@@ -139,8 +153,7 @@ REQUIRED_ONLY = {
 
 
 @pytest.mark.parametrize("type_name", sorted(CREDENTIAL_TYPES))
-def test_optional_credential_fields_awx_injects_as_empty_strings_are_unset(lookup_plugin, type_name, tmp_path,
-                                                                           monkeypatch):
+def test_optional_credential_fields_awx_injects_as_empty_strings_are_unset(lookup_plugin, type_name, tmp_path, monkeypatch):
     """AWX renders an optional field left empty as "" into its environment variable (the credential types of
     extensions/awx): every lookup option that reads such a variable reaches the provider unset (None), never
     as "", so the provider's default (authority host, region, no STS token...) applies."""
@@ -160,8 +173,7 @@ def test_optional_credential_fields_awx_injects_as_empty_strings_are_unset(looku
     reads_empty = sorted(o for o, d in defs.items() if any(e.get("name") in empty for e in d.get("env") or []))
 
     provider = CREDENTIAL_TYPES[type_name]
-    module = sys.modules["ansible_collections.cloud_registry.auth.plugins.lookup.registry_token"].load_provider(
-        provider)
+    module = sys.modules["ansible_collections.cloud_registry.auth.plugins.lookup.registry_token"].load_provider(provider)
     seen = {}
 
     def mint(options):

@@ -33,23 +33,28 @@ def states(data, fmt="docker"):
     return dict((e["key"], (e["stored"], e["state"])) for e in inspector().entries(data, fmt))
 
 
-@pytest.mark.parametrize("value, username, expected", [
-    (jwt({"exp": NOW + 10}), "x", (NOW + 10, "jwt")),
-    (jwt({"exp": True}), "x", (None, None)),
-    (jwt({"sub": "no exp"}), "x", (None, None)),
-    ("not.a.jwt!", "x", (None, None)),
-    (base64.b64encode(json.dumps({"expiration": 1700000000}).encode()).decode(), "AWS", (1700000000.0, "ecr")),
-    (base64.b64encode(json.dumps({"expiration": 1700000000}).encode()).decode(), "bob", (None, None)),
-    ("plain-password", "AWS", (None, None)),
-    ("", "x", (None, None)),
-])
+@pytest.mark.parametrize(
+    "value, username, expected",
+    [
+        (jwt({"exp": NOW + 10}), "x", (NOW + 10, "jwt")),
+        (jwt({"exp": True}), "x", (None, None)),
+        (jwt({"sub": "no exp"}), "x", (None, None)),
+        ("not.a.jwt!", "x", (None, None)),
+        (base64.b64encode(json.dumps({"expiration": 1700000000}).encode()).decode(), "AWS", (1700000000.0, "ecr")),
+        (base64.b64encode(json.dumps({"expiration": 1700000000}).encode()).decode(), "bob", (None, None)),
+        ("plain-password", "AWS", (None, None)),
+        ("", "x", (None, None)),
+    ],
+)
 def test_token_expiry(value, username, expected):
     assert auth_info.token_expiry(value, username) == expected
 
 
 def test_helper_wins_only_when_it_is_installed():
-    data = {"auths": {"a.example.com": {"auth": auth("u", "p")}, "b.example.com": {"auth": auth("u", "p")}},
-            "credHelpers": {"a.example.com": "present", "b.example.com": "missing"}}
+    data = {
+        "auths": {"a.example.com": {"auth": auth("u", "p")}, "b.example.com": {"auth": auth("u", "p")}},
+        "credHelpers": {"a.example.com": "present", "b.example.com": "missing"},
+    }
     entries = inspector().entries(data, "docker")
     inline = dict((e["key"], e) for e in entries if e["stored"] == "inline")
     assert inline["a.example.com"]["state"] == "ignored"
@@ -59,34 +64,49 @@ def test_helper_wins_only_when_it_is_installed():
 
 
 def test_creds_store_shadows_inline_entries_when_installed():
-    entries = inspector().entries({"auths": {"a.example.com": {"auth": auth("u", "p")}}, "credsStore": "present"},
-                                  "docker")
+    entries = inspector().entries({"auths": {"a.example.com": {"auth": auth("u", "p")}}, "credsStore": "present"}, "docker")
     assert [(e["stored"], e["state"]) for e in entries] == [("store", "unverifiable"), ("inline", "ignored")]
-    missing = inspector().entries({"auths": {"a.example.com": {"auth": auth("u", "p")}}, "credsStore": "missing"},
-                                  "docker")
+    missing = inspector().entries({"auths": {"a.example.com": {"auth": auth("u", "p")}}, "credsStore": "missing"}, "docker")
     assert [(e["stored"], e["state"]) for e in missing] == [("store", "helper_missing"), ("inline", "present")]
     # containers auth.json has no credsStore
-    assert states({"auths": {"a.example.com": {"auth": auth("u", "p")}}, "credsStore": "present"},
-                  "containers") == {"a.example.com": ("inline", "present")}
+    assert states({"auths": {"a.example.com": {"auth": auth("u", "p")}}, "credsStore": "present"}, "containers") == {
+        "a.example.com": ("inline", "present")
+    }
 
 
-@pytest.mark.parametrize("key, fmt, state", [
-    ("https://index.docker.io/v1/", "docker", "present"),
-    ("docker.io", "docker", "ignored"),
-    ("index.docker.io", "docker", "ignored"),
-    ("docker.io", "containers", "present"),
-    ("https://registry.example.com/v2/", "docker", "present"),  # ConvertToHostname finds it
-])
+@pytest.mark.parametrize(
+    "key, fmt, state",
+    [
+        ("https://index.docker.io/v1/", "docker", "present"),
+        ("docker.io", "docker", "ignored"),
+        ("index.docker.io", "docker", "ignored"),
+        ("docker.io", "containers", "present"),
+        ("https://registry.example.com/v2/", "docker", "present"),  # ConvertToHostname finds it
+    ],
+)
 def test_hub_and_legacy_keys(key, fmt, state):
     assert states({"auths": {key: {"auth": auth("u", "p")}}}, fmt)[key] == ("inline", state)
 
 
 def test_helper_keys_the_cli_never_looks_up():
-    got = states({"credHelpers": {"https://gcr.io": "present", "docker.io": "present", "index.docker.io": "present",
-                                  "ghcr.io": "", "x.io": "bad name!"}})
-    assert got == {"https://gcr.io": ("helper", "ignored"), "docker.io": ("helper", "ignored"),
-                   "index.docker.io": ("helper", "unverifiable"), "ghcr.io": ("helper", "ignored"),
-                   "x.io": ("helper", "ignored")}
+    got = states(
+        {
+            "credHelpers": {
+                "https://gcr.io": "present",
+                "docker.io": "present",
+                "index.docker.io": "present",
+                "ghcr.io": "",
+                "x.io": "bad name!",
+            }
+        }
+    )
+    assert got == {
+        "https://gcr.io": ("helper", "ignored"),
+        "docker.io": ("helper", "ignored"),
+        "index.docker.io": ("helper", "unverifiable"),
+        "ghcr.io": ("helper", "ignored"),
+        "x.io": ("helper", "ignored"),
+    }
 
 
 def test_spellings_of_one_registry():
@@ -95,13 +115,15 @@ def test_spellings_of_one_registry():
 
 
 def test_expiry_states_kinds_and_no_secret_in_entries():
-    data = {"auths": {
-        "old.example.com": {"auth": auth("u", ""), "identitytoken": jwt({"exp": NOW - 1})},
-        "soon.example.com": {"auth": auth("u", jwt({"exp": NOW + 3600}))},
-        "later.example.com": {"auth": auth("u", ""), "registrytoken": jwt({"exp": NOW + 10 * 86400})},
-        "empty.example.com": {"email": "a@b"},
-        "broken.example.com": {"auth": "!!!"},
-    }}
+    data = {
+        "auths": {
+            "old.example.com": {"auth": auth("u", ""), "identitytoken": jwt({"exp": NOW - 1})},
+            "soon.example.com": {"auth": auth("u", jwt({"exp": NOW + 3600}))},
+            "later.example.com": {"auth": auth("u", ""), "registrytoken": jwt({"exp": NOW + 10 * 86400})},
+            "empty.example.com": {"email": "a@b"},
+            "broken.example.com": {"auth": "!!!"},
+        }
+    }
     entries = dict((e["key"], e) for e in inspector().entries(data, "docker"))
     assert (entries["old.example.com"]["state"], entries["old.example.com"]["kind"]) == ("expired", "identity_token")
     assert entries["old.example.com"]["expires_at"] == auth_info.format_time(NOW - 1)
@@ -121,8 +143,15 @@ def test_sealing_for_the_controller_only_for_checkable_passwords():
     ins = inspector(wrap=lambda text: sealed.seal(key, text))
     # "-" and "!" are outside the base64 alphabet of the box: the plaintext cannot show up in it by chance
     password = "s3cret-pw!"
-    entries = ins.entries({"auths": {"a.example.com": {"auth": auth("u", password)},
-                                     "t.example.com": {"auth": auth("u", ""), "identitytoken": "tok"}}}, "docker")
+    entries = ins.entries(
+        {
+            "auths": {
+                "a.example.com": {"auth": auth("u", password)},
+                "t.example.com": {"auth": auth("u", ""), "identitytoken": "tok"},
+            }
+        },
+        "docker",
+    )
     boxes = [e.get("_sealed") for e in entries]
     assert boxes[1] is None
     assert json.loads(sealed.unseal(key, boxes[0]).decode()) == ["a.example.com", "u", password]
@@ -156,14 +185,26 @@ def test_file_problems(tmp_path):
 
 
 def test_drift():
-    records = [{"user": "alice", "format": "docker", "path": "/h/alice/.docker/config.json", "entries": [
-        {"stored": "inline", "registry": "r.example.com", "username": "bob", "state": "present"},
-        {"stored": "helper", "registry": "gcr.io", "helper": "gcr", "state": "unverifiable"},
-    ]}]
-    out = auth_info.drift([{"user": "alice", "registry": "r.example.com", "username": "carol"},
-                           {"user": "alice", "registry": "https://gcr.io", "helper": "gcloud"},
-                           {"user": "alice", "registry": "r.example.com", "username": "bob"},
-                           {"user": "dave", "registry": "r.example.com"}], records)
+    records = [
+        {
+            "user": "alice",
+            "format": "docker",
+            "path": "/h/alice/.docker/config.json",
+            "entries": [
+                {"stored": "inline", "registry": "r.example.com", "username": "bob", "state": "present"},
+                {"stored": "helper", "registry": "gcr.io", "helper": "gcr", "state": "unverifiable"},
+            ],
+        }
+    ]
+    out = auth_info.drift(
+        [
+            {"user": "alice", "registry": "r.example.com", "username": "carol"},
+            {"user": "alice", "registry": "https://gcr.io", "helper": "gcloud"},
+            {"user": "alice", "registry": "r.example.com", "username": "bob"},
+            {"user": "dave", "registry": "r.example.com"},
+        ],
+        records,
+    )
     assert [d["problem"] for d in out] == [
         "r.example.com of alice: logged in as bob, wants carol",
         "https://gcr.io of alice: credHelpers says gcr, wants gcloud",
@@ -172,9 +213,13 @@ def test_drift():
 
 
 def test_summary_counts_and_earliest_expiry():
-    s = auth_info.summarize([{"state": "present", "expires_at": "2026-01-02T00:00:00Z"},
-                             {"state": "ignored", "expires_at": "2020-01-01T00:00:00Z"},
-                             {"state": "expired", "expires_at": "2026-01-01T00:00:00Z"}])
+    s = auth_info.summarize(
+        [
+            {"state": "present", "expires_at": "2026-01-02T00:00:00Z"},
+            {"state": "ignored", "expires_at": "2020-01-01T00:00:00Z"},
+            {"state": "expired", "expires_at": "2026-01-01T00:00:00Z"},
+        ]
+    )
     assert s["entries"] == 3 and s["states"]["present"] == 1 and s["states"]["expired"] == 1
     assert s["earliest_expiry"] == "2026-01-01T00:00:00Z"
 
@@ -194,11 +239,19 @@ def test_list_helpers_names_the_user_a_cred_helper_keeps(monkeypatch):
     monkeypatch.setattr(credential_store, "as_account", lambda run, account, environ=None: run)
     ins = inspector(list_helpers=True, run_command=lambda argv, **kw: (0, "", ""))
     ins._helpers.update({"pass": True, "ecr-login": True})
-    data = {"credHelpers": {"a.example": "pass", "b.example:5000": "pass", "c.example": "pass",
-                            "1234.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}}
+    data = {
+        "credHelpers": {
+            "a.example": "pass",
+            "b.example:5000": "pass",
+            "c.example": "pass",
+            "1234.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login",
+        }
+    }
     got = dict((e["key"], (e["state"], e["username"], e["kind"])) for e in ins.entries(data, "docker"))
-    assert got == {"a.example": ("unverifiable", "alice", None),
-                   "b.example:5000": ("unverifiable", None, "identity_token"),
-                   "c.example": ("empty", None, None),
-                   "1234.dkr.ecr.eu-west-1.amazonaws.com": ("unverifiable", None, None)}
+    assert got == {
+        "a.example": ("unverifiable", "alice", None),
+        "b.example:5000": ("unverifiable", None, "identity_token"),
+        "c.example": ("empty", None, None),
+        "1234.dkr.ecr.eu-west-1.amazonaws.com": ("unverifiable", None, None),
+    }
     assert asked == ["pass"]

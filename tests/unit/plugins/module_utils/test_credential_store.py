@@ -104,10 +104,13 @@ def test_an_error_that_carries_a_record_is_not_shown(tmp_path):
     assert "abc" not in str(err.value)
 
 
-@pytest.mark.parametrize("output, match", [
-    ("not json", "printed something that is not JSON"),
-    ('["a list"]', "printed an unexpected JSON value"),
-])
+@pytest.mark.parametrize(
+    "output, match",
+    [
+        ("not json", "printed something that is not JSON"),
+        ('["a list"]', "printed an unexpected JSON value"),
+    ],
+)
 def test_get_refuses_what_is_not_a_record(tmp_path, output, match):
     helper(tmp_path, "odd", f"#!/bin/sh\necho '{output}'\n")
     with pytest.raises(cs.CredentialStoreError, match=match):
@@ -132,8 +135,12 @@ def test_helpers_get_the_user_session_bus_when_the_module_has_none(tmp_path, mon
     got = cs.get("env", "reg.example", run_command=run_command, environ={"PATH": str(tmp_path)})
     assert got == ("u", "unix:path=/run/user/%d/bus" % os.geteuid())
     # a bus the caller already has is kept
-    got = cs.get("env", "reg.example", run_command=run_command,
-                 environ={"PATH": str(tmp_path), "DBUS_SESSION_BUS_ADDRESS": "unix:path=/mine"})
+    got = cs.get(
+        "env",
+        "reg.example",
+        run_command=run_command,
+        environ={"PATH": str(tmp_path), "DBUS_SESSION_BUS_ADDRESS": "unix:path=/mine"},
+    )
     assert got == ("u", "unix:path=/mine")
 
 
@@ -144,8 +151,17 @@ def test_list_of_a_failing_helper_names_it(tmp_path):
 
 
 def test_the_protocol_record_is_what_docker_sends(tmp_path):
-    helper(tmp_path, "rec", "#!/bin/sh\ncat > \"$(dirname \"$0\")/record.json\"\n")
-    cs.store("rec", "https://index.docker.io/v1/", "alice", SECRET, run_command=run_command,
-             environ={"PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin"})
+    helper(tmp_path, "rec", '#!/bin/sh\ncat > "$(dirname "$0")/record.json"\n')
+    cs.store(
+        "rec",
+        "https://index.docker.io/v1/",
+        "alice",
+        SECRET,
+        run_command=run_command,
+        environ={"PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin"},
+    )
     assert json.loads((tmp_path / "record.json").read_text()) == {
-        "ServerURL": "https://index.docker.io/v1/", "Username": "alice", "Secret": SECRET}
+        "ServerURL": "https://index.docker.io/v1/",
+        "Username": "alice",
+        "Secret": SECRET,
+    }

@@ -43,7 +43,9 @@ def test_wanted_helpers_presets_and_input_checks():
     wanted = credhelpers.wanted_helpers(preset="gcr")
     assert wanted["gcr.io"] == "gcloud" and len(wanted) == 6 and set(wanted.values()) == {"gcloud"}
     assert credhelpers.wanted_helpers(registries=["a.example", "b.example"], helper="pass") == {
-        "a.example": "pass", "b.example": "pass"}
+        "a.example": "pass",
+        "b.example": "pass",
+    }
     assert credhelpers.wanted_helpers(registries=["a.example"], allow_any=True) == {"a.example": None}
     with pytest.raises(DockerConfigError, match="registries needs helper"):
         credhelpers.wanted_helpers(registries=["a.example"])
@@ -54,18 +56,19 @@ def test_wanted_helpers_presets_and_input_checks():
 
 
 def test_present_keys_as_the_docker_cli_looks_up_and_keeps_the_rest(tmp_path, env):
-    path = _config(tmp_path, {"auths": {"other.example": {"auth": "dTpw"}}, "psFormat": "table {{.ID}}",
-                              "credHelpers": {"mine.example": "pass"}})
-    res = credhelpers.configure(str(path), helpers={"https://Europe-West1-Docker.pkg.dev/": "gcloud",
-                                                    "docker.io": "pass"}, environ=env)
+    path = _config(
+        tmp_path,
+        {"auths": {"other.example": {"auth": "dTpw"}}, "psFormat": "table {{.ID}}", "credHelpers": {"mine.example": "pass"}},
+    )
+    res = credhelpers.configure(
+        str(path), helpers={"https://Europe-West1-Docker.pkg.dev/": "gcloud", "docker.io": "pass"}, environ=env
+    )
     assert res["changed"] and res["added"] == ["europe-west1-docker.pkg.dev", "index.docker.io"]
     data = _read(path)
-    assert data["credHelpers"] == {"mine.example": "pass", "europe-west1-docker.pkg.dev": "gcloud",
-                                   "index.docker.io": "pass"}
+    assert data["credHelpers"] == {"mine.example": "pass", "europe-west1-docker.pkg.dev": "gcloud", "index.docker.io": "pass"}
     assert data["auths"] == {"other.example": {"auth": "dTpw"}} and data["psFormat"] == "table {{.ID}}"
     assert res["missing_helpers"] == []
-    again = credhelpers.configure(str(path), helpers={"europe-west1-docker.pkg.dev": "gcloud", "docker.io": "pass"},
-                                  environ=env)
+    again = credhelpers.configure(str(path), helpers={"europe-west1-docker.pkg.dev": "gcloud", "docker.io": "pass"}, environ=env)
     assert not again["changed"] and again["added"] == again["updated"] == []
     assert _read(path) == data
 
@@ -89,8 +92,11 @@ def test_a_missing_helper_is_reported_or_refused_with_the_file_unchanged(tmp_pat
     res = credhelpers.configure(str(path), helpers={"b.example": "nosuch-helper-x1"}, environ=env)
     assert res["changed"] and res["missing_helpers"] == ["nosuch-helper-x1"]
     path.write_bytes(before)
-    with pytest.raises(DockerConfigError, match=r"docker-credential-nosuch-helper-x1 not found on PATH: install them "
-                                                r"\(cloud_registry.auth.credential_helpers role\) or set require_helper"):
+    with pytest.raises(
+        DockerConfigError,
+        match=r"docker-credential-nosuch-helper-x1 not found on PATH: install them "
+        r"\(cloud_registry.auth.credential_helpers role\) or set require_helper",
+    ):
         credhelpers.configure(str(path), helpers={"b.example": "nosuch-helper-x1"}, require_helper=True, environ=env)
     assert path.read_bytes() == before
 
@@ -100,8 +106,7 @@ def test_exclusive_and_absent_remove_exactly_what_they_name(tmp_path, env):
     res = credhelpers.configure(str(path), helpers={"a.example": "pass"}, exclusive=True, environ=env)
     assert res["removed"] == ["b.example", "c.example"] and _read(path)["credHelpers"] == {"a.example": "pass"}
     path = _config(tmp_path, {"credHelpers": {"a.example": "pass", "b.example": "gcloud"}, "auths": {}})
-    res = credhelpers.configure(str(path), registries=["a.example", "b.example"], helper="gcloud", state="absent",
-                                environ=env)
+    res = credhelpers.configure(str(path), registries=["a.example", "b.example"], helper="gcloud", state="absent", environ=env)
     assert res["removed"] == ["b.example"], "absent with a helper removes only entries naming that helper"
     res = credhelpers.configure(str(path), registries=["https://A.example/"], state="absent", environ=env)
     assert res["removed"] == ["a.example"] and "credHelpers" not in _read(path), "an emptied map goes"
@@ -130,8 +135,9 @@ def test_secretservice_is_not_left_in_charge_where_it_cannot_work(tmp_path, env)
     # no D-Bus session bus for this process's user here: secretservice cannot work, whatever is installed
     assert not os.path.exists("/run/user/%d/bus" % os.getuid())
     path = _config(tmp_path, {"credsStore": "secretservice"})
-    res = credhelpers.configure(str(path), helpers={"a.example": "secretservice", "b.example": "gcloud"},
-                                headless_fallback="pass", environ=env)
+    res = credhelpers.configure(
+        str(path), helpers={"a.example": "secretservice", "b.example": "gcloud"}, headless_fallback="pass", environ=env
+    )
     assert res["secretservice_usable"] is False and res["secretservice_reason"]
     assert res["headless_fallback"] == ["credsStore", "a.example"]
     data = _read(path)

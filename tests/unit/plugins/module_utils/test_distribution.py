@@ -14,8 +14,9 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import distrib
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import _http
 
 
-DENIED_BODY = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}],
-                          "token": "never-quoted"}).encode()
+DENIED_BODY = json.dumps(
+    {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}], "token": "never-quoted"}
+).encode()
 
 
 class _Server:
@@ -40,7 +41,7 @@ class _Server:
                 outer.seen.append((self.command, self.path, dict(self.headers)))
                 if self.path.startswith("/go?to="):
                     self.send_response(code)
-                    self.send_header("Location", self.path[len("/go?to="):])
+                    self.send_header("Location", self.path[len("/go?to=") :])
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -106,8 +107,12 @@ def test_cross_origin_redirect_carries_no_credential(servers, client):
 @pytest.mark.parametrize("client", CLIENTS)
 def test_a_post_is_not_redirected(servers, client):
     a, b = servers
-    status = client(a.url + "/go?to=" + b.url + "/token", {"Content-Type": "application/x-www-form-urlencoded"},
-                    method="POST", data=b"client_secret=s3cret")
+    status = client(
+        a.url + "/go?to=" + b.url + "/token",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+        data=b"client_secret=s3cret",
+    )
     assert status == 302 and b.seen == []
 
 
@@ -125,8 +130,8 @@ def test_never_from_https_to_http():
 def test_protocol_pieces():
     assert distribution.basic_header("u", "p") == "Basic dTpw"
     assert distribution.token_url("https://auth.example/token", "reg", ["repository:a:pull", ""], None, True) == (
-        "https://auth.example/token?service=reg&scope=repository%3Aa%3Apull&client_id=cloud_registry.auth"
-        "&offline_token=true")
+        "https://auth.example/token?service=reg&scope=repository%3Aa%3Apull&client_id=cloud_registry.auth&offline_token=true"
+    )
     assert distribution.token_url("https://a/t?x=1", None, ()).startswith("https://a/t?x=1&client_id=")
     assert distribution.token_from({"access_token": "a", "refresh_token": ""}) == ("a", None)
     assert distribution.token_from({"token": 5}) == (None, None)
@@ -136,18 +141,24 @@ def test_protocol_pieces():
         assert not distribution.is_loopback(host), host
 
 
-@pytest.mark.parametrize("body, expected", [
-    (b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', "UNAUTHORIZED: authentication required"),
-    (b'{"errors": [{"code": "A", "message": "1"}, {"code": "B", "message": "2"}, {"code": "C", "message": "3"}, '
-     b'{"code": "D", "message": "4"}]}', "A: 1; B: 2; C: 3"),
-    (b'{"error": "invalid_client", "error_description": "bad secret"}', "error=invalid_client; error_description=bad secret"),
-    (b'{"error": {"code": "Unauthorized", "message": "no"}}', "error.code=Unauthorized; error.message=no"),
-    (b'{"Code": "InvalidAccessKeyId", "Message": "key not found"}', "Code=InvalidAccessKeyId; Message=key not found"),
-    (b"<html>502 Bad Gateway</html>", ""),
-    (b'["a list"]', ""),
-    (b"", ""),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', "UNAUTHORIZED: authentication required"),
+        (
+            b'{"errors": [{"code": "A", "message": "1"}, {"code": "B", "message": "2"}, {"code": "C", "message": "3"}, '
+            b'{"code": "D", "message": "4"}]}',
+            "A: 1; B: 2; C: 3",
+        ),
+        (b'{"error": "invalid_client", "error_description": "bad secret"}', "error=invalid_client; error_description=bad secret"),
+        (b'{"error": {"code": "Unauthorized", "message": "no"}}', "error.code=Unauthorized; error.message=no"),
+        (b'{"Code": "InvalidAccessKeyId", "Message": "key not found"}', "Code=InvalidAccessKeyId; Message=key not found"),
+        (b"<html>502 Bad Gateway</html>", ""),
+        (b'["a list"]', ""),
+        (b"", ""),
+        (None, ""),
+    ],
+)
 def test_error_summary_keeps_only_error_fields(body, expected):
     assert distribution.error_summary(body) == expected
 
@@ -164,8 +175,7 @@ def test_both_clients_quote_the_same_summary(servers):
     """One summary for both clients: verification's 401 and a token provider's 401 say the same of one body."""
     a, _b = servers
     with pytest.raises(registry.RegistryError) as reg_err:
-        registry.fetch_token(registry._Client(validate_certs=False), a.url + "/deny", "svc", "bob", "pw",
-                             registry="reg.example")
+        registry.fetch_token(registry._Client(validate_certs=False), a.url + "/deny", "svc", "bob", "pw", registry="reg.example")
     with pytest.raises(_http.TokenError) as tok_err:
         _http.request("GET", a.url + "/deny", "test", allow_http=True)
     for err in (reg_err.value, tok_err.value):

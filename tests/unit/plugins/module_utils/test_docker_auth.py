@@ -17,17 +17,31 @@ ME = pwd.getpwuid(os.geteuid()).pw_name
 
 
 def params(**kw):
-    base = {"users": [], "logins": [], "cred_helpers": {}, "creds_store": None, "exclusive": False,
-            "require_helper": False, "headless_fallback": None, "store": "auto", "verify": False,
-            "verify_from": "controller", "validate_certs": True, "ca_cert": None, "timeout": 30}
+    base = {
+        "users": [],
+        "logins": [],
+        "cred_helpers": {},
+        "creds_store": None,
+        "exclusive": False,
+        "require_helper": False,
+        "headless_fallback": None,
+        "store": "auto",
+        "verify": False,
+        "verify_from": "controller",
+        "validate_certs": True,
+        "ca_cert": None,
+        "timeout": 30,
+    }
     base.update(kw)
     return base
 
 
 def test_missing_users_are_all_named_before_anything_is_written(tmp_path):
     cfg = tmp_path / "config.json"
-    p = params(users=[{"name": ME, "config_path": str(cfg)}, {"name": "no-such-cra-a"}, {"name": "no-such-cra-b"}],
-               cred_helpers={"gcr.io": "gcloud"})
+    p = params(
+        users=[{"name": ME, "config_path": str(cfg)}, {"name": "no-such-cra-a"}, {"name": "no-such-cra-b"}],
+        cred_helpers={"gcr.io": "gcloud"},
+    )
     with pytest.raises(da.DockerAuthError, match="no-such-cra-a, no-such-cra-b do not exist"):
         da.apply(p)
     assert not cfg.exists()
@@ -39,18 +53,27 @@ def test_a_user_listed_twice_is_refused(tmp_path):
 
 
 def test_shared_logins_come_first_and_take_the_module_defaults():
-    p = params(users=[{"name": ME, "logins": [{"registry": "b.example", "store": "pass"}]}],
-               logins=[{"registry": "a.example"}], store="file", ca_cert="/ca.pem")
+    p = params(
+        users=[{"name": ME, "logins": [{"registry": "b.example", "store": "pass"}]}],
+        logins=[{"registry": "a.example"}],
+        store="file",
+        ca_cert="/ca.pem",
+    )
     ((_user, account, logins),) = da.plan(p)
     assert account.name == ME
     assert [(lg["registry"], lg["store"], lg["ca_cert"], lg["state"]) for lg in logins] == [
-        ("a.example", "file", "/ca.pem", "present"), ("b.example", "pass", "/ca.pem", "present")]
+        ("a.example", "file", "/ca.pem", "present"),
+        ("b.example", "pass", "/ca.pem", "present"),
+    ]
 
 
 def test_unreadable_password_file_fails_before_any_write(tmp_path):
     cfg = tmp_path / "config.json"
-    p = params(users=[{"name": ME, "config_path": str(cfg)}], cred_helpers={"gcr.io": "gcloud"},
-               logins=[{"registry": "r.example", "username": "u", "password_file": str(tmp_path / "nope")}])
+    p = params(
+        users=[{"name": ME, "config_path": str(cfg)}],
+        cred_helpers={"gcr.io": "gcloud"},
+        logins=[{"registry": "r.example", "username": "u", "password_file": str(tmp_path / "nope")}],
+    )
     with pytest.raises(Exception, match="cannot read password_file .*nope"):
         da.safe_apply(p)
     assert not cfg.exists()
@@ -61,8 +84,12 @@ def test_one_pass_writes_helpers_and_logins_then_is_idempotent(tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("s3cret-value\n")
     seen = []
-    p = params(users=[{"name": ME, "config_path": str(cfg)}], cred_helpers={"gcr.io": "gcloud"}, store="file",
-               logins=[{"registry": "r.example:5000", "username": "u", "password_file": str(pw)}])
+    p = params(
+        users=[{"name": ME, "config_path": str(cfg)}],
+        cred_helpers={"gcr.io": "gcloud"},
+        store="file",
+        logins=[{"registry": "r.example:5000", "username": "u", "password_file": str(pw)}],
+    )
     first = da.apply(json.loads(json.dumps(p)), on_secrets=seen.extend, want_diff=True)
     assert seen == ["s3cret-value"]
     assert first["changed"] is True
@@ -93,12 +120,15 @@ def test_as_account_runs_the_helper_through_runuser_in_the_users_session():
 
     other = Account("app", "/home/app", 4242, 4242)
     run = cs.as_account(runner, other)
-    run(["/usr/bin/timeout", "5", "/usr/bin/docker-credential-pass", "get"], data="x",
-        environ_update={"GNUPGHOME": "/root/.gnupg", "PATH": "/usr/bin"})
+    run(
+        ["/usr/bin/timeout", "5", "/usr/bin/docker-credential-pass", "get"],
+        data="x",
+        environ_update={"GNUPGHOME": "/root/.gnupg", "PATH": "/usr/bin"},
+    )
     argv, kw = calls[0]
     assert argv[0].endswith("runuser") and argv[1:4] == ["-u", "app", "--"]
     assert "HOME=/home/app" in argv and "USER=app" in argv
-    assert argv[argv.index("GNUPGHOME") - 1:argv.index("GNUPGHOME") + 1] == ["-u", "GNUPGHOME"]
+    assert argv[argv.index("GNUPGHOME") - 1 : argv.index("GNUPGHOME") + 1] == ["-u", "GNUPGHOME"]
     assert argv[-2:] == ["/usr/bin/docker-credential-pass", "get"]
     assert "GNUPGHOME" not in kw["environ_update"] and kw["data"] == "x"
 

@@ -54,8 +54,22 @@ def test_normalize_containers(server, key):
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "reg istry.io", "ftp://x.io", "user@host.io", "host.io:0", "host.io:70000", "host.io:abc",
-     "-bad.io", "a..b", "[::1", "[zz::1]:5000", "https://", "quay.io/UPPER"],
+    [
+        "",
+        "   ",
+        "reg istry.io",
+        "ftp://x.io",
+        "user@host.io",
+        "host.io:0",
+        "host.io:70000",
+        "host.io:abc",
+        "-bad.io",
+        "a..b",
+        "[::1",
+        "[zz::1]:5000",
+        "https://",
+        "quay.io/UPPER",
+    ],
 )
 def test_normalize_rejects(bad):
     with pytest.raises(DockerConfigError) as e:
@@ -70,8 +84,15 @@ def test_helper_key_hub_is_host_form():
 
 def legacy_spellings(host):
     """The keys docker clients have written for a registry over the years."""
-    return [host, "https://" + host, "http://" + host, "https://" + host + "/", "https://" + host + "/v1/",
-            "https://" + host + "/v2/", "http://" + host + "/v1/"]
+    return [
+        host,
+        "https://" + host,
+        "http://" + host,
+        "https://" + host + "/",
+        "https://" + host + "/v1/",
+        "https://" + host + "/v2/",
+        "http://" + host + "/v1/",
+    ]
 
 
 def test_matching_keys_finds_every_legacy_spelling():
@@ -112,8 +133,12 @@ def test_auth_round_trip(username, password):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(st.sampled_from(["psFormat", "proxies", "currentContext", "plugins", "aliases", "x"]),
-                       st.one_of(st.text(max_size=10), st.dictionaries(st.text(max_size=5), st.text(max_size=5)))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["psFormat", "proxies", "currentContext", "plugins", "aliases", "x"]),
+        st.one_of(st.text(max_size=10), st.dictionaries(st.text(max_size=5), st.text(max_size=5))),
+    )
+)
 def test_unknown_keys_survive_a_round_trip(tmp_path_factory, extra):
     path = tmp_path_factory.mktemp("rt") / "config.json"
     path.write_text(json.dumps(extra))

@@ -16,11 +16,20 @@ LATER = "2031-01-01T00:00:00Z"
 LATER_EPOCH = 1924992000.0
 
 
-@pytest.mark.parametrize("value, expected", [
-    (None, None), ("", None), ("  ", None),
-    (LATER, LATER_EPOCH), ("2031-01-01T01:00:00+01:00", LATER_EPOCH), ("2031-01-01T00:00:00", LATER_EPOCH),
-    (LATER_EPOCH, LATER_EPOCH), (1924992000, LATER_EPOCH), ("1924992000", LATER_EPOCH),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        (LATER, LATER_EPOCH),
+        ("2031-01-01T01:00:00+01:00", LATER_EPOCH),
+        ("2031-01-01T00:00:00", LATER_EPOCH),
+        (LATER_EPOCH, LATER_EPOCH),
+        (1924992000, LATER_EPOCH),
+        ("1924992000", LATER_EPOCH),
+    ],
+)
 def test_to_epoch(value, expected):
     assert expiry.to_epoch(value) == expected
 
@@ -46,8 +55,16 @@ def test_fingerprint_never_holds_the_secret_and_follows_the_entry():
 
 
 def run_login(cfg, password, expires_at=None, state="present", check_mode=False, store="file"):
-    params = {"registry": "reg.example:5000", "username": "bob", "password": password, "state": state,
-              "config_path": str(cfg), "store": store, "verify": False, "expires_at": expires_at}
+    params = {
+        "registry": "reg.example:5000",
+        "username": "bob",
+        "password": password,
+        "state": state,
+        "config_path": str(cfg),
+        "store": store,
+        "verify": False,
+        "expires_at": expires_at,
+    }
     return lg.run(params, check_mode=check_mode)
 
 
@@ -89,8 +106,17 @@ def test_login_records_forgets_and_keeps_other_entries(tmp_path):
 def test_a_bad_expires_at_changes_nothing(tmp_path):
     cfg = tmp_path / "config.json"
     with pytest.raises(lg.LoginError, match="expires_at must be an ISO 8601 time"):
-        lg.safe_run({"registry": "reg.example", "username": "bob", "password": "pw", "config_path": str(cfg),
-                     "store": "file", "verify": False, "expires_at": "next week"})
+        lg.safe_run(
+            {
+                "registry": "reg.example",
+                "username": "bob",
+                "password": "pw",
+                "config_path": str(cfg),
+                "store": "file",
+                "verify": False,
+                "expires_at": "next week",
+            }
+        )
     assert not cfg.exists() and not (tmp_path / expiry.RECORD_NAME).exists()
 
 
@@ -161,9 +187,19 @@ def test_no_record_when_the_registry_gave_an_identity_token(tmp_path):
     cfg = tmp_path / "config.json"
     run_login(cfg, "token-1", LATER)
     assert (tmp_path / expiry.RECORD_NAME).exists()
-    out = lg.run({"registry": "reg.example:5000", "username": "bob", "password": "token-2", "config_path": str(cfg),
-                  "store": "file", "verify": False, "expires_at": LATER, "_verified_scheme": "bearer",
-                  "_identity_token": "registry-refresh-token"})
+    out = lg.run(
+        {
+            "registry": "reg.example:5000",
+            "username": "bob",
+            "password": "token-2",
+            "config_path": str(cfg),
+            "store": "file",
+            "verify": False,
+            "expires_at": LATER,
+            "_verified_scheme": "bearer",
+            "_identity_token": "registry-refresh-token",
+        }
+    )
     assert out["changed"] and "identitytoken" in json.loads(cfg.read_text())["auths"]["reg.example:5000"]
     assert not (tmp_path / expiry.RECORD_NAME).exists()
 
@@ -172,8 +208,15 @@ def test_diff_mode_shows_the_record_change(tmp_path):
     """A change of the record alone (same token, new expiry) is changed with a diff of the record, no secret."""
     cfg = tmp_path / "config.json"
     run_login(cfg, "token-1", LATER)
-    params = {"registry": "reg.example:5000", "username": "bob", "password": "token-1", "config_path": str(cfg),
-              "store": "file", "verify": False, "expires_at": "2031-01-02T00:00:00Z"}
+    params = {
+        "registry": "reg.example:5000",
+        "username": "bob",
+        "password": "token-1",
+        "config_path": str(cfg),
+        "store": "file",
+        "verify": False,
+        "expires_at": "2031-01-02T00:00:00Z",
+    }
     out = lg.run(params, check_mode=True, want_diff=True)
     assert out["changed"]
     diffs = out["diff"] if isinstance(out["diff"], list) else [out["diff"]]
@@ -181,5 +224,6 @@ def test_diff_mode_shows_the_record_change(tmp_path):
     assert record["before"] == {"reg.example:5000": LATER}
     assert record["after"] == {"reg.example:5000": "2031-01-02T00:00:00Z"}
     assert "token-1" not in json.dumps(out)
-    assert json.loads((tmp_path / expiry.RECORD_NAME).read_text())["files"]["config.json"]["reg.example:5000"][
-        "expires_at"] == LATER  # check mode wrote nothing
+    assert (
+        json.loads((tmp_path / expiry.RECORD_NAME).read_text())["files"]["config.json"]["reg.example:5000"]["expires_at"] == LATER
+    )  # check mode wrote nothing

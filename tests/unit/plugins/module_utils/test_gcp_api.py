@@ -192,9 +192,7 @@ def test_update_policy_retries_whole_cycle_then_gives_up():
     assert len(sleeps) == 2 and sleeps[1] > sleeps[0] * 0.9  # backoff grows
     client = FakePolicyClient(conflicts=10)
     with pytest.raises(GcpApiError, match="still conflicting after 2 retries"):
-        update_policy(
-            client, "p", "s", lambda p: policy_with_members(p, ROLE, ["user:a@x"]), retries=2, sleep=lambda s: None
-        )
+        update_policy(client, "p", "s", lambda p: policy_with_members(p, ROLE, ["user:a@x"]), retries=2, sleep=lambda s: None)
 
 
 def test_update_policy_check_mode_never_writes():
@@ -217,9 +215,7 @@ def test_error_message_names_permission_and_resource():
                     "code": 403,
                     "status": "PERMISSION_DENIED",
                     "message": "denied",
-                    "details": [
-                        {"metadata": {"permission": "secretmanager.versions.add", "resource": "projects/p/secrets/s"}}
-                    ],
+                    "details": [{"metadata": {"permission": "secretmanager.versions.add", "resource": "projects/p/secrets/s"}}],
                 }
             }
 

@@ -28,22 +28,32 @@ SECRET = "unit-Secret-Pa55<&>"
 
 # ---------------------------------------------------------------- payloads
 def test_registries_payload_normalises_docker_hub_and_keeps_kubectl_field_order():
-    payload = payload_from_registries([
-        {"server": "docker.io", "username": "u", "password": SECRET},
-        {"registry": "https://registry.example.com:5000/v2/", "username": "r", "password": "p", "email": "e@x"},
-    ])
+    payload = payload_from_registries(
+        [
+            {"server": "docker.io", "username": "u", "password": SECRET},
+            {"registry": "https://registry.example.com:5000/v2/", "username": "r", "password": "p", "email": "e@x"},
+        ]
+    )
     assert list(payload["auths"]) == ["https://index.docker.io/v1/", "registry.example.com:5000"]
     assert list(payload["auths"]["registry.example.com:5000"]) == ["username", "password", "email", "auth"]
     assert base64.b64decode(payload["auths"]["https://index.docker.io/v1/"]["auth"]).decode() == f"u:{SECRET}"
 
 
-@pytest.mark.parametrize("registries, expect", [
-    ([], "registries is empty"),
-    ([{"server": "a.example.com", "username": "u", "password": ""}], "needs username and password"),
-    ([{"username": "u", "password": "p"}], "has no server"),
-    ([{"server": "docker.io", "username": "u", "password": SECRET},
-      {"server": "index.docker.io", "username": "v", "password": SECRET}], "given twice"),
-])
+@pytest.mark.parametrize(
+    "registries, expect",
+    [
+        ([], "registries is empty"),
+        ([{"server": "a.example.com", "username": "u", "password": ""}], "needs username and password"),
+        ([{"username": "u", "password": "p"}], "has no server"),
+        (
+            [
+                {"server": "docker.io", "username": "u", "password": SECRET},
+                {"server": "index.docker.io", "username": "v", "password": SECRET},
+            ],
+            "given twice",
+        ),
+    ],
+)
 def test_registries_payload_errors_never_show_the_password(registries, expect):
     with pytest.raises(KubeError) as err:
         payload_from_registries(registries)
@@ -70,10 +80,16 @@ def _config(tmp_path, data):
 
 def test_config_file_inline_and_helper_entries(tmp_path):
     auth = base64.b64encode(f"me:{SECRET}".encode()).decode()
-    path = _config(tmp_path, {"auths": {"https://index.docker.io/v1/": {"auth": auth}, "gcr.io": {}},
-                              "credHelpers": {"gcr.io": "gcloud", "ecr.example.com": "ecr-login"}})
-    store = FakeStore({("gcloud", "gcr.io"): ("oauth2accesstoken", "ya29.x"),
-                       ("ecr-login", "ecr.example.com"): ("AWS", "ecr-token")})
+    path = _config(
+        tmp_path,
+        {
+            "auths": {"https://index.docker.io/v1/": {"auth": auth}, "gcr.io": {}},
+            "credHelpers": {"gcr.io": "gcloud", "ecr.example.com": "ecr-login"},
+        },
+    )
+    store = FakeStore(
+        {("gcloud", "gcr.io"): ("oauth2accesstoken", "ya29.x"), ("ecr-login", "ecr.example.com"): ("AWS", "ecr-token")}
+    )
     payload = payload_from_config_file(path, resolve_helpers=True, store_module=store)
     assert sorted(payload["auths"]) == ["ecr.example.com", "gcr.io", "https://index.docker.io/v1/"]
     assert payload["auths"]["gcr.io"]["password"] == "ya29.x"
@@ -81,18 +97,33 @@ def test_config_file_inline_and_helper_entries(tmp_path):
     assert sorted(store.asked) == [("ecr-login", "ecr.example.com"), ("gcloud", "gcr.io")]
 
 
-@pytest.mark.parametrize("data, resolve, known, expect", [
-    ({"auths": {"r.example.com": {}}, "credsStore": "desktop"}, False, {},
-     "live in the credential helper docker-credential-desktop (credsStore)"),
-    ({"credHelpers": {"gcr.io": "gcloud"}}, False, {}, "set resolve_helpers: true"),
-    ({"auths": {"r.example.com": {}}, "credsStore": "pass"}, True, {}, "docker-credential-pass has no credentials"),
-    ({"auths": {"r.example.com": {}}, "credsStore": "pass"}, True, {("pass", "r.example.com"): ("<token>", SECRET)},
-     "identity token"),
-    ({"auths": {"r.example.com": {}}}, False, {}, "has no stored credentials"),
-    ({"auths": {"r.example.com": {"auth": base64.b64encode(b"u:").decode(), "identitytoken": SECRET}}}, False, {},
-     "identity token"),
-    ({}, False, {}, "has no registries"),
-])
+@pytest.mark.parametrize(
+    "data, resolve, known, expect",
+    [
+        (
+            {"auths": {"r.example.com": {}}, "credsStore": "desktop"},
+            False,
+            {},
+            "live in the credential helper docker-credential-desktop (credsStore)",
+        ),
+        ({"credHelpers": {"gcr.io": "gcloud"}}, False, {}, "set resolve_helpers: true"),
+        ({"auths": {"r.example.com": {}}, "credsStore": "pass"}, True, {}, "docker-credential-pass has no credentials"),
+        (
+            {"auths": {"r.example.com": {}}, "credsStore": "pass"},
+            True,
+            {("pass", "r.example.com"): ("<token>", SECRET)},
+            "identity token",
+        ),
+        ({"auths": {"r.example.com": {}}}, False, {}, "has no stored credentials"),
+        (
+            {"auths": {"r.example.com": {"auth": base64.b64encode(b"u:").decode(), "identitytoken": SECRET}}},
+            False,
+            {},
+            "identity token",
+        ),
+        ({}, False, {}, "has no registries"),
+    ],
+)
 def test_config_file_never_yields_empty_credentials(tmp_path, data, resolve, known, expect):
     path = _config(tmp_path, data)
     with pytest.raises(KubeError) as err:
@@ -112,14 +143,17 @@ def test_config_file_unparsable_or_missing(tmp_path):
 
 
 # ---------------------------------------------------------------- imagePullSecrets
-@pytest.mark.parametrize("refs, present, expect", [
-    ([], True, ["regcred"]),
-    ([{"name": "a"}], True, ["a", "regcred"]),
-    ([{"name": "regcred"}, {"name": "a"}], True, ["regcred", "a"]),
-    ([{"name": "a"}, {"name": "regcred"}, {"name": "b"}, {"name": "regcred"}], True, ["a", "regcred", "b"]),
-    ([{"name": "a"}, {"name": "regcred"}, {"name": "regcred"}], False, ["a"]),
-    ([], False, []),
-])
+@pytest.mark.parametrize(
+    "refs, present, expect",
+    [
+        ([], True, ["regcred"]),
+        ([{"name": "a"}], True, ["a", "regcred"]),
+        ([{"name": "regcred"}, {"name": "a"}], True, ["regcred", "a"]),
+        ([{"name": "a"}, {"name": "regcred"}, {"name": "b"}, {"name": "regcred"}], True, ["a", "regcred", "b"]),
+        ([{"name": "a"}, {"name": "regcred"}, {"name": "regcred"}], False, ["a"]),
+        ([], False, []),
+    ],
+)
 def test_updated_pull_secret_refs(refs, present, expect):
     assert [r["name"] for r in updated_pull_secret_refs(refs, "regcred", present)] == expect
 
@@ -180,23 +214,36 @@ def test_in_cluster_requested_outside_a_pod():
         build_configuration({"in_cluster": True}, environ={})
 
 
-@pytest.mark.parametrize("code, body, expect", [
-    (404, {"kind": "Status", "message": 'secrets "x" not found', "reason": "NotFound", "code": 404},
-     'secrets "x" not found (404 NotFound)'),
-    (403, {"kind": "Status", "message": "forbidden", "reason": "Forbidden", "code": 403}, "RBAC"),
-    (401, {"kind": "Status", "message": "Unauthorized", "reason": "Unauthorized", "code": 401},
-     "rejected the credentials"),
-    (502, "<html>bad gateway</html>", "bad gateway"),
-])
+@pytest.mark.parametrize(
+    "code, body, expect",
+    [
+        (
+            404,
+            {"kind": "Status", "message": 'secrets "x" not found', "reason": "NotFound", "code": 404},
+            'secrets "x" not found (404 NotFound)',
+        ),
+        (403, {"kind": "Status", "message": "forbidden", "reason": "Forbidden", "code": 403}, "RBAC"),
+        (401, {"kind": "Status", "message": "Unauthorized", "reason": "Unauthorized", "code": 401}, "rejected the credentials"),
+        (502, "<html>bad gateway</html>", "bad gateway"),
+    ],
+)
 def test_status_error(code, body, expect):
     err = status_error(code, json.dumps(body) if isinstance(body, dict) else body, "https://api")
     assert expect in str(err) and err.code == code
 
 
 def spec(**kw):
-    base = {"name": "regcred", "state": "present", "registries": [
-        {"server": "registry.example.com", "username": "u", "password": SECRET}], "service_accounts": ["default"],
-        "parallel": 8, "labels": {}, "annotations": {}, "merge": False, "exclude_namespaces": []}
+    base = {
+        "name": "regcred",
+        "state": "present",
+        "registries": [{"server": "registry.example.com", "username": "u", "password": SECRET}],
+        "service_accounts": ["default"],
+        "parallel": 8,
+        "labels": {},
+        "annotations": {},
+        "merge": False,
+        "exclude_namespaces": [],
+    }
     base.update(kw)
     return base
 

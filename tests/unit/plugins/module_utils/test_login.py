@@ -38,12 +38,20 @@ def test_login_writes_inline_then_is_idempotent(tmp_path):
 
 def test_legacy_key_is_normalised_and_other_keys_kept(tmp_path):
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"auths": {"https://reg.example/v1/": {"auth": b64("bob:pw")},
-                                         "other": {"auth": b64("o:o")}}, "proxies": {"default": {}}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "auths": {"https://reg.example/v1/": {"auth": b64("bob:pw")}, "other": {"auth": b64("o:o")}},
+                "proxies": {"default": {}},
+            }
+        )
+    )
     out = lg.login(str(cfg), "reg.example", "bob", "pw", store="file")
     assert out.changed  # same secret, but under the legacy key: moved
-    assert read(cfg) == {"auths": {"reg.example": {"auth": b64("bob:pw")}, "other": {"auth": b64("o:o")}},
-                         "proxies": {"default": {}}}
+    assert read(cfg) == {
+        "auths": {"reg.example": {"auth": b64("bob:pw")}, "other": {"auth": b64("o:o")}},
+        "proxies": {"default": {}},
+    }
 
 
 def test_identity_token_written_like_docker_login_and_kept(tmp_path):
@@ -56,8 +64,7 @@ def test_identity_token_written_like_docker_login_and_kept(tmp_path):
     assert not keep.changed and keep.existing_identity_token == "tok-1"
     assert read(cfg)["auths"]["reg.example"]["identitytoken"] == "tok-1"
     # the caller found it revoked: replace
-    repl = lg.login(str(cfg), "reg.example", "bob", "pw", store="file", identity_token="tok-2",
-                    keep_identity_token=False)
+    repl = lg.login(str(cfg), "reg.example", "bob", "pw", store="file", identity_token="tok-2", keep_identity_token=False)
     assert repl.changed and read(cfg)["auths"]["reg.example"]["identitytoken"] == "tok-2"
     # another user never inherits a token
     other = lg.login(str(cfg), "reg.example", "eve", "pw", store="file", identity_token="tok-3")
@@ -70,22 +77,32 @@ def test_auto_store_follows_creds_store_and_helpers(tmp_path):
     cfg.write_text(json.dumps({"credHelpers": {"reg.example": "nosuchhelper-xyz"}}))
     before = cfg.read_bytes()
     with pytest.raises(Exception) as e:
-        lg.safe_run({"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg),
-                     "verify": False})
+        lg.safe_run({"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg), "verify": False})
     assert isinstance(e.value, lg.LoginError)
     assert "docker-credential-nosuchhelper-xyz" in str(e.value) and "p" not in str(e.value).split()
     assert cfg.read_bytes() == before
     # store=file ignores the helper, like a plain inline login
-    res = lg.run({"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg),
-                  "verify": False, "store": "file"})
+    res = lg.run(
+        {"registry": "reg.example", "username": "u", "password": "p", "config_path": str(cfg), "verify": False, "store": "file"}
+    )
     assert res["store"] == "file" and "_existing_identity_token" not in res
     assert res["verified"] is False and res["auth_scheme"] is None
 
 
 def test_logout_removes_every_spelling_and_missing_file_is_ok(tmp_path):
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"auths": {"reg.example": {"auth": "x"}, "http://reg.example": {"auth": "y"},
-                                         "https://reg.example/": {"auth": "z"}, "keep": {"auth": "k"}}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    "reg.example": {"auth": "x"},
+                    "http://reg.example": {"auth": "y"},
+                    "https://reg.example/": {"auth": "z"},
+                    "keep": {"auth": "k"},
+                }
+            }
+        )
+    )
     out = lg.logout(str(cfg), "reg.example", check_mode=True)
     assert out.changed and len(read(cfg)["auths"]) == 4
     out = lg.logout(str(cfg), "reg.example")
@@ -110,8 +127,17 @@ def test_password_file(tmp_path):
 @pytest.mark.parametrize("fmt, key", [("docker", "https://index.docker.io/v1/"), ("containers", "docker.io")])
 def test_docker_hub_keys(tmp_path, fmt, key):
     cfg = tmp_path / "c.json"
-    res = lg.run({"registry": "registry-1.docker.io", "username": "u", "password": "p",
-                  "config_path": str(cfg), "verify": False, "format": fmt, "store": "file"})
+    res = lg.run(
+        {
+            "registry": "registry-1.docker.io",
+            "username": "u",
+            "password": "p",
+            "config_path": str(cfg),
+            "verify": False,
+            "format": fmt,
+            "store": "file",
+        }
+    )
     assert res["registry"] == key and key in read(cfg)["auths"]
 
 
@@ -132,6 +158,13 @@ def test_bad_input_messages(tmp_path):
         lg.login(str(tmp_path / "c.json"), "r.example", "u", "")
     (tmp_path / "bad.json").write_text("[1, 2")
     with pytest.raises(lg.LoginError, match="not valid JSON"):
-        lg.safe_run({"registry": "r.example", "username": "u", "password": "p",
-                     "config_path": str(tmp_path / "bad.json"), "verify": False})
+        lg.safe_run(
+            {
+                "registry": "r.example",
+                "username": "u",
+                "password": "p",
+                "config_path": str(tmp_path / "bad.json"),
+                "verify": False,
+            }
+        )
     assert (tmp_path / "bad.json").read_text() == "[1, 2"

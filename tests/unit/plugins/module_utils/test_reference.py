@@ -15,20 +15,54 @@ from ansible_collections.cloud_registry.auth.plugins.plugin_utils.verification i
 @pytest.mark.parametrize(
     "given, scheme, hostport, endpoint, hub, docker_key, containers_key, helper, verification",
     [
-        ("docker.io", None, "docker.io", "registry-1.docker.io", True, "https://index.docker.io/v1/", "docker.io",
-         "index.docker.io", "https://index.docker.io/v1/"),
-        ("https://Index.Docker.io/v1/", "https", "index.docker.io", "registry-1.docker.io", True,
-         "https://index.docker.io/v1/", "docker.io", "index.docker.io", "https://index.docker.io/v1/"),
-        ("docker.io:443", None, "docker.io:443", "docker.io:443", False, "docker.io:443", "docker.io:443",
-         "docker.io:443", "docker.io:443"),
-        ("http://REG.example:05000/team/app/", "http", "reg.example:5000", "reg.example:5000", False,
-         "reg.example:5000", "reg.example:5000/team/app", "reg.example:5000", "http://reg.example:5000"),
-        ("[::1]:5000", None, "[::1]:5000", "[::1]:5000", False, "[::1]:5000", "[::1]:5000", "[::1]:5000",
-         "[::1]:5000"),
+        (
+            "docker.io",
+            None,
+            "docker.io",
+            "registry-1.docker.io",
+            True,
+            "https://index.docker.io/v1/",
+            "docker.io",
+            "index.docker.io",
+            "https://index.docker.io/v1/",
+        ),
+        (
+            "https://Index.Docker.io/v1/",
+            "https",
+            "index.docker.io",
+            "registry-1.docker.io",
+            True,
+            "https://index.docker.io/v1/",
+            "docker.io",
+            "index.docker.io",
+            "https://index.docker.io/v1/",
+        ),
+        (
+            "docker.io:443",
+            None,
+            "docker.io:443",
+            "docker.io:443",
+            False,
+            "docker.io:443",
+            "docker.io:443",
+            "docker.io:443",
+            "docker.io:443",
+        ),
+        (
+            "http://REG.example:05000/team/app/",
+            "http",
+            "reg.example:5000",
+            "reg.example:5000",
+            False,
+            "reg.example:5000",
+            "reg.example:5000/team/app",
+            "reg.example:5000",
+            "http://reg.example:5000",
+        ),
+        ("[::1]:5000", None, "[::1]:5000", "[::1]:5000", False, "[::1]:5000", "[::1]:5000", "[::1]:5000", "[::1]:5000"),
     ],
 )
-def test_one_parse_answers_every_key(given, scheme, hostport, endpoint, hub, docker_key, containers_key, helper,
-                                     verification):
+def test_one_parse_answers_every_key(given, scheme, hostport, endpoint, hub, docker_key, containers_key, helper, verification):
     ref = Reference.parse(given)
     assert (ref.scheme, ref.hostport, ref.endpoint, ref.is_docker_hub) == (scheme, hostport, endpoint, hub)
     assert ref.config_key() == docker_key == normalize_registry(given)
@@ -37,14 +71,17 @@ def test_one_parse_answers_every_key(given, scheme, hostport, endpoint, hub, doc
     assert ref.verification_key == verification == endpoint_key(given)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("", "registry is empty"),
-    ("https://", "has no host name"),
-    ("user@reg.example", "must not contain user information"),
-    ("reg_example.com", "is not a valid host name"),
-    ("reg.example:99999", "invalid port"),
-    ("ftp://reg.example", "unsupported scheme"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("", "registry is empty"),
+        ("https://", "has no host name"),
+        ("user@reg.example", "must not contain user information"),
+        ("reg_example.com", "is not a valid host name"),
+        ("reg.example:99999", "invalid port"),
+        ("ftp://reg.example", "unsupported scheme"),
+    ],
+)
 def test_bad_names_are_refused_with_what_to_give(bad, message):
     with pytest.raises(DockerConfigError, match=message):
         Reference.parse(bad)

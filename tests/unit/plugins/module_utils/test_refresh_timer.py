@@ -16,16 +16,22 @@ AT = "2030-03-17T20:00:00Z"
 
 
 def params(tmp_path, **kw):
-    base = {"name": "cra-test-refresh", "state": "present", "at": AT, "before": 600,
-            "command": ["/bin/echo", "a b", 'quote"d', "100%", "$HOME"], "unit_dir": str(tmp_path / "units"),
-            "start": True}
+    base = {
+        "name": "cra-test-refresh",
+        "state": "present",
+        "at": AT,
+        "before": 600,
+        "command": ["/bin/echo", "a b", 'quote"d', "100%", "$HOME"],
+        "unit_dir": str(tmp_path / "units"),
+        "start": True,
+    }
     base.update(kw)
     return base
 
 
 def exec_start(text):
     """The argv systemd runs for this ExecStart= (its quoting, undone)."""
-    line = [ln for ln in text.splitlines() if ln.startswith("ExecStart=")][0][len("ExecStart="):]
+    line = [ln for ln in text.splitlines() if ln.startswith("ExecStart=")][0][len("ExecStart=") :]
     return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(line)]
 
 
@@ -41,21 +47,17 @@ def test_units_fire_time_and_idempotency(tmp_path):
     again = rt.apply(params(tmp_path), now=NOW)
     assert not again["changed"] and again["diff"] == []
     moved = rt.apply(params(tmp_path, at="2030-03-17T21:00:00Z"), now=NOW, check_mode=True)
-    assert moved["changed"] and [d["after_header"] for d in moved["diff"]] == [str(tmp_path / "units" /
-                                                                               "cra-test-refresh.timer")]
+    assert moved["changed"] and [d["after_header"] for d in moved["diff"]] == [str(tmp_path / "units" / "cra-test-refresh.timer")]
     assert "OnCalendar=2030-03-17 19:50:00 UTC" in (tmp_path / "units" / "cra-test-refresh.timer").read_text()
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze (Debian systemd)")
 def test_systemd_analyze_accepts_the_units_and_their_calendar(tmp_path):
-    out = rt.apply(params(tmp_path, user="daemon", working_directory="/tmp", environment_file="-/etc/nothing"),
-                   now=NOW)
+    out = rt.apply(params(tmp_path, user="daemon", working_directory="/tmp", environment_file="-/etc/nothing"), now=NOW)
     units = [out["service_path"], out["timer_path"]]
-    verify = subprocess.run(["systemd-analyze", "verify", "--man=no"] + units, capture_output=True, text=True,
-                            check=False)
+    verify = subprocess.run(["systemd-analyze", "verify", "--man=no"] + units, capture_output=True, text=True, check=False)
     assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
-    cal = subprocess.run(["systemd-analyze", "calendar", out["on_calendar"]], capture_output=True, text=True,
-                         check=False)
+    cal = subprocess.run(["systemd-analyze", "calendar", out["on_calendar"]], capture_output=True, text=True, check=False)
     assert cal.returncode == 0 and "Normalized form: 2030-03-17 19:50:00 UTC" in cal.stdout, cal.stdout + cal.stderr
 
 
@@ -84,8 +86,12 @@ def test_systemctl_is_told_only_about_changes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rt, "systemd_running", lambda scope, environ=None: True)
     rt.apply(params(tmp_path), now=NOW, run_command=run_command)
-    assert calls == [["is-active", "cra-test-refresh.timer"], ["daemon-reload"], ["enable", "cra-test-refresh.timer"],
-                     ["restart", "cra-test-refresh.timer"]]
+    assert calls == [
+        ["is-active", "cra-test-refresh.timer"],
+        ["daemon-reload"],
+        ["enable", "cra-test-refresh.timer"],
+        ["restart", "cra-test-refresh.timer"],
+    ]
     calls.clear()
     assert not rt.apply(params(tmp_path), now=NOW, run_command=run_command)["changed"]
     assert calls == [["is-active", "cra-test-refresh.timer"]]
@@ -100,16 +106,19 @@ def test_without_systemd_the_units_are_written_and_a_warning_says_how_to_start(t
     assert "systemctl enable --now cra-test-refresh.timer" in out["warnings"][0]
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"name": "bad/name"}, "not a systemd unit name"),
-    ({"name": "x.timer"}, "without .service or .timer"),
-    ({"at": None}, "at is required"),
-    ({"at": "soon"}, "at must be an ISO 8601 time"),
-    ({"before": -5}, "before must be 0 or more"),
-    ({"command": ["ansible-playbook", "site.yml"]}, "not an absolute path"),
-    ({"command": ["/bin/echo", "two\nlines"]}, "control character"),
-    ({"command": []}, "command must be a list"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"name": "bad/name"}, "not a systemd unit name"),
+        ({"name": "x.timer"}, "without .service or .timer"),
+        ({"at": None}, "at is required"),
+        ({"at": "soon"}, "at must be an ISO 8601 time"),
+        ({"before": -5}, "before must be 0 or more"),
+        ({"command": ["ansible-playbook", "site.yml"]}, "not an absolute path"),
+        ({"command": ["/bin/echo", "two\nlines"]}, "control character"),
+        ({"command": []}, "command must be a list"),
+    ],
+)
 def test_bad_input_names_the_option_and_writes_nothing(tmp_path, kw, message):
     with pytest.raises(rt.RefreshTimerError, match=message):
         rt.safe_apply(params(tmp_path, **kw), now=NOW)

@@ -19,12 +19,22 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils import registr
         ('Basic realm="Registry Realm"', [("basic", {"realm": "Registry Realm"})]),
         (
             'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull,push"',
-            [("bearer", {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
-                         "scope": "repository:a/b:pull,push"})],
+            [
+                (
+                    "bearer",
+                    {
+                        "realm": "https://auth.docker.io/token",
+                        "service": "registry.docker.io",
+                        "scope": "repository:a/b:pull,push",
+                    },
+                )
+            ],
         ),
         ('bearer Realm="x", SERVICE=y', [("bearer", {"realm": "x", "service": "y"})]),
-        ('Basic realm="a", Bearer realm="b",service="s"',
-         [("basic", {"realm": "a"}), ("bearer", {"realm": "b", "service": "s"})]),
+        (
+            'Basic realm="a", Bearer realm="b",service="s"',
+            [("basic", {"realm": "a"}), ("bearer", {"realm": "b", "service": "s"})],
+        ),
         ('Bearer realm="a\\"b,c",error="invalid_token"', [("bearer", {"realm": 'a"b,c', "error": "invalid_token"})]),
         ("Negotiate abc/+==, Basic realm=x", [("negotiate", {"": "abc/+=="}), ("basic", {"realm": "x"})]),
         ("Basic", [("basic", {})]),
@@ -89,8 +99,17 @@ def test_endpoints_and_http_fallback_rules(registry, validate, expected):
 
 @pytest.mark.parametrize(
     "host, loop",
-    [("127.0.0.1:5000", True), ("127.9.9.9", True), ("localhost", True), ("a.localhost:1", True),
-     ("[::1]:5000", True), ("::1", True), ("10.1.2.3", False), ("example.com", False), ("localhost.example", False)],
+    [
+        ("127.0.0.1:5000", True),
+        ("127.9.9.9", True),
+        ("localhost", True),
+        ("a.localhost:1", True),
+        ("[::1]:5000", True),
+        ("::1", True),
+        ("10.1.2.3", False),
+        ("example.com", False),
+        ("localhost.example", False),
+    ],
 )
 def test_is_loopback(host, loop):
     assert r.is_loopback(host) is loop

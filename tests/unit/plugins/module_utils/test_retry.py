@@ -100,8 +100,7 @@ def scripted():
 
 
 def _client(url, sleeps, retries=3):
-    return GcpClient({"access_token": "ya29.test-token"}, endpoints={"secretmanager": url}, retries=retries,
-                     sleep=sleeps.append)
+    return GcpClient({"access_token": "ya29.test-token"}, endpoints={"secretmanager": url}, retries=retries, sleep=sleeps.append)
 
 
 def test_a_read_is_retried_on_503_and_429_with_backoff(scripted):

@@ -43,9 +43,14 @@ print(json.dumps({
 
 
 def _worker(tmp_path, **env):
-    proc = subprocess.run([sys.executable, "-c", _WORKER, str(ROOT)], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, TMPDIR=str(tmp_path), ANSIBLE_COLLECTIONS_PATH=str(ROOT), **env),
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _WORKER, str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, TMPDIR=str(tmp_path), ANSIBLE_COLLECTIONS_PATH=str(ROOT), **env),
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -100,8 +105,9 @@ def test_an_entry_that_is_not_exactly_ours_is_not_used(tmp_path, how):
         entry.rename(target)
         entry.symlink_to(target)
 
-    _tamper_all(tmp_path, {"altered": altered, "group_writable": group_writable, "other_owner": other_owner,
-                           "symlink": symlink}[how])
+    _tamper_all(
+        tmp_path, {"altered": altered, "group_writable": group_writable, "other_owner": other_owner, "symlink": symlink}[how]
+    )
     again = _worker(tmp_path)
     assert "reference.py" in again["compiled"], "compiled from source, as without the cache"
     assert again["key"] == "https://index.docker.io/v1/"
@@ -133,11 +139,11 @@ def test_cached_keys_on_every_part_and_keeps_only_what_marshal_holds(tmp_path, m
         def run():
             calls.append(value)
             return value
+
         return run
 
     root = str(tmp_path)
-    assert code_cache.cached("options", [b"doc", b"frag"], compute({"a": [1, None, True]}), root=root) == {
-        "a": [1, None, True]}
+    assert code_cache.cached("options", [b"doc", b"frag"], compute({"a": [1, None, True]}), root=root) == {"a": [1, None, True]}
     assert code_cache.cached("options", [b"doc", b"frag"], compute("not called"), root=root) == {"a": [1, None, True]}
     assert calls == [{"a": [1, None, True]}]
     # the parts are length-prefixed: moving a byte from one part to the next is another key

@@ -8,8 +8,7 @@ from __future__ import annotations
 from ansible_collections.cloud_registry.auth.plugins.lookup import registry_token
 from ansible_collections.cloud_registry.auth.plugins.plugin_utils import fast_docs
 
-CONFIG_KEYS = ("type", "default", "choices", "elements", "env", "ini", "vars", "required", "aliases", "no_log",
-               "deprecated")
+CONFIG_KEYS = ("type", "default", "choices", "elements", "env", "ini", "vars", "required", "aliases", "no_log", "deprecated")
 
 
 _COMPARE = """
@@ -48,8 +47,14 @@ def test_registry_token_options_equal_what_ansible_core_computes():
     import sys
 
     root = os.path.abspath(os.path.join(os.path.dirname(registry_token.__file__), *[".."] * 5))
-    proc = subprocess.run([sys.executable, "-c", _COMPARE, root], capture_output=True, text=True, check=False,
-                          timeout=120, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=root))
+    proc = subprocess.run(
+        [sys.executable, "-c", _COMPARE, root],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=root),
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert sorted(got["ours"]) == sorted(got["ansible"])

@@ -31,8 +31,7 @@ def test_computed_once_across_processes(tmp_path):
     counter.write_text("")
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(str(tmp_path), "1-1", "cred-material", str(counter), q))
-             for _unused in range(8)]
+    procs = [ctx.Process(target=_worker, args=(str(tmp_path), "1-1", "cred-material", str(counter), q)) for _unused in range(8)]
     for p in procs:
         p.start()
     results = [q.get(timeout=30) for _unused in procs]

@@ -12,9 +12,13 @@ K8S_PATHS = (("registries", "*", "password"), ("api_key",), ("kubeconfig",), ("p
 
 
 def test_round_trip_restores_every_secret_and_sends_none():
-    args = {"name": "pull", "api_key": "tok-1", "registries": [{"server": "a", "password": "pw-a"},
-                                                               {"server": "b", "password": "pw-b"}],
-            "kubeconfig": {"users": [{"user": {"token": "tok-2"}}]}, "proxy_headers": None}
+    args = {
+        "name": "pull",
+        "api_key": "tok-1",
+        "registries": [{"server": "a", "password": "pw-a"}, {"server": "b", "password": "pw-b"}],
+        "kubeconfig": {"users": [{"user": {"token": "tok-2"}}]},
+        "proxy_headers": None,
+    }
     sent, payload = seal(args, K8S_PATHS)
     wire = json.dumps(sent)
     assert all(s not in wire for s in ("tok-1", "pw-a", "pw-b", "tok-2"))
@@ -54,10 +58,13 @@ def test_the_secrets_file_is_deleted_even_when_it_is_not_json(tmp_path):
 
 
 def test_a_secret_inside_a_string_and_in_a_list_element_is_sealed_alone():
-    args = {"proxy": "http://robot:p%40ss@proxy.example.com:3128",
-            "kubeconfig": {"users": [{"name": "ci", "user": {"token": "tok-3"}}], "current-context": "prod"}}
-    sent, payload = seal(args, [("kubeconfig", "users", 0, "user", "token"), ("kubeconfig", "users", 5, "x")],
-                         parts=[(("proxy",), "p%40ss")])
+    args = {
+        "proxy": "http://robot:p%40ss@proxy.example.com:3128",
+        "kubeconfig": {"users": [{"name": "ci", "user": {"token": "tok-3"}}], "current-context": "prod"},
+    }
+    sent, payload = seal(
+        args, [("kubeconfig", "users", 0, "user", "token"), ("kubeconfig", "users", 5, "x")], parts=[(("proxy",), "p%40ss")]
+    )
     wire = json.dumps(sent)
     assert "tok-3" not in wire and "p%40ss" not in wire
     assert sent["proxy"].startswith("http://robot:") and sent["proxy"].endswith("@proxy.example.com:3128")

@@ -42,13 +42,15 @@ class Minter:
 
     def __call__(self):
         self.calls += 1
-        return Credential("reg.example", "user", "%s-%d" % (SECRET, self.calls),
-                          self.clock() + datetime.timedelta(seconds=self.lifetime))
+        return Credential(
+            "reg.example", "user", "%s-%d" % (SECRET, self.calls), self.clock() + datetime.timedelta(seconds=self.lifetime)
+        )
 
 
 def _cache_for(tmp_path, clock, run_id="1-1", disk=True):
-    return _cache.TokenCache(run_base=str(tmp_path / "run"), disk_dir=str(tmp_path / "disk") if disk else None,
-                             run_id=run_id, now=clock)
+    return _cache.TokenCache(
+        run_base=str(tmp_path / "run"), disk_dir=str(tmp_path / "disk") if disk else None, run_id=run_id, now=clock
+    )
 
 
 def test_one_mint_per_identity_and_reuse_until_min_ttl(tmp_path):
@@ -82,12 +84,15 @@ def test_a_larger_min_ttl_forces_a_new_mint(tmp_path):
     assert mint.calls == 2
 
 
-@pytest.mark.parametrize("lifetime, pattern", [
-    (-10, r"already expired at 2030-01-01T11:59:50Z; check the controller clock"),
-    (0, r"already expired"),
-    (200, r"valid for only 200s, not more than min_ttl=300s; lower min_ttl"),
-    (300, r"valid for only 300s"),
-])
+@pytest.mark.parametrize(
+    "lifetime, pattern",
+    [
+        (-10, r"already expired at 2030-01-01T11:59:50Z; check the controller clock"),
+        (0, r"already expired"),
+        (200, r"valid for only 200s, not more than min_ttl=300s; lower min_ttl"),
+        (300, r"valid for only 300s"),
+    ],
+)
 def test_never_returns_an_expired_or_nearly_expired_mint(tmp_path, lifetime, pattern):
     clock = Clock()
     cache = _cache_for(tmp_path, clock)
@@ -226,8 +231,12 @@ def test_lock_files_do_not_pile_up(tmp_path):
     cache2 = _cache_for(tmp_path, clock, run_id="2-1")
     cache2.get_or_mint("p", "id-0", mint, 300)
     assert sorted(p.name for p in disk.iterdir()) == sorted(
-        [".key", os.path.basename(cache2.disk_entry("p", "id-0")) + ".json",
-         os.path.basename(cache2.disk_entry("p", "id-0")) + ".lock"])
+        [
+            ".key",
+            os.path.basename(cache2.disk_entry("p", "id-0")) + ".json",
+            os.path.basename(cache2.disk_entry("p", "id-0")) + ".lock",
+        ]
+    )
     assert cache2.rejected == []
 
 
@@ -240,6 +249,7 @@ def test_a_lock_removed_while_waited_for_is_not_shared(tmp_path):
     def waiter():
         with rc.FileLock(path):
             got.append(os.stat(path).st_ino)
+
     t = threading.Thread(target=waiter)
     t.start()
     time.sleep(0.2)
@@ -259,8 +269,11 @@ def test_a_shared_or_foreign_directory_is_refused(tmp_path):
     disk.mkdir(mode=0o755)
     os.chmod(disk, 0o755)
     cache = _cache.TokenCache(run_base=str(tmp_path / "run"), disk_dir=str(disk), run_id="1-1")
-    with pytest.raises(TokenError, match=r"cache_dir .* must be a directory owned by uid \d+ with mode 0700 "
-                                         r"\(found 0o755"):
+    with pytest.raises(
+        TokenError,
+        match=r"cache_dir .* must be a directory owned by uid \d+ with mode 0700 "
+        r"\(found 0o755",
+    ):
         cache.get_or_mint("p", "id", Minter(Clock()), 0)
     link = tmp_path / "link"
     link.symlink_to(tmp_path)
@@ -359,7 +372,10 @@ def test_only_the_creator_of_the_run_directory_spawns_a_reaper(tmp_path):
 
     for _unused in range(3):
         _cache.TokenCache(run_base=str(tmp_path), reaper=reaper).get_or_mint("p", "id", Minter(Clock()), 0)
-    assert len(spawned) == 1 and spawned[0][0] == os.getpid() and spawned[0][2].endswith(
-        "run-%d-%s" % (os.getpid(), rc.process_start(os.getpid())))
+    assert (
+        len(spawned) == 1
+        and spawned[0][0] == os.getpid()
+        and spawned[0][2].endswith("run-%d-%s" % (os.getpid(), rc.process_start(os.getpid())))
+    )
     _cache.TokenCache(run_base=str(tmp_path), run_id="7-7", reaper=reaper).get_or_mint("p", "id", Minter(Clock()), 0)
     assert len(spawned) == 1  # explicit run ids (tests) never spawn

@@ -107,9 +107,7 @@ def test_key_auth_json_key(key_file):
 
 def test_key_auth_needs_a_service_account_key(tmp_path):
     path = tmp_path / "adc.json"
-    path.write_text(
-        json.dumps({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"})
-    )
+    path.write_text(json.dumps({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}))
     with pytest.raises(TokenError, match="key_auth needs a service-account key"):
         gcp.mint({"credentials_file": str(path), "key_auth": "json_key"})
     with pytest.raises(TokenError, match="key_auth 'jwt'"):

@@ -22,26 +22,32 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base im
 TOKEN = "eyJ-not-a-real-token-" + "z" * 20
 
 
-@pytest.mark.parametrize("url, kw", [
-    ("https://login.example/oauth2/token", {}),
-    ("http://127.0.0.1:8080/token", {"allow_http": True}),
-    ("http://[::1]:8080/token", {"allow_http": True}),
-    ("http://localhost/token", {"allow_http": True}),
-    ("http://169.254.169.254/metadata/identity/oauth2/token", {"metadata": True}),
-    ("http://100.100.100.200/latest/meta-data/ram/security-credentials/", {"metadata": True}),
-    ("http://127.0.0.1:41234/msi/token", {"metadata": True}),  # App Service's loopback identity endpoint
-])
+@pytest.mark.parametrize(
+    "url, kw",
+    [
+        ("https://login.example/oauth2/token", {}),
+        ("http://127.0.0.1:8080/token", {"allow_http": True}),
+        ("http://[::1]:8080/token", {"allow_http": True}),
+        ("http://localhost/token", {"allow_http": True}),
+        ("http://169.254.169.254/metadata/identity/oauth2/token", {"metadata": True}),
+        ("http://100.100.100.200/latest/meta-data/ram/security-credentials/", {"metadata": True}),
+        ("http://127.0.0.1:41234/msi/token", {"metadata": True}),  # App Service's loopback identity endpoint
+    ],
+)
 def test_accepted_urls(url, kw):
     assert _http.check_url(url, "p", **kw) == url
 
 
-@pytest.mark.parametrize("url, kw, match", [
-    ("ftp://host/x", {}, "'ftp://host/x' is not an http\\(s\\) URL; give a URL such as"),
-    ("https:///no-host", {}, "'https:///no-host' is not an http\\(s\\) URL"),
-    ("http://login.example/token", {}, "refusing plain http for login.example; use https, or set allow_http"),
-    ("http://10.0.0.5/token", {"allow_http": True}, "allow_http accepts only loopback hosts .* not 10.0.0.5"),
-    ("http://10.0.0.5/metadata", {"metadata": True}, "refusing plain http"),
-])
+@pytest.mark.parametrize(
+    "url, kw, match",
+    [
+        ("ftp://host/x", {}, "'ftp://host/x' is not an http\\(s\\) URL; give a URL such as"),
+        ("https:///no-host", {}, "'https:///no-host' is not an http\\(s\\) URL"),
+        ("http://login.example/token", {}, "refusing plain http for login.example; use https, or set allow_http"),
+        ("http://10.0.0.5/token", {"allow_http": True}, "allow_http accepts only loopback hosts .* not 10.0.0.5"),
+        ("http://10.0.0.5/metadata", {"metadata": True}, "refusing plain http"),
+    ],
+)
 def test_refused_urls_name_the_fix(url, kw, match):
     with pytest.raises(TokenError, match="registry_token provider=p: " + match):
         _http.check_url(url, "p", **kw)

@@ -25,6 +25,7 @@ ENT_DOMAIN = "corp-registry.cn-hangzhou.cr.aliyuncs.com"
 
 # ------------------------------------------------------------------ signatures
 
+
 def test_rpc_signature_matches_the_documented_example():
     # The worked example of the RPC signature documentation (DescribeRegions, AccessKey
     # testid/testsecret): its StringToSign and its published signature value.
@@ -87,9 +88,16 @@ def test_roa_string_to_sign_from_the_documented_steps():
 
 # ------------------------------------------------------------------ credentials
 
+
 def _no_env(monkeypatch, tmp_path):
-    for var in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
-                "ALIBABA_CLOUD_CREDENTIALS_FILE", "ALIBABA_CLOUD_PROFILE", "ALIBABA_CLOUD_REGION_ID"):
+    for var in (
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "ALIBABA_CLOUD_CREDENTIALS_FILE",
+        "ALIBABA_CLOUD_PROFILE",
+        "ALIBABA_CLOUD_REGION_ID",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
 
@@ -155,6 +163,7 @@ def test_identity_hashes_secrets(monkeypatch, tmp_path):
 
 # ------------------------------------------------------------------ against the stand-in
 
+
 @pytest.fixture
 def stand_in():
     ali = AlibabaStandIn(
@@ -200,8 +209,15 @@ def test_enterprise_edition_finds_the_instance_by_domain(stand_in, monkeypatch, 
 
 def test_enterprise_with_instance_id_and_sts_token(stand_in, monkeypatch, tmp_path):
     _no_env(monkeypatch, tmp_path)
-    opts = _opts(stand_in, registry="registry.corp.example", instance_id="cri-corp", region="cn-hangzhou",
-                 access_key_id=STS_ID, access_key_secret=STS_SECRET, security_token=STS_TOKEN)
+    opts = _opts(
+        stand_in,
+        registry="registry.corp.example",
+        instance_id="cri-corp",
+        region="cn-hangzhou",
+        access_key_id=STS_ID,
+        access_key_secret=STS_SECRET,
+        security_token=STS_TOKEN,
+    )
     cred = alibaba.mint(opts)
     assert cred.password == stand_in.issued_tokens[-1]
     assert stand_in.stats()["ListInstance"] == 0  # instance given: no lookup
@@ -210,8 +226,9 @@ def test_enterprise_with_instance_id_and_sts_token(stand_in, monkeypatch, tmp_pa
 
 def test_sts_token_also_signs_roa(stand_in, monkeypatch, tmp_path):
     _no_env(monkeypatch, tmp_path)
-    cred = alibaba.mint(_opts(stand_in, region="cn-hangzhou", access_key_id=STS_ID, access_key_secret=STS_SECRET,
-                              security_token=STS_TOKEN))
+    cred = alibaba.mint(
+        _opts(stand_in, region="cn-hangzhou", access_key_id=STS_ID, access_key_secret=STS_SECRET, security_token=STS_TOKEN)
+    )
     assert cred.registry == "registry.cn-hangzhou.aliyuncs.com"
     assert stand_in.last_requests[-1]["headers"]["x-acs-security-token"] == STS_TOKEN
 
@@ -229,8 +246,11 @@ def test_wrong_secret_is_rejected_by_the_signature_check(stand_in, registry, mon
 
 def test_unknown_instance_domain(stand_in, monkeypatch, tmp_path):
     _no_env(monkeypatch, tmp_path)
-    with pytest.raises(TokenError, match=r"no Container Registry Enterprise Edition instance in cn-hangzhou serves "
-                                         r"nope-registry\.cn-hangzhou\.cr\.aliyuncs\.com"):
+    with pytest.raises(
+        TokenError,
+        match=r"no Container Registry Enterprise Edition instance in cn-hangzhou serves "
+        r"nope-registry\.cn-hangzhou\.cr\.aliyuncs\.com",
+    ):
         alibaba.mint(_opts(stand_in, registry="nope-registry.cn-hangzhou.cr.aliyuncs.com"))
 
 
@@ -269,8 +289,12 @@ ISSUER = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c1"
 
 def _keyless_env(monkeypatch, tmp_path):
     _no_env(monkeypatch, tmp_path)
-    for var in ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
-                "ALIBABA_CLOUD_ECS_METADATA"):
+    for var in (
+        "ALIBABA_CLOUD_ROLE_ARN",
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+        "ALIBABA_CLOUD_ECS_METADATA",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -280,8 +304,9 @@ def _oidc_token(key, sub="system:serviceaccount:ci:puller", lifetime=3600):
     import jwt
 
     now = int(time.time())
-    return jwt.encode({"iss": ISSUER, "sub": sub, "aud": ["sts.aliyuncs.com"], "iat": now, "exp": now + lifetime},
-                      key, algorithm="RS256")
+    return jwt.encode(
+        {"iss": ISSUER, "sub": sub, "aud": ["sts.aliyuncs.com"], "iat": now, "exp": now + lifetime}, key, algorithm="RS256"
+    )
 
 
 def test_rrsa_as_ack_injects_it(stand_in, monkeypatch, tmp_path):
@@ -290,16 +315,22 @@ def test_rrsa_as_ack_injects_it(stand_in, monkeypatch, tmp_path):
 
     _keyless_env(monkeypatch, tmp_path)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    stand_in.oidc_providers[OIDC_ARN] = {"issuer": ISSUER, "public_key": key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)}
+    stand_in.oidc_providers[OIDC_ARN] = {
+        "issuer": ISSUER,
+        "public_key": key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+    }
     stand_in.oidc_roles[ROLE_ARN] = {"provider": OIDC_ARN, "subject": "system:serviceaccount:ci:puller"}
     token_file = tmp_path / "oidc-token"
     token_file.write_text(_oidc_token(key))
     monkeypatch.setenv("ALIBABA_CLOUD_ROLE_ARN", ROLE_ARN)
     monkeypatch.setenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", OIDC_ARN)
     monkeypatch.setenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE", str(token_file))
-    opts = {"endpoint_url": stand_in.url, "sts_endpoint_url": stand_in.url, "allow_http": True,
-            "registry": "registry.cn-hangzhou.aliyuncs.com"}
+    opts = {
+        "endpoint_url": stand_in.url,
+        "sts_endpoint_url": stand_in.url,
+        "allow_http": True,
+        "registry": "registry.cn-hangzhou.aliyuncs.com",
+    }
     ident = alibaba.identity(opts)
     assert stand_in.stats()["AssumeRoleWithOIDC"] == 0  # naming the identity calls nothing
     assert ROLE_ARN in ident and token_file.read_text() not in ident
@@ -317,16 +348,22 @@ def test_rrsa_as_ack_injects_it(stand_in, monkeypatch, tmp_path):
     with pytest.raises(TokenError, match="AuthenticationFail.OIDCToken.Expired"):
         alibaba.mint(opts)
     monkeypatch.delenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN")
-    with pytest.raises(TokenError, match="RRSA needs role_arn, oidc_provider_arn and oidc_token_file.*missing: "
-                                         "oidc_provider_arn"):
+    with pytest.raises(
+        TokenError, match="RRSA needs role_arn, oidc_provider_arn and oidc_token_file.*missing: oidc_provider_arn"
+    ):
         alibaba.mint(opts)
 
 
 def test_ecs_ram_role_from_the_hardened_metadata_service(stand_in, monkeypatch, tmp_path):
     _keyless_env(monkeypatch, tmp_path)
     stand_in.ram_roles.add("EcsPuller")
-    opts = {"endpoint_url": stand_in.url, "identity_endpoint": stand_in.url, "allow_http": True,
-            "registry": ENT_DOMAIN, "ram_role": "EcsPuller"}
+    opts = {
+        "endpoint_url": stand_in.url,
+        "identity_endpoint": stand_in.url,
+        "allow_http": True,
+        "registry": ENT_DOMAIN,
+        "ram_role": "EcsPuller",
+    }
     cred = alibaba.mint(opts)
     assert cred.password == stand_in.issued_tokens[-1] and stand_in.stats()["metadata"] == 1
     with pytest.raises(TokenError, match="no RAM role named Other attached"):

@@ -18,8 +18,15 @@ REGISTRY, TENANT, CLIENT, SECRET = "myreg.azurecr.io", "tenant-1", "app-1", "cli
 
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch):
-    for var in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST",
-                "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
+    for var in (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_AUTHORITY_HOST",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -31,8 +38,15 @@ def az():
 
 
 def _opts(svc, **kw):
-    opts = {"registry": REGISTRY, "tenant_id": TENANT, "client_id": CLIENT, "client_secret": SECRET,
-            "authority_host": svc.url, "endpoint_url": svc.url, "allow_http": True}
+    opts = {
+        "registry": REGISTRY,
+        "tenant_id": TENANT,
+        "client_id": CLIENT,
+        "client_secret": SECRET,
+        "authority_host": svc.url,
+        "endpoint_url": svc.url,
+        "allow_http": True,
+    }
     opts.update(kw)
     return opts
 
@@ -48,8 +62,9 @@ def test_client_credentials_then_exchange(az):
 
 
 def test_given_aad_token_skips_the_token_endpoint(az):
-    cred = azure.mint({"registry": REGISTRY, "aad_access_token": az.issue_aad_token(), "endpoint_url": az.url,
-                       "allow_http": True})
+    cred = azure.mint(
+        {"registry": REGISTRY, "aad_access_token": az.issue_aad_token(), "endpoint_url": az.url, "allow_http": True}
+    )
     assert cred.password == az.issued_refresh_tokens[-1]
     assert az.stats() == {"aad": 0, "exchange": 1, "managed": 0, "failures": 0}
 
@@ -80,14 +95,18 @@ def test_unknown_tenant(az):
 def test_token_for_another_tenant_is_refused_by_the_exchange(az):
     token = az.issue_aad_token(tenant="other-tenant")
     with pytest.raises(TokenError, match=r"/oauth2/exchange returned HTTP 401 .*UNAUTHORIZED.*AcrPull"):
-        azure.mint({"registry": REGISTRY, "aad_access_token": token, "tenant_id": TENANT, "endpoint_url": az.url,
-                    "allow_http": True})
+        azure.mint(
+            {"registry": REGISTRY, "aad_access_token": token, "tenant_id": TENANT, "endpoint_url": az.url, "allow_http": True}
+        )
 
 
 def test_missing_credentials_names_the_options():
-    with pytest.raises(TokenError, match=r"give aad_access_token, or tenant_id and client_id with client_secret or "
-                                         r"federated_token_file \(workload identity\), or managed_identity=true "
-                                         r"\(missing: client_id, client_secret or federated_token_file"):
+    with pytest.raises(
+        TokenError,
+        match=r"give aad_access_token, or tenant_id and client_id with client_secret or "
+        r"federated_token_file \(workload identity\), or managed_identity=true "
+        r"\(missing: client_id, client_secret or federated_token_file",
+    ):
         azure.mint({"registry": REGISTRY, "tenant_id": TENANT})
 
 
@@ -116,23 +135,41 @@ def _test_ca(tmp_path):
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "azure stand-in test CA")])
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -141,8 +178,9 @@ def _test_ca(tmp_path):
     paths = tmp_path / "ca.crt", tmp_path / "server.crt", tmp_path / "server.key"
     paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    paths[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return paths
 
 
@@ -194,8 +232,11 @@ def _federated_token(key, tmp_path, sub=SUBJECT, lifetime=3600, name="token"):
     import jwt
 
     now = int(time.time())
-    token = jwt.encode({"iss": ISSUER, "sub": sub, "aud": ["api://AzureADTokenExchange"], "iat": now - 5,
-                        "nbf": now - 5, "exp": now + lifetime}, key, algorithm="RS256")
+    token = jwt.encode(
+        {"iss": ISSUER, "sub": sub, "aud": ["api://AzureADTokenExchange"], "iat": now - 5, "nbf": now - 5, "exp": now + lifetime},
+        key,
+        algorithm="RS256",
+    )
     path = tmp_path / name
     path.write_text(token + "\n")
     return path, token
@@ -203,41 +244,97 @@ def _federated_token(key, tmp_path, sub=SUBJECT, lifetime=3600, name="token"):
 
 def test_workload_identity_federation(az, issuer_key, tmp_path, monkeypatch):
     key, public = issuer_key
-    az.federated["wi-app"] = {"issuer": ISSUER, "subject": SUBJECT, "audiences": ["api://AzureADTokenExchange"],
-                              "public_key": public}
+    az.federated["wi-app"] = {
+        "issuer": ISSUER,
+        "subject": SUBJECT,
+        "audiences": ["api://AzureADTokenExchange"],
+        "public_key": public,
+    }
     path, token = _federated_token(key, tmp_path)
     monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(path))  # as the AKS webhook injects it
-    cred = azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
-                       "endpoint_url": az.url, "allow_http": True})
+    cred = azure.mint(
+        {
+            "registry": REGISTRY,
+            "tenant_id": TENANT,
+            "client_id": "wi-app",
+            "authority_host": az.url,
+            "endpoint_url": az.url,
+            "allow_http": True,
+        }
+    )
     assert cred.username == azure.USERNAME and cred.password == az.issued_refresh_tokens[-1]
     assert az.stats()["aad"] == 1 and az.stats()["exchange"] == 1
 
     other, _token = _federated_token(key, tmp_path, sub="system:serviceaccount:ci:other", name="other")
     with pytest.raises(TokenError) as err:
-        azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
-                    "endpoint_url": az.url, "allow_http": True, "federated_token_file": str(other)})
+        azure.mint(
+            {
+                "registry": REGISTRY,
+                "tenant_id": TENANT,
+                "client_id": "wi-app",
+                "authority_host": az.url,
+                "endpoint_url": az.url,
+                "allow_http": True,
+                "federated_token_file": str(other),
+            }
+        )
     msg = str(err.value)
     assert "AADSTS70021" in msg and "federated identity credential of wi-app" in msg and token not in msg
     expired, _token = _federated_token(key, tmp_path, lifetime=-120, name="expired")
     with pytest.raises(TokenError, match="AADSTS700024"):
-        azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
-                    "endpoint_url": az.url, "allow_http": True, "federated_token_file": str(expired)})
+        azure.mint(
+            {
+                "registry": REGISTRY,
+                "tenant_id": TENANT,
+                "client_id": "wi-app",
+                "authority_host": az.url,
+                "endpoint_url": az.url,
+                "allow_http": True,
+                "federated_token_file": str(expired),
+            }
+        )
     with pytest.raises(TokenError, match="cannot read the federated token file .*azure.workload.identity/use=true"):
-        azure.mint({"registry": REGISTRY, "tenant_id": TENANT, "client_id": "wi-app", "authority_host": az.url,
-                    "endpoint_url": az.url, "allow_http": True, "federated_token_file": str(tmp_path / "absent")})
+        azure.mint(
+            {
+                "registry": REGISTRY,
+                "tenant_id": TENANT,
+                "client_id": "wi-app",
+                "authority_host": az.url,
+                "endpoint_url": az.url,
+                "allow_http": True,
+                "federated_token_file": str(tmp_path / "absent"),
+            }
+        )
 
 
 def test_managed_identity_on_a_vm_and_on_app_service(az, monkeypatch):
     az.managed.update({"system": "vm-identity", "user-assigned-1": "uai-1"})
     imds = az.url + "/metadata/identity/oauth2/token"
-    cred = azure.mint({"registry": REGISTRY, "managed_identity": True, "identity_endpoint": imds,
-                       "endpoint_url": az.url, "allow_http": True})
+    cred = azure.mint(
+        {"registry": REGISTRY, "managed_identity": True, "identity_endpoint": imds, "endpoint_url": az.url, "allow_http": True}
+    )
     assert cred.password == az.issued_refresh_tokens[-1] and az.stats()["managed"] == 1
-    azure.mint({"registry": REGISTRY, "managed_identity": True, "identity_endpoint": imds, "client_id": "user-assigned-1",
-                "endpoint_url": az.url, "allow_http": True})
+    azure.mint(
+        {
+            "registry": REGISTRY,
+            "managed_identity": True,
+            "identity_endpoint": imds,
+            "client_id": "user-assigned-1",
+            "endpoint_url": az.url,
+            "allow_http": True,
+        }
+    )
     with pytest.raises(TokenError, match="HTTP 400.*Identity not found.*no managed identity with client_id nope"):
-        azure.mint({"registry": REGISTRY, "managed_identity": True, "identity_endpoint": imds, "client_id": "nope",
-                    "endpoint_url": az.url, "allow_http": True})
+        azure.mint(
+            {
+                "registry": REGISTRY,
+                "managed_identity": True,
+                "identity_endpoint": imds,
+                "client_id": "nope",
+                "endpoint_url": az.url,
+                "allow_http": True,
+            }
+        )
 
     # App Service / Functions: the platform's endpoint and secret header, no option needed
     az.identity_header = "hdr-" + "9" * 16

@@ -64,8 +64,14 @@ def fresh_expiry(monkeypatch, counted):
 
 
 def _opts(url, **kw):
-    opts = {"region": "eu-west-1", "endpoint_url": url, "sts_endpoint_url": url, "allow_http": True,
-            "aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET}
+    opts = {
+        "region": "eu-west-1",
+        "endpoint_url": url,
+        "sts_endpoint_url": url,
+        "allow_http": True,
+        "aws_access_key_id": KEY_ID,
+        "aws_secret_access_key": SECRET,
+    }
     opts.update(kw)
     return opts
 
@@ -80,8 +86,9 @@ def test_mint_returns_the_decoded_token_and_the_proxy_host(moto_url, fresh_expir
 
 
 def test_registry_id_and_assumed_role(moto_url, fresh_expiry):
-    cred = ecr.mint(_opts(moto_url, registry_id="210987654321",
-                          role_arn="arn:aws:iam::210987654321:role/puller", external_id="ext-1"))
+    cred = ecr.mint(
+        _opts(moto_url, registry_id="210987654321", role_arn="arn:aws:iam::210987654321:role/puller", external_id="ext-1")
+    )
     assert cred.registry == "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
     assert fresh_expiry == [["210987654321"]]
 
@@ -91,10 +98,14 @@ def test_motos_2015_expiry_is_refused_not_returned(moto_url, counted, tmp_path):
     # that expired in 2015, with an error that names the provider and the fix.
     cred = ecr.mint(_opts(moto_url))
     assert cred.expires_at == datetime.datetime.fromtimestamp(
-        time.mktime(datetime.datetime(2015, 1, 1).timetuple()), datetime.timezone.utc)
+        time.mktime(datetime.datetime(2015, 1, 1).timetuple()), datetime.timezone.utc
+    )
     cache = _cache.TokenCache(run_base=str(tmp_path), disk_dir=str(tmp_path / "disk"), run_id="1-1")
-    with pytest.raises(TokenError, match=r"provider=ecr: the provider returned a credential that already expired "
-                                         r"at 2015-01-01T\d\d:00:00Z; check the controller clock"):
+    with pytest.raises(
+        TokenError,
+        match=r"provider=ecr: the provider returned a credential that already expired "
+        r"at 2015-01-01T\d\d:00:00Z; check the controller clock",
+    ):
         cache.get_or_mint("ecr", ecr.identity(_opts(moto_url)), lambda: ecr.mint(_opts(moto_url)), 300)
     assert len(counted) == 2
     assert not list((tmp_path / "disk").glob("*.json"))

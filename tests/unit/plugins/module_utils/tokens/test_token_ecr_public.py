@@ -21,8 +21,14 @@ KEY_ID, SECRET = "AKIAPUBLICTEST000001", "public-secret-access-key-value"
 
 @pytest.fixture(autouse=True)
 def _no_aws_env(monkeypatch):
-    for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-                "AWS_DEFAULT_REGION"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -35,8 +41,14 @@ def svc():
 
 
 def _opts(url, **kw):
-    opts = {"registry": "public.ecr.aws", "region": "eu-west-1", "endpoint_url": url, "allow_http": True,
-            "aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET}
+    opts = {
+        "registry": "public.ecr.aws",
+        "region": "eu-west-1",
+        "endpoint_url": url,
+        "allow_http": True,
+        "aws_access_key_id": KEY_ID,
+        "aws_secret_access_key": SECRET,
+    }
     opts.update(kw)
     return opts
 

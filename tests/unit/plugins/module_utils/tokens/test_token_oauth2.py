@@ -22,13 +22,16 @@ USER, PAT = "alice", "alice-personal-access-token-42"
 @pytest.mark.parametrize(
     "header, expected",
     [
-        ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io"',
-         {"scheme": "bearer", "realm": "https://auth.docker.io/token", "service": "registry.docker.io"}),
-        ('Bearer realm="https://h/t",service="s",scope="repository:a/b:pull,push"',
-         {"scheme": "bearer", "realm": "https://h/t", "service": "s", "scope": "repository:a/b:pull,push"}),
+        (
+            'Bearer realm="https://auth.docker.io/token",service="registry.docker.io"',
+            {"scheme": "bearer", "realm": "https://auth.docker.io/token", "service": "registry.docker.io"},
+        ),
+        (
+            'Bearer realm="https://h/t",service="s",scope="repository:a/b:pull,push"',
+            {"scheme": "bearer", "realm": "https://h/t", "service": "s", "scope": "repository:a/b:pull,push"},
+        ),
         ('Basic realm="Registry Realm"', {"scheme": "basic", "realm": "Registry Realm"}),
-        ('Bearer realm=https://h/t, service="a \\"q\\" b"',
-         {"scheme": "bearer", "realm": "https://h/t", "service": 'a "q" b'}),
+        ('Bearer realm=https://h/t, service="a \\"q\\" b"', {"scheme": "bearer", "realm": "https://h/t", "service": 'a "q" b'}),
     ],
 )
 def test_parse_challenge(header, expected):
@@ -75,8 +78,15 @@ def token_service():
 
 
 def _opts(svc, **kw):
-    opts = {"registry": "https://registry.test.invalid", "realm": svc.realm, "service": svc.service,
-            "username": USER, "password": PAT, "repository": "team/app", "allow_http": True}
+    opts = {
+        "registry": "https://registry.test.invalid",
+        "realm": svc.realm,
+        "service": svc.service,
+        "username": USER,
+        "password": PAT,
+        "repository": "team/app",
+        "allow_http": True,
+    }
     opts.update(kw)
     return opts
 
@@ -127,8 +137,7 @@ _values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), m
 @given(st.dictionaries(_names, _values, min_size=1, max_size=5))
 def test_parse_challenge_round_trips_quoted_parameters(params):
     params = {k.lower(): v for k, v in params.items() if k.lower() != "scheme"}
-    header = "Bearer " + ",".join('%s="%s"' % (k, v.replace("\\", "\\\\").replace('"', '\\"'))
-                                  for k, v in params.items())
+    header = "Bearer " + ",".join('%s="%s"' % (k, v.replace("\\", "\\\\").replace('"', '\\"')) for k, v in params.items())
     parsed = oauth2.parse_challenge(header)
     assert parsed.pop("scheme") == "bearer"
     assert parsed == params
