@@ -28,6 +28,7 @@ from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import 
 from ansible_collections.cloud_registry.auth.plugins.module_utils import expiry as expiry_record
 from ansible_collections.cloud_registry.auth.plugins.module_utils.expiry import format_time
 from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import (
+    Reference,
     DOCKER_HUB_ALIASES,
     DOCKER_HUB_KEY,
     helper_key,
@@ -458,8 +459,8 @@ def drift(expected, records):
             out.append({"expected": want, "problem": "no %s file of %s was inspected" % (fmt, what)})
             continue
         try:
-            registry = normalize_registry(want["registry"], fmt)
-            hkey = helper_key(want["registry"], fmt)
+            ref = Reference.parse(want["registry"])
+            registry, hkey = ref.config_key(fmt), ref.helper_key(fmt)
         except DockerConfigError as e:
             out.append({"expected": want, "problem": "%s" % e})
             continue

@@ -30,6 +30,7 @@ import os
 from ansible_collections.cloud_registry.auth.plugins.module_utils import docker_config as dc
 from ansible_collections.cloud_registry.auth.plugins.module_utils import expiry
 from ansible_collections.cloud_registry.auth.plugins.module_utils.errors import CloudRegistryError, run_domain
+from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import Reference
 
 # credential_store (subprocess) and registry (ssl, urllib) are imported where they are
 # used: most hosts need neither, and every import is paid once per host.
@@ -292,8 +293,7 @@ def run(params, check_mode=False, environ=None, run_command=None, want_diff=Fals
     )
     state = params.get("state") or "present"
     store_kind_param = store = params.get("store") or "auto"
-    registry = params["registry"]
-    dc.normalize_registry(registry, fmt)  # bad names fail before anything else
+    registry = Reference.parse(params["registry"])  # parsed once for the whole login; a bad name fails first
     expires_at = expiry.to_epoch(params.get("expires_at"))
     if state == "absent":
         out = logout(path, registry, fmt, store, check_mode, owner, group, params.get("mode"), run_command=run_command)

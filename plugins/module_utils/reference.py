@@ -9,7 +9,8 @@ CLI's ``config.json`` keys, its ``credHelpers`` keys, the containers ``auth.json
 keys, and the host a client contacts. ``Reference.parse(name)`` parses once; its
 ``config_key(fmt)``, ``helper_key(fmt)``, ``endpoint``, ``is_docker_hub`` and
 ``verification_key`` answer the rest (``normalize_registry`` and ``helper_key`` are
-the one-call forms). Everything that compares, stores or contacts a registry by name
+the one-call forms; both, and ``parse`` itself, take a name or a ``Reference``, so a
+caller that parsed once hands the ``Reference`` down: ``login.run`` does). Everything that compares, stores or contacts a registry by name
 goes through here (docker_config, registry, node_auth, the token minters, the
 controller's verification cache). Small on purpose: the controller imports it once
 per host and task. Standard library only (runs on targets).
@@ -105,6 +106,9 @@ class Reference:
 
     @classmethod
     def parse(cls, server):
+        """``server`` parsed; a ``Reference`` is returned as it is, so callers may pass either."""
+        if isinstance(server, cls):
+            return server
         host, port, path = split_server(server)
         lowered = server.strip().lower()
         scheme = next((s for s in ("https", "http") if lowered.startswith(s + "://")), None)
@@ -112,6 +116,9 @@ class Reference:
 
     def __repr__(self):
         return "Reference(%r)" % (self.given,)
+
+    def __str__(self):  # messages name the registry as the user spelled it
+        return self.given
 
     @property
     def hostport(self):
@@ -175,10 +182,10 @@ class Reference:
 
 
 def normalize_registry(server, fmt="docker"):
-    """The key under which ``server`` is stored (``Reference.config_key``)."""
+    """The key under which ``server`` (a name or a ``Reference``) is stored (``Reference.config_key``)."""
     return Reference.parse(server).config_key(fmt)
 
 
 def helper_key(server, fmt="docker"):
-    """The ``credHelpers`` key for ``server`` (``Reference.helper_key``)."""
+    """The ``credHelpers`` key for ``server`` (a name or a ``Reference``: ``Reference.helper_key``)."""
     return Reference.parse(server).helper_key(fmt)

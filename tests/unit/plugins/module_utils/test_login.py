@@ -168,3 +168,38 @@ def test_bad_input_messages(tmp_path):
             }
         )
     assert (tmp_path / "bad.json").read_text() == "[1, 2"
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_the_registry_name_is_parsed_once_per_login(tmp_path, monkeypatch, state):
+    """One parse of the name the task gave (``Reference``), handed down: stored keys are still parsed to compare."""
+    from ansible_collections.cloud_registry.auth.plugins.module_utils import reference
+
+    given = "https://Reg.Example:5000/v2/"
+    parsed = []
+    split = reference.split_server
+    monkeypatch.setattr(reference, "split_server", lambda server: parsed.append(server) or split(server))
+    cfg = tmp_path / "config.json"
+    res = lg.run(
+        {
+            "registry": given,
+            "username": "u",
+            "password": "p",
+            "config_path": str(cfg),
+            "verify": False,
+            "store": "file",
+            "state": state,
+        }
+    )
+    assert res["registry"] == "reg.example:5000" and parsed.count(given) == 1, parsed
+    bad = {"registry": "reg example", "username": "u", "password": "p", "config_path": str(cfg), "state": state}
+    with pytest.raises(lg.LoginError, match="white space"):
+        lg.safe_run(bad)
+
+
+def test_a_reference_parses_to_itself_and_reads_as_given():
+    from ansible_collections.cloud_registry.auth.plugins.module_utils.reference import Reference, normalize_registry
+
+    ref = Reference.parse("HTTPS://Reg.Example:5000/")
+    assert Reference.parse(ref) is ref and str(ref) == "HTTPS://Reg.Example:5000/"
+    assert normalize_registry(ref) == normalize_registry("reg.example:5000") == "reg.example:5000"
