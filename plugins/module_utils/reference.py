@@ -10,8 +10,8 @@ keys, and the host a client contacts. ``Reference.parse(name)`` parses once; its
 ``config_key(fmt)``, ``helper_key(fmt)``, ``endpoint``, ``is_docker_hub`` and
 ``verification_key`` answer the rest (``normalize_registry`` and ``helper_key`` are
 the one-call forms; both, and ``parse`` itself, take a name or a ``Reference``, so a
-caller that parsed once hands the ``Reference`` down: ``login.run`` does). Everything that compares, stores or contacts a registry by name
-goes through here (docker_config, registry, node_auth, the token minters, the
+caller that parsed once hands the ``Reference`` down: ``login.run`` does). Everything
+that compares, stores or contacts a registry by name goes through here (docker_config, registry, node_auth, the token minters, the
 controller's verification cache). Small on purpose: the controller imports it once
 per host and task. Standard library only (runs on targets).
 """
