@@ -133,7 +133,7 @@ class BasicRegistry(HttpStandIn):
                 auth = self.headers.get("Authorization", "")
                 if auth.lower().startswith("basic "):
                     registry.bump("logins")
-                    user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    user, _colon, password = base64.b64decode(auth[6:]).decode().partition(":")
                     if registry.users.get(user) == password:
                         return self.send_json(200, {})
                 return self.send_json(
