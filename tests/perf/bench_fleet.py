@@ -59,9 +59,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 from conftest import ansible_env  # noqa: E402
-from registry_env import make_ca, start_registry  # noqa: E402
+from fixtures.registry_env import make_ca, start_registry  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 BENCH_USER = "crabench"

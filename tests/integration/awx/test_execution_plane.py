@@ -43,7 +43,7 @@ import ansible_runner
 import pytest
 import yaml
 
-from awx_injectors import Injection
+from fixtures.awx_injectors import Injection
 from support.clients import skopeo_inspect
 
 REPO = Path(__file__).resolve().parents[3]

@@ -141,7 +141,7 @@ def test_a_failing_or_stuck_plain_http_registry_is_reported_as_what_it_did(playb
         args = {"username": "u", "password": "p-broken", "config_path": str(cfg), "timeout": 2, "verify_from": verify_from}
         run = playbook(play(dict(args, registry=f"127.0.0.1:{broken.server_address[1]}")))
         msg = run.result("login")["msg"]
-        assert run.rc != 0 and "answered HTTP 500: storage driver: disk full" in msg, msg
+        assert run.rc != 0 and "answered HTTP 500: UNKNOWN: storage driver: disk full" in msg, msg
         assert "TLS" not in msg and "check its logs" in msg
         run = playbook(play(dict(args, registry=f"127.0.0.1:{stuck.getsockname()[1]}")))
         msg = run.result("login")["msg"]

@@ -7,16 +7,13 @@ import base64
 import datetime
 import hashlib
 import hmac
-import sys
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import alibaba
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "fixtures"))
-from alibaba_stand_in import AlibabaStandIn  # noqa: E402
+from fixtures.alibaba_stand_in import AlibabaStandIn  # noqa: E402
 
 AKID, SECRET = "LTAI-test-id", "alibaba-secret-value-0123456789"
 STS_ID, STS_SECRET, STS_TOKEN = "STS.test-id", "sts-secret-value-abcdef", "CAIS-sts-token-value-zyxwvu"

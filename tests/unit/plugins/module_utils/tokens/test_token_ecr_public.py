@@ -3,8 +3,6 @@ which checks every request's Signature Version 4 like AWS does."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +11,7 @@ pytest.importorskip("boto3")
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import ecr  # noqa: E402
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "fixtures"))
-from ecr_public_stand_in import EcrPublicStandIn  # noqa: E402
+from fixtures.ecr_public_stand_in import EcrPublicStandIn  # noqa: E402
 
 KEY_ID, SECRET = "AKIAPUBLICTEST000001", "public-secret-access-key-value"
 

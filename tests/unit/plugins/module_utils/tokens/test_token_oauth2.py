@@ -4,8 +4,6 @@ the integration tests)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import jwt
 import pytest
@@ -13,8 +11,7 @@ import pytest
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens import oauth2
 from ansible_collections.cloud_registry.auth.plugins.module_utils.tokens.base import TokenError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "fixtures"))
-from token_service import TokenService, make_signing_pair  # noqa: E402
+from fixtures.token_service import TokenService, make_signing_pair  # noqa: E402
 
 USER, PAT = "alice", "alice-personal-access-token-42"
 
